@@ -1,0 +1,16 @@
+import type { ChildProcess } from 'node:child_process';
+
+export interface LocalClickHouse {
+  url: string;
+  httpPort: number;
+  tcpPort: number;
+  pid: number | undefined;
+  child: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export const INSTALL_HINT: string;
+export function findClickHouseServer(): string[] | undefined;
+export function hasClickHouseServer(): boolean;
+export function freePort(): Promise<number>;
+export function startLocalClickHouse(options?: { dir?: string; httpPort?: number; tcpPort?: number; timeoutMs?: number }): Promise<LocalClickHouse>;

@@ -1,0 +1,126 @@
+// Starts a private clickhouse-server (own config, data dir and ports) for the launcher and the tests.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+const CANDIDATES = ['clickhouse-server', '/usr/sbin/clickhouse-server', '/usr/bin/clickhouse-server', 'clickhouse'];
+
+export const INSTALL_HINT = [
+  'No ClickHouse server binary was found. Either:',
+  '  - install it:          sudo apt-get install -y clickhouse-server   (Debian/Ubuntu)',
+  '  - or run one yourself: docker compose -f docker/docker-compose.yml up -d clickhouse',
+  '                         and set CLICKHOUSE_URL=http://127.0.0.1:8123',
+].join('\n');
+
+/** The command that runs a server: `clickhouse-server` or the single `clickhouse` binary's `server` mode. */
+export function findClickHouseServer() {
+  for (const candidate of CANDIDATES) {
+    const probe = spawnSync(candidate, candidate.endsWith('clickhouse') ? ['server', '--help'] : ['--help'], { stdio: 'ignore' });
+    if (probe.error === undefined) return candidate.endsWith('clickhouse') ? [candidate, 'server'] : [candidate];
+  }
+  return undefined;
+}
+
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function writeConfig(dir, httpPort, tcpPort) {
+  const data = join(dir, 'data');
+  for (const sub of ['', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(join(data, sub), { recursive: true });
+  writeFileSync(
+    join(dir, 'users.xml'),
+    `<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+`,
+  );
+  const configPath = join(dir, 'config.xml');
+  writeFileSync(
+    configPath,
+    `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>${data}/log/server.log</log><errorlog>${data}/log/error.log</errorlog><console>0</console></logger>
+  <http_port>${httpPort}</http_port>
+  <tcp_port>${tcpPort}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>${data}/</path>
+  <tmp_path>${data}/tmp/</tmp_path>
+  <user_files_path>${data}/user_files/</user_files_path>
+  <format_schema_path>${data}/format_schemas/</format_schema_path>
+  <users_config>${dir}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>268435456</mark_cache_size>
+  <max_concurrent_queries>200</max_concurrent_queries>
+</yandex>
+`,
+  );
+  return configPath;
+}
+
+async function waitUntilReady(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`clickhouse-server exited with code ${child.exitCode}`);
+    try {
+      const response = await fetch(`${url}/ping`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`clickhouse-server did not answer on ${url} within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts clickhouse-server with its data under `dir` (kept between runs) on the given or free ports.
+ * Returns { url, httpPort, pid, stop() }.
+ */
+export async function startLocalClickHouse({ dir, httpPort, tcpPort, timeoutMs = 30_000 } = {}) {
+  const command = findClickHouseServer();
+  if (!command) throw new Error(INSTALL_HINT);
+  const home = resolve(dir);
+  mkdirSync(home, { recursive: true });
+  const http = httpPort ?? (await freePort());
+  const tcp = tcpPort ?? (await freePort());
+  const configPath = writeConfig(home, http, tcp);
+  const child = spawn(command[0], [...command.slice(1), `--config-file=${configPath}`], {
+    cwd: home,
+    stdio: 'ignore',
+    detached: false,
+  });
+  const url = `http://127.0.0.1:${http}`;
+  await waitUntilReady(url, child, timeoutMs).catch((error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}; see ${join(home, 'data', 'log', 'error.log')}`);
+  });
+  const stop = (signal = 'SIGTERM') =>
+    new Promise((resolveStop) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolveStop();
+      });
+      child.kill(signal);
+    });
+  return { url, httpPort: http, tcpPort: tcp, pid: child.pid, child, stop };
+}
+
+export function hasClickHouseServer() {
+  return findClickHouseServer() !== undefined;
+}
+

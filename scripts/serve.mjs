@@ -1,0 +1,116 @@
+// The service launcher behind scripts/serve.sh: a local ClickHouse when CLICKHOUSE_URL is unset
+// (data kept under .data/), the built app in the foreground, a demo login and client config.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startLocalClickHouse } from './lib/local-clickhouse.mjs';
+
+const root = resolve(import.meta.dirname, '..');
+const dataDir = resolve(root, '.data');
+const env = { ...process.env };
+const demo = { email: env.DEMO_EMAIL ?? 'demo@example.com', password: env.DEMO_PASSWORD ?? 'demo-password' };
+
+function persistentSecret() {
+  const file = resolve(dataDir, 'jwt-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+async function api(base, path, { method = 'GET', body, token } = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json().catch(() => ({})) };
+}
+
+async function seedDemoLogin(rest) {
+  const registered = await api(rest, '/api/auth/register', { method: 'POST', body: demo });
+  if (registered.status !== 201 && registered.status !== 409) throw new Error(`demo registration failed: ${JSON.stringify(registered.body)}`);
+  const login = await api(rest, '/api/auth/login', { method: 'POST', body: demo });
+  if (login.status !== 200) {
+    console.warn(`Demo user ${demo.email} exists with another password; log in with yours.`);
+    return undefined;
+  }
+  return login.body.access_token;
+}
+
+function waitForListening(child) {
+  return new Promise((resolveUrls, reject) => {
+    let buffer = '';
+    const onData = (chunk) => {
+      process.stdout.write(chunk);
+      buffer += chunk;
+      const line = buffer.split('\n').find((l) => l.includes('"msg":"listening"'));
+      if (line) {
+        child.stdout.off('data', onData);
+        child.stdout.pipe(process.stdout);
+        resolveUrls(JSON.parse(line));
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the app exited with code ${code}`)));
+  });
+}
+
+function printBanner({ rest, mcp }, token) {
+  const host = (url) => url.replace('127.0.0.1', 'localhost');
+  console.log(`
+==============================================================================
+ Stock data MCP gateway is running
+   REST API + Swagger:  ${host(rest)}/docs
+   MCP endpoint:        ${host(mcp)}
+   Demo login:          ${demo.email} / ${demo.password}
+
+ Log in:
+   JWT=$(curl -s -X POST ${host(rest)}/api/auth/login -H "Content-Type: application/json" \\
+     -d '{"email":"${demo.email}","password":"${demo.password}"}' \\
+     | python3 -c "import sys,json; print(json.load(sys.stdin)['access_token'])")
+${token ? '' : '   (the demo login could not be verified: see the messages above)\n'}
+ MCP client config (claude_desktop_config.json or .mcp.json):
+   { "mcpServers": { "stock-data": { "url": "${host(mcp)}", "transport": "streamable-http",
+       "headers": { "Authorization": "Bearer sk-your-api-key-here" } } } }
+ Create the key with POST /api/mcp-keys/create (see README). Ctrl-C stops everything.
+==============================================================================
+`);
+}
+
+async function main() {
+  mkdirSync(dataDir, { recursive: true });
+  let clickhouse;
+  if (!env.CLICKHOUSE_URL) {
+    const httpPort = Number(env.LOCAL_CLICKHOUSE_HTTP_PORT ?? 18123);
+    const tcpPort = Number(env.LOCAL_CLICKHOUSE_TCP_PORT ?? 19000);
+    console.log(`==> Starting a local ClickHouse (data in .data/clickhouse, http port ${httpPort})`);
+    clickhouse = await startLocalClickHouse({ dir: resolve(dataDir, 'clickhouse'), httpPort, tcpPort });
+    env.CLICKHOUSE_URL = clickhouse.url;
+  }
+  env.JWT_SECRET ??= persistentSecret();
+
+  const app = spawn(process.execPath, [resolve(root, 'dist/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stopping = false;
+  const stop = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    if (app.exitCode === null) {
+      app.kill('SIGTERM');
+      await new Promise((r) => app.once('exit', r));
+    }
+    await clickhouse?.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  app.once('exit', (code) => void stop(code ?? 1));
+
+  const urls = await waitForListening(app);
+  const token = await seedDemoLogin(urls.rest);
+  printBanner(urls, token);
+}
+
+main().catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});

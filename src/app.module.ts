@@ -1,0 +1,35 @@
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module.js';
+import { ClickHouseModule } from './clickhouse/clickhouse.module.js';
+import { ListenerScopeMiddleware } from './common/listener-scope.middleware.js';
+import type { AppConfig } from './config/app-config.js';
+import { AppConfigModule } from './config/config.module.js';
+import { HealthModule } from './health/health.module.js';
+import { McpGatewayModule } from './mcp-gateway/mcp-gateway.module.js';
+import { McpKeysModule } from './mcp-keys/mcp-keys.module.js';
+import { McpUsageModule } from './mcp-usage/mcp-usage.module.js';
+import { createLoggerOptions } from './common/logger.options.js';
+
+@Module({})
+export class AppModule implements NestModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        LoggerModule.forRoot(createLoggerOptions(config)),
+        ClickHouseModule,
+        HealthModule,
+        AuthModule,
+        McpKeysModule,
+        McpUsageModule,
+        McpGatewayModule,
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(ListenerScopeMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
+  }
+}

@@ -1,0 +1,86 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { MigrationRunner } from './clickhouse/migration-runner.js';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { tagListener } from './common/listener.js';
+import { createValidationPipe } from './common/validation.pipe.js';
+import type { AppConfig } from './config/app-config.js';
+
+export interface RunningApp {
+  app: NestExpressApplication;
+  restUrl: string;
+  mcpUrl: string;
+  /** Stops accepting on both listeners, lets in-flight requests finish, then runs shutdown hooks. */
+  close(): Promise<void>;
+}
+
+function setUpSwagger(app: NestExpressApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Stock data MCP gateway')
+      .setDescription('Accounts, personal MCP API keys and MCP usage history. The MCP endpoint itself is POST /messages on the MCP port.')
+      .setVersion('1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'access_token from POST /api/auth/login' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+function urlOf(server: Server): string {
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/** Builds the one Nest application and opens its two listeners: REST (HTTP_PORT) and MCP (MCP_PORT). */
+export async function startApp(config: AppConfig): Promise<RunningApp> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(createValidationPipe());
+  setUpSwagger(app);
+
+  await app.get(MigrationRunner).run();
+  await app.listen(config.http.port, config.http.host);
+
+  const handler = app.getHttpAdapter().getInstance();
+  const mcpServer = createServer((req, res) => {
+    tagListener(req, 'mcp');
+    handler(req, res);
+  });
+  await listen(mcpServer, config.mcp.port, config.http.host);
+
+  return {
+    app,
+    restUrl: urlOf(app.getHttpServer()),
+    mcpUrl: urlOf(mcpServer),
+    close: async () => {
+      await closeServer(mcpServer);
+      await app.close();
+    },
+  };
+}

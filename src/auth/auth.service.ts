@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictException, ForbiddenException, Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { LoginDto } from './dto/login.dto.js';
+import type { RegisterDto } from './dto/register.dto.js';
+import type { TokenDto } from './dto/token.dto.js';
+import { PasswordHasher } from './password-hasher.js';
+import type { User } from './user.js';
+import { UsersRepository } from './users.repository.js';
+
+export interface JwtPayload {
+  sub: string;
+  email: string;
+}
+
+const BAD_CREDENTIALS = 'Incorrect email or password';
+
+@Injectable()
+export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+  // ClickHouse has no unique constraint: registrations are serialized so that two requests for
+  // the same email in this process cannot both pass the existence check.
+  private registrations: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly jwt: JwtService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  register(dto: RegisterDto): Promise<User> {
+    const next = this.registrations.then(() => this.createUser(dto));
+    this.registrations = next.catch(() => undefined);
+    return next;
+  }
+
+  async login(dto: LoginDto): Promise<TokenDto> {
+    const user = await this.users.findByEmail(dto.email);
+    if (!(await this.hasher.verify(user?.passwordHash, dto.password)) || !user) {
+      throw new UnauthorizedException(BAD_CREDENTIALS);
+    }
+    if (!user.isActive) throw new ForbiddenException('This account is disabled');
+    const payload: JwtPayload = { sub: user.id, email: user.email };
+    return {
+      access_token: await this.jwt.signAsync(payload),
+      token_type: 'bearer',
+      expires_in: this.config.jwt.expiresInSeconds,
+    };
+  }
+
+  /** The user behind a verified JWT, if the account still exists and is active. */
+  async activeUser(userId: string): Promise<User | undefined> {
+    const user = await this.users.findById(userId);
+    return user?.isActive ? user : undefined;
+  }
+
+  private async createUser(dto: RegisterDto): Promise<User> {
+    if (await this.users.findByEmail(dto.email)) throw new ConflictException('Email already registered');
+    const now = new Date();
+    const user: User = {
+      id: randomUUID(),
+      email: dto.email,
+      username: dto.username ?? dto.email.split('@')[0],
+      passwordHash: await this.hasher.hash(dto.password),
+      isActive: true,
+      isAdmin: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.users.save(user);
+    this.logger.log({ userId: user.id }, 'user registered');
+    return user;
+  }
+}

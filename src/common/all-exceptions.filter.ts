@@ -1,0 +1,83 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import type { ErrorResponseDto } from './error-response.dto.js';
+import { listenerOf } from './listener.js';
+
+interface DescribedError {
+  status: number;
+  detail: string;
+  extra?: Record<string, unknown>;
+}
+
+/** Errors raised by Express's body parser before any Nest code runs. */
+interface BodyParserError extends Error {
+  type: string;
+  status: number;
+  limit?: number;
+}
+
+const isBodyParserError = (error: unknown): error is BodyParserError =>
+  typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string' && typeof (error as BodyParserError).status === 'number';
+
+function describeBodyParserError(error: BodyParserError): DescribedError {
+  if (error.type === 'entity.too.large') {
+    const limit = error.limit === undefined ? 'the size limit' : `the ${error.limit}-byte limit`;
+    return { status: HttpStatus.PAYLOAD_TOO_LARGE, detail: `Request body is larger than ${limit}` };
+  }
+  if (error.type === 'entity.parse.failed') {
+    return { status: HttpStatus.BAD_REQUEST, detail: `Malformed JSON in request body: ${error.message}` };
+  }
+  if (error.status >= 400 && error.status < 500) return { status: error.status, detail: `Unreadable request body (${error.type})` };
+  return { status: HttpStatus.INTERNAL_SERVER_ERROR, detail: 'Internal server error' };
+}
+
+function describeHttpException(exception: HttpException): DescribedError {
+  const status = exception.getStatus();
+  if (exception instanceof ThrottlerException) return { status, detail: 'Too many requests; retry after the time in the Retry-After header' };
+  const body = exception.getResponse();
+  if (typeof body === 'string') return { status, detail: body };
+  // Structured bodies (validation errors, the health report) keep their fields beside detail.
+  const { detail, message, error: _name, statusCode: _status, ...extra } = body as Record<string, unknown> & { detail?: string; message?: string | string[] };
+  const text = detail ?? (Array.isArray(message) ? message.join('; ') : message) ?? exception.message;
+  return { status, detail: text, extra };
+}
+
+export function describeException(exception: unknown): DescribedError {
+  // Nest wraps body-parser failures in an HttpException and keeps the original as the cause.
+  const origin = exception instanceof HttpException ? exception.cause : exception;
+  if (isBodyParserError(origin)) return describeBodyParserError(origin);
+  if (exception instanceof HttpException) return describeHttpException(exception);
+  return { status: HttpStatus.INTERNAL_SERVER_ERROR, detail: 'Internal server error' };
+}
+
+/** JSON-RPC error codes for HTTP failures on the MCP listener (parse errors keep their own code). */
+function jsonRpcCode(status: number): number {
+  if (status === HttpStatus.BAD_REQUEST) return -32700;
+  if (status >= 500) return -32603;
+  return -32000;
+}
+
+/**
+ * The one place errors become responses. REST clients get {statusCode, detail, errors?}; MCP
+ * clients get a JSON-RPC error object with the same HTTP status.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const request = host.switchToHttp().getRequest<Request>();
+    const described = describeException(exception);
+    if (described.status >= 500) this.logger.error({ err: exception, path: request.path }, 'unhandled error');
+    if (response.headersSent) return;
+
+    if (listenerOf(request) === 'mcp') {
+      response.status(described.status).json({ jsonrpc: '2.0', id: null, error: { code: jsonRpcCode(described.status), message: described.detail } });
+      return;
+    }
+    const body: ErrorResponseDto = { ...described.extra, statusCode: described.status, detail: described.detail };
+    response.status(described.status).json(body);
+  }
+}

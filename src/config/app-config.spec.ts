@@ -1,0 +1,50 @@
+import { ConfigError, durationToSeconds, loadAppConfig } from './app-config.js';
+
+const base = { CLICKHOUSE_URL: 'http://127.0.0.1:8123' };
+
+describe('loadAppConfig', () => {
+  it('should apply the documented defaults', () => {
+    const config = loadAppConfig(base);
+    expect(config.http.port).toBe(8000);
+    expect(config.mcp.port).toBe(8001);
+    expect(config.clickhouse).toMatchObject({ url: 'http://127.0.0.1:8123', database: 'stock_mcp', username: 'default', password: '' });
+    expect(config.jwt.expiresInSeconds).toBe(86_400);
+    expect(config.jwt.secretWasGenerated).toBe(true);
+    expect(config.jwt.secret).toHaveLength(64);
+  });
+
+  it('should read and convert every variable', () => {
+    const config = loadAppConfig({ ...base, HTTP_PORT: '9000', MCP_PORT: '9001', CLICKHOUSE_DATABASE: 'other', JWT_EXPIRES_IN: '12h', JWT_SECRET: 's'.repeat(32), DEMO_DATA: 'false' });
+    expect(config.http.port).toBe(9000);
+    expect(config.mcp.port).toBe(9001);
+    expect(config.clickhouse.database).toBe('other');
+    expect(config.jwt).toEqual({ secret: 's'.repeat(32), secretWasGenerated: false, expiresInSeconds: 43_200 });
+    expect(config.demoData).toBe(false);
+  });
+
+  it('should name every bad variable', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadAppConfig({ HTTP_PORT: 'eighty', CLICKHOUSE_DATABASE: 'bad-name; DROP', JWT_EXPIRES_IN: 'forever' });
+    } catch (caught) {
+      error = caught as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = error!.message;
+    expect(text).toContain('HTTP_PORT');
+    expect(text).toContain('CLICKHOUSE_DATABASE must be a plain identifier');
+    expect(text).toContain('JWT_EXPIRES_IN must be a duration');
+    expect(text).toContain('CLICKHOUSE_URL');
+  });
+
+  it('should require a JWT_SECRET of 32+ characters in production', () => {
+    expect(() => loadAppConfig({ ...base, NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required when NODE_ENV=production/);
+    expect(() => loadAppConfig({ ...base, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET must be at least 32 characters/);
+  });
+
+  it('should convert durations to seconds', () => {
+    expect(durationToSeconds('3600')).toBe(3600);
+    expect(durationToSeconds('30m')).toBe(1800);
+    expect(durationToSeconds('1d')).toBe(86_400);
+  });
+});

@@ -1,0 +1,63 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const normalized = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalized)) return true;
+  if (['false', '0', 'no', 'off'].includes(normalized)) return false;
+  return value;
+};
+
+/** Every setting the process reads, exactly as it appears in the environment (see .env.example). */
+export class EnvironmentVariables {
+  @IsOptional() @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  HTTP_PORT = 8000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  MCP_PORT = 8001;
+
+  @IsOptional() @IsString()
+  BIND_HOST = '0.0.0.0';
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }, { message: 'CLICKHOUSE_URL must be an http(s) URL such as http://127.0.0.1:8123' })
+  CLICKHOUSE_URL: string;
+
+  @IsOptional() @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: 'CLICKHOUSE_DATABASE must be a plain identifier (letters, digits, underscore)' })
+  CLICKHOUSE_DATABASE = 'stock_mcp';
+
+  @IsOptional() @IsString()
+  CLICKHOUSE_USER = 'default';
+
+  @IsOptional() @IsString()
+  CLICKHOUSE_PASSWORD = '';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  CLICKHOUSE_REQUEST_TIMEOUT_MS = 10_000;
+
+  @IsOptional() @IsString() @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @IsOptional() @Matches(/^\d+[smhd]?$/, { message: 'JWT_EXPIRES_IN must be a duration such as 3600, 30m, 12h or 1d' })
+  JWT_EXPIRES_IN = '1d';
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 1024 * 1024;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  AUTH_RATE_LIMIT = 20;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
+  AUTH_RATE_WINDOW_SECONDS = 60;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  DEMO_DATA = true;
+}

@@ -1,0 +1,126 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import request from 'supertest';
+import { type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
+import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
+
+describe('Application (e2e)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  describe('listeners', () => {
+    it('should serve REST routes on the REST port only', async () => {
+      await app.rest.get('/health').expect(200);
+      const response = await app.mcp.get('/health').expect(404);
+      expect(response.body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Cannot GET /health' } });
+      await app.mcp.post('/api/auth/login').send({ email: 'a@b.c', password: 'whatever1' }).expect(404);
+    });
+
+    it('should keep the MCP path off the REST port', async () => {
+      const response = await app.rest.post('/messages').send({ jsonrpc: '2.0', id: 1, method: 'tools/list' }).expect(404);
+      expect(response.body).toEqual({ statusCode: 404, detail: 'Cannot POST /messages' });
+    });
+
+    it('should answer unknown routes with a 404 in the error shape', async () => {
+      const response = await app.rest.get('/api/nothing-here').expect(404);
+      expect(response.body).toEqual({ statusCode: 404, detail: 'Cannot GET /api/nothing-here' });
+    });
+  });
+
+  describe('health and docs', () => {
+    it('should report ClickHouse as up', async () => {
+      const response = await app.rest.get('/health').expect(200);
+      expect(response.body.status).toBe('ok');
+      expect(response.body.details.clickhouse).toMatchObject({ status: 'up', database: app.database, version: expect.stringMatching(/^\d+\./) });
+    });
+
+    it('should serve the OpenAPI document with every route, DTO and the bearer scheme', async () => {
+      const response = await app.rest.get('/docs-json').expect(200);
+      const document = response.body;
+      expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/auth/register', '/api/auth/login', '/api/auth/me', '/health']));
+      expect(Object.keys(document.components.schemas)).toEqual(expect.arrayContaining(['RegisterDto', 'LoginDto', 'TokenDto', 'UserProfileDto', 'ErrorResponseDto']));
+      expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+      expect(document.components.schemas.RegisterDto.properties.email.example).toBe('your@email.com');
+      await app.rest.get('/docs').expect(200).expect('Content-Type', /html/);
+    });
+  });
+
+  describe('logging', () => {
+    it('should log one line per request with a request id and never a credential', async () => {
+      const user = await registerAndLogin(app, 'logged@example.com');
+      await app.rest.get('/api/auth/me').set('Authorization', `Bearer ${user.jwt}`).set('X-Request-Id', 'trace-me-123').expect(200).expect('X-Request-Id', 'trace-me-123');
+      const lines = await app.waitForOutput(/"trace-me-123"/);
+      const output = app.output();
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0])).toMatchObject({
+        req: { id: 'trace-me-123', method: 'GET', url: '/api/auth/me', headers: { authorization: '[redacted]' } },
+        res: { statusCode: 200 },
+        listener: 'rest',
+      });
+      expect(output).not.toContain(user.jwt);
+      expect(output).not.toContain(user.password);
+    });
+  });
+});
+
+describe('Process lifecycle (e2e)', () => {
+  it('should exit 0 on SIGTERM after closing both listeners', async () => {
+    const app = await startTestApp();
+    await app.rest.get('/health').expect(200);
+    expect(await app.signal('SIGTERM')).toBe(0);
+    await expect(request(app.restUrl).get('/health')).rejects.toThrow(/ECONNREFUSED/);
+    await expect(request(app.mcpUrl).post('/messages')).rejects.toThrow(/ECONNREFUSED/);
+    await app.stop();
+  });
+
+  it('should refuse to start in production without CLICKHOUSE_URL or JWT_SECRET, naming them', () => {
+    const result = spawnSync(process.execPath, [resolve(import.meta.dirname, '../dist/main.js')], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', HTTP_PORT: 'x' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr).toContain('CLICKHOUSE_URL is required');
+    expect(result.stderr).toContain('JWT_SECRET is required when NODE_ENV=production');
+    expect(result.stderr).toContain('HTTP_PORT');
+  });
+});
+
+describe('ClickHouse outage (e2e)', () => {
+  let clickhouse: LocalClickHouse;
+  let dir: string;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stock-mcp-outage-'));
+    clickhouse = await startLocalClickHouse({ dir });
+    app = await startTestApp({ CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_REQUEST_TIMEOUT_MS: '2000' }, { keepDatabase: true });
+  });
+
+  afterAll(async () => {
+    await app.signal('SIGTERM');
+    await clickhouse.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should answer 503 while ClickHouse is down and recover without a restart', async () => {
+    await app.rest.get('/health').expect(200);
+    await clickhouse.stop();
+    const down = await app.rest.get('/health').expect(503);
+    expect(down.body).toMatchObject({ statusCode: 503, status: 'error' });
+    expect(down.body.details.clickhouse.status).toBe('down');
+
+    clickhouse = await startLocalClickHouse({ dir, httpPort: clickhouse.httpPort, tcpPort: clickhouse.tcpPort });
+    const up = await app.rest.get('/health').expect(200);
+    expect(up.body.details.clickhouse.status).toBe('up');
+    expect(app.process.exitCode).toBeNull();
+  });
+});
