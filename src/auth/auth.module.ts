@@ -30,6 +30,6 @@ import { UsersRepository } from './users.repository.js';
   ],
   controllers: [AuthController],
   providers: [AuthService, UsersRepository, PasswordHasher, JwtStrategy, JwtAuthGuard],
-  exports: [JwtAuthGuard],
+  exports: [JwtAuthGuard, AuthService],
 })
 export class AuthModule {}

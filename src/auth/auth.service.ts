@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, ForbiddenException, Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { SerialQueue } from '../common/serial-queue.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { LoginDto } from './dto/login.dto.js';
@@ -20,9 +21,7 @@ const BAD_CREDENTIALS = 'Incorrect email or password';
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger(AuthService.name);
-  // ClickHouse has no unique constraint: registrations are serialized so that two requests for
-  // the same email in this process cannot both pass the existence check.
-  private registrations: Promise<unknown> = Promise.resolve();
+  private readonly registrations = new SerialQueue();
 
   constructor(
     private readonly users: UsersRepository,
@@ -32,9 +31,7 @@ export class AuthService {
   ) {}
 
   register(dto: RegisterDto): Promise<User> {
-    const next = this.registrations.then(() => this.createUser(dto));
-    this.registrations = next.catch(() => undefined);
-    return next;
+    return this.registrations.run(() => this.createUser(dto));
   }
 
   async login(dto: LoginDto): Promise<TokenDto> {

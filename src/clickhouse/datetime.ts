@@ -7,3 +7,7 @@ export function parseClickHouseDateTime(value: string): Date {
 export function toIsoSeconds(value: Date): string {
   return value.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+export function toIsoSecondsOrNull(value: Date | null): string | null {
+  return value === null ? null : toIsoSeconds(value);
+}

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import type { ErrorResponseDto } from './error-response.dto.js';
+import { JsonRpcHttpException } from './json-rpc-http.exception.js';
 import { listenerOf } from './listener.js';
 
 interface DescribedError {
@@ -51,11 +52,16 @@ export function describeException(exception: unknown): DescribedError {
   return { status: HttpStatus.INTERNAL_SERVER_ERROR, detail: 'Internal server error' };
 }
 
-/** JSON-RPC error codes for HTTP failures on the MCP listener (parse errors keep their own code). */
+/** JSON-RPC error codes for HTTP failures on the MCP listener that carry none of their own. */
 function jsonRpcCode(status: number): number {
   if (status === HttpStatus.BAD_REQUEST) return -32700;
   if (status >= 500) return -32603;
   return -32000;
+}
+
+function jsonRpcError(exception: unknown, described: DescribedError) {
+  const own = exception instanceof JsonRpcHttpException ? exception : undefined;
+  return { jsonrpc: '2.0', id: own?.jsonRpcId ?? null, error: { code: own?.jsonRpcCode ?? jsonRpcCode(described.status), message: described.detail } };
 }
 
 /**
@@ -72,9 +78,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const described = describeException(exception);
     if (described.status >= 500) this.logger.error({ err: exception, path: request.path }, 'unhandled error');
     if (response.headersSent) return;
+    // RFC 6750: a 401 names the scheme the client should use.
+    if (described.status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', 'Bearer');
 
     if (listenerOf(request) === 'mcp') {
-      response.status(described.status).json({ jsonrpc: '2.0', id: null, error: { code: jsonRpcCode(described.status), message: described.detail } });
+      response.status(described.status).json(jsonRpcError(exception, described));
       return;
     }
     const body: ErrorResponseDto = { ...described.extra, statusCode: described.status, detail: described.detail };

@@ -8,10 +8,20 @@ export interface AppConfig {
   env: 'development' | 'production' | 'test';
   logLevel: string;
   http: { port: number; host: string; bodyLimitBytes: number };
-  mcp: { port: number };
+  mcp: {
+    port: number;
+    maxKeysPerUser: number;
+    keyCacheTtlSeconds: number;
+    keyCacheMaxEntries: number;
+    /** Origins allowed to call /messages (any port); requests without Origin are not browsers and pass. */
+    allowedOrigins: string[];
+    /** Host header values allowed on /messages; empty means any. */
+    allowedHosts: string[];
+  };
   clickhouse: { url: string; database: string; username: string; password: string; requestTimeoutMs: number };
   jwt: { secret: string; expiresInSeconds: number; secretWasGenerated: boolean };
   authRateLimit: { limit: number; windowSeconds: number };
+  usage: { batchSize: number; flushIntervalMs: number; queueMax: number; retryMaxDelayMs: number; shutdownFlushTimeoutMs: number };
   demoData: boolean;
 }
 
@@ -29,6 +39,8 @@ export function durationToSeconds(duration: string): number {
   if (!match) throw new Error(`Not a duration: ${duration}`);
   return Number(match[1]) * DURATION_UNITS[match[2]];
 }
+
+const splitList = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
 
 function describeProblems(errors: ValidationError[]): string[] {
   return errors.flatMap((error) =>
@@ -64,7 +76,14 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     env: vars.NODE_ENV,
     logLevel: vars.LOG_LEVEL,
     http: { port: vars.HTTP_PORT, host: vars.BIND_HOST, bodyLimitBytes: vars.BODY_LIMIT_BYTES },
-    mcp: { port: vars.MCP_PORT },
+    mcp: {
+      port: vars.MCP_PORT,
+      maxKeysPerUser: vars.MCP_MAX_KEYS_PER_USER,
+      keyCacheTtlSeconds: vars.MCP_KEY_CACHE_TTL_SECONDS,
+      keyCacheMaxEntries: vars.MCP_KEY_CACHE_MAX_ENTRIES,
+      allowedOrigins: splitList(vars.MCP_ALLOWED_ORIGINS),
+      allowedHosts: splitList(vars.MCP_ALLOWED_HOSTS).map((host) => host.toLowerCase()),
+    },
     clickhouse: {
       url: vars.CLICKHOUSE_URL,
       database: vars.CLICKHOUSE_DATABASE,
@@ -79,5 +98,12 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     authRateLimit: { limit: vars.AUTH_RATE_LIMIT, windowSeconds: vars.AUTH_RATE_WINDOW_SECONDS },
     demoData: vars.DEMO_DATA,
+    usage: {
+      batchSize: vars.USAGE_BATCH_SIZE,
+      flushIntervalMs: vars.USAGE_FLUSH_INTERVAL_MS,
+      queueMax: vars.USAGE_QUEUE_MAX,
+      retryMaxDelayMs: vars.USAGE_RETRY_MAX_DELAY_MS,
+      shutdownFlushTimeoutMs: vars.USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS,
+    },
   };
 }

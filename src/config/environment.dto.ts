@@ -60,4 +60,34 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toBool) @IsBoolean()
   DEMO_DATA = true;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  MCP_MAX_KEYS_PER_USER = 20;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3600)
+  MCP_KEY_CACHE_TTL_SECONDS = 30;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000)
+  MCP_KEY_CACHE_MAX_ENTRIES = 10_000;
+
+  @IsOptional() @IsString()
+  MCP_ALLOWED_ORIGINS = 'http://localhost,http://127.0.0.1,http://[::1]';
+
+  @IsOptional() @IsString()
+  MCP_ALLOWED_HOSTS = '';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  USAGE_BATCH_SIZE = 500;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(60_000)
+  USAGE_FLUSH_INTERVAL_MS = 1000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000)
+  USAGE_QUEUE_MAX = 100_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  USAGE_RETRY_MAX_DELAY_MS = 30_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS = 30_000;
 }

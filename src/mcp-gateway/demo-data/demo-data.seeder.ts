@@ -1,0 +1,48 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ClickHouseService } from '../../clickhouse/clickhouse.service.js';
+import { sql } from '../../clickhouse/sql.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import { demoDataBatches } from './demo-data.generator.js';
+
+const BATCH_ROWS = 10_000;
+
+export interface SeedResult {
+  seeded: boolean;
+  /** Rows inserted per table; empty when nothing was seeded. */
+  rows: Record<string, number>;
+}
+
+/**
+ * Fills the demo stock tables on first start so a fresh install has data to query. A stock list
+ * with rows means "already seeded" (the generator writes it last), so restarts never duplicate.
+ */
+@Injectable()
+export class DemoDataSeeder {
+  private readonly logger = new Logger(DemoDataSeeder.name);
+
+  constructor(
+    private readonly clickhouse: ClickHouseService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async seedIfEmpty(today = new Date()): Promise<SeedResult> {
+    if (!this.config.demoData) return { seeded: false, rows: {} };
+    if (await this.hasStocks()) {
+      this.logger.log({ table: 'ods_stock_basic' }, 'stock data present, demo data not seeded');
+      return { seeded: false, rows: {} };
+    }
+    const rows: Record<string, number> = {};
+    for (const batch of demoDataBatches(today, BATCH_ROWS)) {
+      await this.clickhouse.insert(batch.table, batch.rows);
+      rows[batch.table] = (rows[batch.table] ?? 0) + batch.rows.length;
+    }
+    this.logger.log({ rows }, 'demo data seeded');
+    return { seeded: true, rows };
+  }
+
+  private async hasStocks(): Promise<boolean> {
+    const found = await this.clickhouse.query<{ present: number }>(sql`SELECT 1 AS present FROM ods_stock_basic LIMIT 1`);
+    return found.length > 0;
+  }
+}

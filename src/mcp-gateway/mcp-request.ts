@@ -1,0 +1,25 @@
+import type { JsonRpcId } from '../common/json-rpc-http.exception.js';
+
+interface JsonRpcMessage {
+  id?: JsonRpcId;
+  method?: unknown;
+}
+
+/** The messages of a POST body: one JSON-RPC message or a batch. */
+export function messagesOf(body: unknown): JsonRpcMessage[] {
+  const items = Array.isArray(body) ? body : [body];
+  return items.filter((item): item is JsonRpcMessage => typeof item === 'object' && item !== null);
+}
+
+/**
+ * The first message that needs an API key: any request except `initialize`. Notifications (no id)
+ * and responses carry no method call that reads data, so they pass like initialize does.
+ */
+export function firstRequestNeedingKey(body: unknown): JsonRpcMessage | undefined {
+  return messagesOf(body).find((message) => typeof message.method === 'string' && message.id !== undefined && message.method !== 'initialize');
+}
+
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return match?.[1];
+}

@@ -1,0 +1,39 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** A stored key: everything but the key itself. */
+export interface ApiKey {
+  id: string;
+  userId: string;
+  keyName: string;
+  keyHash: string;
+  prefix: string;
+  isActive: boolean;
+  expiresAt: Date | null;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+const KEY_PATTERN = /^sk-[0-9a-f]{64}$/;
+
+/** `sk-` + 64 hex characters (256 bits from the CSPRNG). */
+export function generateApiKey(): string {
+  return `sk-${randomBytes(32).toString('hex')}`;
+}
+
+export function isWellFormedApiKey(candidate: string): boolean {
+  return KEY_PATTERN.test(candidate);
+}
+
+/** Keys carry 256 random bits, so a fast hash is enough: there is nothing to brute-force. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** What users see to recognise a key: its first 12 characters. */
+export function apiKeyPrefix(key: string): string {
+  return `${key.slice(0, 12)}...`;
+}
+
+export function isExpired(key: Pick<ApiKey, 'expiresAt'>, now = new Date()): boolean {
+  return key.expiresAt !== null && key.expiresAt.getTime() <= now.getTime();
+}

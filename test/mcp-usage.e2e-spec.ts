@@ -1,0 +1,230 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
+import { sql, str } from '../src/clickhouse/sql.js';
+import { queryRows, rawClient } from './support/clickhouse.js';
+import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
+import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
+
+interface UsageRecord {
+  tool_name: string;
+  table_name: string;
+  record_count: number;
+  is_error: boolean;
+  error_message: string | null;
+  api_key_id: string;
+  arguments: string;
+  created_at: string;
+}
+
+const today = () => new Date().toISOString().slice(0, 10);
+const FAST_FLUSH = { USAGE_FLUSH_INTERVAL_MS: '50', USAGE_RETRY_MAX_DELAY_MS: '500' };
+
+const toolCall = (id: number, name: string, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+async function countForKey(app: TestApp, keyId: string): Promise<number> {
+  const client = rawClient(app.database);
+  try {
+    const [row] = await queryRows<{ n: string }>(client, sql`SELECT count() AS n FROM mcp_tool_usage_log FINAL WHERE api_key_id = ${str(keyId)}`.text);
+    return Number(row.n);
+  } finally {
+    await client.close();
+  }
+}
+
+async function waitForCount(app: TestApp, keyId: string, expected: number, timeoutMs = 20_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let count = await countForKey(app, keyId);
+  while (count < expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    count = await countForKey(app, keyId);
+  }
+  return count;
+}
+
+describe('Usage tracking (e2e)', () => {
+  let app: TestApp;
+  let alice: LoggedInUser;
+  let bob: LoggedInUser;
+  let aliceKey: { api_key: string; key_id: string };
+  let bobKey: { api_key: string; key_id: string };
+  const returned: { tool: string; table: string; rows: number }[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp(FAST_FLUSH);
+    alice = await registerAndLogin(app, 'usage-alice@example.com');
+    bob = await registerAndLogin(app, 'usage-bob@example.com');
+    aliceKey = await createApiKey(app, alice.jwt, { key_name: 'alice-usage' });
+    bobKey = await createApiKey(app, bob.jwt, { key_name: 'bob-usage' });
+
+    // Three calls like the seed's curl, one batch of two, and three through the SDK client.
+    const curlCalls = [
+      toolCall(1, 'search_stocks', { query: '银行' }),
+      toolCall(2, 'get_daily_bars', { ts_code: '000001.SZ', start_date: '20251103', end_date: '20251107' }),
+      toolCall(3, 'get_daily_bars', { ts_code: 'bad code' }),
+    ];
+    for (const call of curlCalls) {
+      const response = await rawRpc(app, call, aliceKey.api_key).expect(200);
+      const result = response.body.result;
+      returned.push({ tool: call.params.name, table: call.params.name === 'search_stocks' ? 'ods_stock_basic' : 'ods_daily', rows: result.isError ? 0 : result.structuredContent.row_count });
+    }
+    const batch = await rawRpc(app, [toolCall(4, 'get_latest_bars', { ts_codes: ['000001.SZ', '600519.SH'] }), toolCall(5, 'get_trade_calendar', { start_date: '2025-11-01', end_date: '2025-11-30' })], aliceKey.api_key).expect(200);
+    for (const message of batch.body) {
+      const tool = message.id === 4 ? 'get_latest_bars' : 'get_trade_calendar';
+      returned.push({ tool, table: tool === 'get_latest_bars' ? 'ods_daily' : 'ods_trade_calendar', rows: message.result.structuredContent.row_count });
+    }
+    const client = await connectSdkClient(app, aliceKey.api_key);
+    for (const [name, args] of [
+      ['get_daily_basic', { ts_code: '600519.SH', start_date: '2025-11-03', end_date: '2025-11-05' }],
+      ['search_stocks', { industry: '白酒' }],
+      ['get_daily_bars', { ts_code: '600000.SH', start_date: '2025-11-10', end_date: '2025-11-10' }],
+    ] as const) {
+      const result = await client.callTool({ name, arguments: args });
+      returned.push({ tool: name, table: name === 'get_daily_basic' ? 'ods_daily_basic' : name === 'search_stocks' ? 'ods_stock_basic' : 'ods_daily', rows: (result.structuredContent as { row_count: number }).row_count });
+    }
+    await client.close();
+    await rawRpc(app, toolCall(9, 'search_stocks', { query: '600' }), bobKey.api_key).expect(200);
+    expect(await waitForCount(app, aliceKey.key_id, 8)).toBe(8);
+    expect(await waitForCount(app, bobKey.key_id, 1)).toBe(1);
+  });
+
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  const history = (user: LoggedInUser, query: string) => app.rest.get(`/api/mcp-usage/history?${query}`).set('Authorization', `Bearer ${user.jwt}`);
+
+  it('should list exactly the calls made, newest first, with the rows each returned', async () => {
+    const response = await history(alice, 'page=1&page_size=20').expect(200);
+    expect(response.body.total).toBe(8);
+    expect(response.body.page).toBe(1);
+    expect(response.body.page_size).toBe(20);
+    const records = response.body.records as UsageRecord[];
+    const listed = records.map((r) => ({ tool: r.tool_name, table: r.table_name, rows: r.record_count })).sort((a, b) => a.tool.localeCompare(b.tool) || a.rows - b.rows);
+    const expected = [...returned].sort((a, b) => a.tool.localeCompare(b.tool) || a.rows - b.rows);
+    expect(listed).toEqual(expected);
+    expect(records.every((r) => r.api_key_id === aliceKey.key_id)).toBe(true);
+    const sorted = [...records].sort((a, b) => b.created_at.localeCompare(a.created_at));
+    expect(records.map((r) => r.created_at)).toEqual(sorted.map((r) => r.created_at));
+  });
+
+  it('should record a failed call with its error', async () => {
+    const response = await history(alice, 'tool_name=get_daily_bars').expect(200);
+    const failed = (response.body.records as UsageRecord[]).filter((r) => r.is_error);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ record_count: 0, table_name: 'ods_daily', arguments: '{"ts_code":"bad code"}' });
+    expect(failed[0].error_message).toMatch(/^Invalid arguments for get_daily_bars/);
+  });
+
+  it('should filter by tool, by dates and paginate', async () => {
+    expect((await history(alice, 'tool_name=search_stocks').expect(200)).body.total).toBe(2);
+    expect((await history(alice, `start_date=${today()}&end_date=${today()}`).expect(200)).body.total).toBe(8);
+    expect((await history(alice, 'start_date=2020-01-01&end_date=2020-12-31').expect(200)).body.total).toBe(0);
+    const page2 = await history(alice, 'page=2&page_size=3').expect(200);
+    expect(page2.body).toMatchObject({ total: 8, page: 2, page_size: 3 });
+    expect(page2.body.records).toHaveLength(3);
+    const page3 = await history(alice, 'page=3&page_size=3').expect(200);
+    expect(page3.body.records).toHaveLength(2);
+  });
+
+  it.each([
+    ['page=0', 'page must not be less than 1'],
+    ['page_size=101', 'page_size must not be greater than 100'],
+    ['page_size=abc', 'page_size must be a whole number'],
+    ['start_date=2026-02-30', 'start_date must be a date written YYYY-MM-DD'],
+    ['end_date=25-11-2026', 'end_date must be a date written YYYY-MM-DD'],
+    ['start_date=2026-11-25&end_date=2026-11-01', 'start_date must not be after end_date'],
+    ['color=blue', 'property color should not exist'],
+  ])('should answer 400 for %s', async (query, message) => {
+    const response = await history(alice, query).expect(400);
+    expect(response.body.detail).toContain(message);
+  });
+
+  it('should show only the caller’s own records', async () => {
+    const response = await history(bob, 'page=1&page_size=20').expect(200);
+    expect(response.body.total).toBe(1);
+    expect(response.body.records[0]).toMatchObject({ tool_name: 'search_stocks', api_key_id: bobKey.key_id });
+  });
+
+  it('should show today’s calls and the top tools in stats', async () => {
+    const response = await app.rest.get('/api/mcp-usage/stats?days=30').set('Authorization', `Bearer ${alice.jwt}`).expect(200);
+    const totalRows = returned.reduce((sum, call) => sum + call.rows, 0);
+    expect(response.body.daily_stats).toEqual([{ date: today(), call_count: 8, total_records: totalRows }]);
+    expect(response.body.total_calls).toBe(8);
+    expect(response.body.total_records).toBe(totalRows);
+    expect(response.body.avg_daily_calls).toBe(8);
+    expect(response.body.top_tools[0]).toEqual({ tool_name: 'get_daily_bars', table_name: 'ods_daily', call_count: 3, total_records: returned.filter((c) => c.tool === 'get_daily_bars').reduce((s, c) => s + c.rows, 0) });
+    expect(response.body.top_tools).toHaveLength(5);
+    await app.rest.get('/api/mcp-usage/stats?days=0').set('Authorization', `Bearer ${alice.jwt}`).expect(400);
+    await app.rest.get('/api/mcp-usage/stats?days=366').set('Authorization', `Bearer ${alice.jwt}`).expect(400);
+  });
+
+  it('should keep a revoked key’s history visible', async () => {
+    await app.rest.post('/api/mcp-keys/revoke').set('Authorization', `Bearer ${bob.jwt}`).send({ key_id: bobKey.key_id }).expect(200);
+    const response = await history(bob, 'page=1').expect(200);
+    expect(response.body.total).toBe(1);
+  });
+
+  it('should expose the usage queue in /health', async () => {
+    const response = await app.rest.get('/health').expect(200);
+    expect(response.body.details.usage_writer).toMatchObject({ status: 'up', queue_depth: 0, accepting: true, records_written: 9 });
+  });
+});
+
+describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () => {
+  let clickhouse: LocalClickHouse;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stock-mcp-usage-outage-'));
+    clickhouse = await startLocalClickHouse({ dir });
+  });
+
+  afterAll(async () => {
+    await clickhouse.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should record every call made while ClickHouse was down, once, after it returns', async () => {
+    const app = await startTestApp({ ...FAST_FLUSH, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_REQUEST_TIMEOUT_MS: '1000' }, { keepDatabase: true });
+    try {
+      const user = await registerAndLogin(app);
+      const key = await createApiKey(app, user.jwt);
+      await rawRpc(app, toolCall(1, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
+      await clickhouse.stop();
+      for (let id = 2; id <= 6; id++) {
+        const response = await rawRpc(app, toolCall(id, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
+        expect(response.body.result.isError).toBe(true);
+      }
+      const health = await app.rest.get('/health').expect(503);
+      expect(health.body.details.usage_writer.queue_depth).toBeGreaterThan(0);
+      clickhouse = await startLocalClickHouse({ dir, httpPort: clickhouse.httpPort, tcpPort: clickhouse.tcpPort });
+      expect(await waitForCount(app, key.key_id, 6, 30_000)).toBe(6);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await countForKey(app, key.key_id)).toBe(6);
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('should write every acknowledged call of a burst before exiting on SIGTERM', async () => {
+    const env = { CLICKHOUSE_URL: clickhouse.url, USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_BATCH_SIZE: '100000', JWT_SECRET: 'sigterm-test-secret-long-enough-0123456789' };
+    const app = await startTestApp(env, { keepDatabase: true });
+    const user = await registerAndLogin(app);
+    const key = await createApiKey(app, user.jwt);
+    const acknowledged = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => rawRpc(app, toolCall(i, 'search_stocks', { query: '600' }), key.api_key).then((r) => r.status)),
+    );
+    expect(acknowledged.filter((status) => status === 200)).toHaveLength(40);
+    // Nothing flushed yet (60 s interval, huge batch size): the records are only in the queue.
+    expect(await countForKey(app, key.key_id)).toBe(0);
+    expect(await app.signal('SIGTERM')).toBe(0);
+    const restarted = await startTestApp({ ...env, CLICKHOUSE_DATABASE: app.database });
+    try {
+      expect(await countForKey(restarted, key.key_id)).toBe(40);
+    } finally {
+      await restarted.stop();
+    }
+  });
+});

@@ -1,0 +1,32 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { TestApp } from './test-app.js';
+
+/** The official SDK client configured as the seed document tells users to configure theirs. */
+export async function connectSdkClient(app: TestApp, apiKey: string): Promise<Client> {
+  const client = new Client({ name: 'e2e-test-client', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(`${app.mcpUrl}/messages`), {
+    requestInit: { headers: { Authorization: `Bearer ${apiKey}` } },
+  });
+  await client.connect(transport);
+  return client;
+}
+
+export interface CreatedKey {
+  api_key: string;
+  key_id: string;
+  api_key_prefix: string;
+  expires_at: string | null;
+}
+
+export async function createApiKey(app: TestApp, jwt: string, body: Record<string, unknown> = {}): Promise<CreatedKey> {
+  const response = await app.rest.post('/api/mcp-keys/create').set('Authorization', `Bearer ${jwt}`).send(body).expect(200);
+  return response.body as CreatedKey;
+}
+
+/** A raw JSON-RPC POST exactly like the seed's curl: no Accept header, no session, no initialize. */
+export function rawRpc(app: TestApp, body: unknown, apiKey?: string) {
+  const request = app.mcp.post('/messages').set('Content-Type', 'application/json');
+  if (apiKey) request.set('Authorization', `Bearer ${apiKey}`);
+  return request.send(JSON.stringify(body));
+}
