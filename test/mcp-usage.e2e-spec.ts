@@ -24,7 +24,7 @@ const FAST_FLUSH = { USAGE_FLUSH_INTERVAL_MS: '50', USAGE_RETRY_MAX_DELAY_MS: '5
 const toolCall = (id: number, name: string, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 
 async function countForKey(app: TestApp, keyId: string): Promise<number> {
-  const client = rawClient(app.database);
+  const client = rawClient(app.database, app.clickhouseUrl);
   try {
     const [row] = await queryRows<{ n: string }>(client, sql`SELECT count() AS n FROM mcp_tool_usage_log FINAL WHERE api_key_id = ${str(keyId)}`.text);
     return Number(row.n);

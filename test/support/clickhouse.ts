@@ -13,9 +13,9 @@ export function uniqueDatabaseName(prefix = 'test'): string {
 }
 
 /** A raw client for assertions that look at tables directly, as a user would with clickhouse-client. */
-export function rawClient(database?: string): ClickHouseClient {
+export function rawClient(database?: string, url = clickHouseUrl()): ClickHouseClient {
   return createClient({
-    url: clickHouseUrl(),
+    url,
     username: process.env.CLICKHOUSE_USER ?? 'default',
     password: process.env.CLICKHOUSE_PASSWORD ?? '',
     ...(database ? { database } : {}),
@@ -27,8 +27,8 @@ export async function queryRows<T>(client: ClickHouseClient, query: string): Pro
   return result.json<T>();
 }
 
-export async function dropDatabase(name: string): Promise<void> {
-  const client = rawClient();
+export async function dropDatabase(name: string, url = clickHouseUrl()): Promise<void> {
+  const client = rawClient(undefined, url);
   try {
     await client.command({ query: `DROP DATABASE IF EXISTS \`${name}\`` });
   } finally {

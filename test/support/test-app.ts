@@ -9,6 +9,7 @@ const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 
 export interface TestApp {
   database: string;
+  clickhouseUrl: string;
   restUrl: string;
   mcpUrl: string;
   rest: TestAgent;
@@ -55,11 +56,11 @@ function waitForListening(child: ChildProcess, output: () => string, timeoutMs: 
 /** Starts the built app (dist/main.js) as a real process on free ports with a database of its own. */
 export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const database = env.CLICKHOUSE_DATABASE ?? uniqueDatabaseName();
+  const clickhouseUrl = env.CLICKHOUSE_URL ?? clickHouseUrl();
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'test',
-      CLICKHOUSE_URL: clickHouseUrl(),
       CLICKHOUSE_DATABASE: database,
       HTTP_PORT: '0',
       MCP_PORT: '0',
@@ -67,6 +68,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
       LOG_LEVEL: 'info',
       JWT_SECRET: randomBytes(32).toString('hex'),
       ...env,
+      CLICKHOUSE_URL: clickhouseUrl,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -83,6 +85,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
   };
   return {
     database,
+    clickhouseUrl,
     restUrl: urls.rest,
     mcpUrl: urls.mcp,
     rest: request(urls.rest),
@@ -100,7 +103,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
     signal,
     stop: async () => {
       await signal('SIGTERM');
-      if (!options.keepDatabase) await dropDatabase(database);
+      if (!options.keepDatabase) await dropDatabase(database, clickhouseUrl);
     },
   };
 }
