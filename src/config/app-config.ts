@@ -21,7 +21,15 @@ export interface AppConfig {
   clickhouse: { url: string; database: string; username: string; password: string; requestTimeoutMs: number };
   jwt: { secret: string; expiresInSeconds: number; secretWasGenerated: boolean };
   authRateLimit: { limit: number; windowSeconds: number };
-  usage: { batchSize: number; flushIntervalMs: number; queueMax: number; retryMaxDelayMs: number; shutdownFlushTimeoutMs: number };
+  usage: {
+    batchSize: number;
+    flushIntervalMs: number;
+    /** Local directory of the durable usage spool; one gateway process per directory. */
+    spoolDir: string;
+    spoolMaxBytes: number;
+    retryMaxDelayMs: number;
+    shutdownFlushTimeoutMs: number;
+  };
   demoData: boolean;
 }
 
@@ -101,7 +109,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     usage: {
       batchSize: vars.USAGE_BATCH_SIZE,
       flushIntervalMs: vars.USAGE_FLUSH_INTERVAL_MS,
-      queueMax: vars.USAGE_QUEUE_MAX,
+      spoolDir: vars.USAGE_SPOOL_DIR,
+      spoolMaxBytes: vars.USAGE_SPOOL_MAX_BYTES,
       retryMaxDelayMs: vars.USAGE_RETRY_MAX_DELAY_MS,
       shutdownFlushTimeoutMs: vars.USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS,
     },

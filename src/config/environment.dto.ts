@@ -82,12 +82,15 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(60_000)
   USAGE_FLUSH_INTERVAL_MS = 1000;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000)
-  USAGE_QUEUE_MAX = 100_000;
+  @IsOptional() @IsString()
+  USAGE_SPOOL_DIR = '.data/usage-spool';
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1_048_576) @Max(1_099_511_627_776)
+  USAGE_SPOOL_MAX_BYTES = 268_435_456;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
   USAGE_RETRY_MAX_DELAY_MS = 30_000;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
-  USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS = 30_000;
+  USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS = 5000;
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { UsageWriter } from '../mcp-usage/usage-writer.js';
 
-/** The usage queue: down while it refuses calls (full or shut down), with its counters either way. */
+/** The usage pipeline: down while it refuses calls (spool full or shutting down), with its counters either way. */
 @Injectable()
 export class UsageHealthIndicator {
   constructor(
@@ -13,7 +13,8 @@ export class UsageHealthIndicator {
   isHealthy(key = 'usage_writer') {
     const status = this.writer.status();
     const indicator = this.health.check(key);
-    const full = status.queue_depth >= status.queue_capacity;
-    return status.accepting && !full ? indicator.up({ ...status }) : indicator.down({ ...status, message: full ? 'usage queue is full: tool calls are refused' : 'shutting down' });
+    if (this.writer.isAccepting()) return indicator.up({ ...status });
+    const message = status.accepting ? 'usage spool is full: tool calls are refused until ClickHouse takes the backlog' : 'shutting down';
+    return indicator.down({ ...status, message });
   }
 }

@@ -9,6 +9,8 @@ import { ToolCallHandler } from './tool-call.handler.js';
 import { ToolRegistry } from './tool-registry.js';
 
 const SERVER_INFO = { name: 'stock-data', version: '1.0.0' };
+/** JSON-RPC server error: the call was refused because its usage could not be recorded. */
+export const USAGE_UNAVAILABLE = -32010;
 const ACCEPT_BOTH = 'application/json, text/event-stream';
 
 /**
@@ -48,7 +50,7 @@ export class McpGatewayService {
         if (outcome.unknownTool) throw new McpError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
         return outcome.result;
       } catch (error) {
-        if (error instanceof UsageUnavailableError) return { isError: true, content: [{ type: 'text', text: error.message }] };
+        if (error instanceof UsageUnavailableError) throw new McpError(USAGE_UNAVAILABLE, error.message);
         throw error;
       }
     });

@@ -1,116 +1,143 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { UsageRecord } from './usage-record.js';
+import { type SpoolSegment, UsageSpool } from './usage-spool.js';
 import { UsageRepository } from './usage.repository.js';
 
 const BASE_RETRY_DELAY_MS = 100;
 
 export interface UsageWriterStatus {
+  /** Records on disk that ClickHouse has not confirmed yet. */
   queue_depth: number;
-  queue_capacity: number;
+  spool_bytes: number;
+  spool_capacity_bytes: number;
   oldest_record_age_ms: number;
   batches_written: number;
   records_written: number;
   retries: number;
   consecutive_failures: number;
   last_error: string | null;
+  skipped_corrupt_records: number;
   accepting: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Queues usage records in memory and writes them to ClickHouse in batches, by size or by time,
- * whichever comes first. A failed batch stays at the head of the queue and is retried with
- * exponential backoff and jitter until ClickHouse answers, so records are never dropped. The
- * queue is bounded: callers reserve a place before a tool runs, and a full queue refuses the call
- * (see UsageInterceptor) instead of losing its record. SIGTERM stops intake and flushes.
+ * Makes each usage record durable in the local spool before its tool result is sent, then ships
+ * the spool to ClickHouse in batches (by size or by time, whichever comes first) and deletes each
+ * segment once ClickHouse has confirmed it. ClickHouse slow or down: segments wait on disk and the
+ * oldest is retried with exponential backoff and jitter. Records carry their id and the table
+ * collapses duplicates, so a batch shipped twice (timeout after a successful insert, crash before
+ * the delete) still counts once. The spool has a byte cap; at the cap new calls are refused.
  */
 @Injectable()
-export class UsageWriter implements BeforeApplicationShutdown {
+export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(UsageWriter.name);
-  private readonly queue: { record: UsageRecord; queuedAt: number }[] = [];
-  private reserved = 0;
-  private pumping = false;
+  private readonly spool: UsageSpool;
+  private shipping: Promise<void> | undefined;
   private accepting = true;
   private timer: NodeJS.Timeout | undefined;
-  /** Writing stops after this moment; infinite until shutdown sets it. */
+  /** Shipping stops after this moment; infinite until shutdown sets it. */
   private deadline = Number.POSITIVE_INFINITY;
+  /** How far into the segment being shipped ClickHouse has confirmed, so a retry resends only the rest. */
+  private confirmed: { segment: SpoolSegment; records: number } | undefined;
   private readonly counters = { batchesWritten: 0, recordsWritten: 0, retries: 0, consecutiveFailures: 0, lastError: null as string | null };
 
   constructor(
     private readonly usage: UsageRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
-  /** Holds a place in the queue for a call about to run; false when the queue is full or closed. */
-  reserve(): boolean {
-    if (!this.accepting || this.queue.length + this.reserved >= this.config.usage.queueMax) return false;
-    this.reserved++;
-    return true;
+  ) {
+    this.spool = new UsageSpool({ dir: config.usage.spoolDir, maxBytes: config.usage.spoolMaxBytes, segmentRecords: config.usage.batchSize });
   }
 
-  /** Adds the record of a call that reserved its place. Never waits for ClickHouse. */
-  enqueue(record: UsageRecord): void {
-    this.reserved = Math.max(0, this.reserved - 1);
-    this.queue.push({ record, queuedAt: Date.now() });
-    if (this.queue.length >= this.config.usage.batchSize) this.startPump();
-    else this.timer ??= setTimeout(() => this.startPump(), this.config.usage.flushIntervalMs);
+  async onModuleInit(): Promise<void> {
+    const recovered = await this.spool.open();
+    if (recovered.records > 0 || recovered.skipped > 0) {
+      this.logger.log({ ...recovered }, 'shipping usage records left in the spool by an earlier run');
+      this.startShipping();
+    }
+  }
+
+  /** Whether a new tool call may run: false while shutting down or while the spool is full. */
+  isAccepting(): boolean {
+    return this.accepting && this.spool.hasRoom();
+  }
+
+  /** Resolves once the record is on local disk; shipping to ClickHouse happens later. */
+  async record(record: UsageRecord): Promise<void> {
+    await this.spool.append(record);
+    if (this.spool.oldestSealed()) this.startShipping();
+    else this.timer ??= setTimeout(() => this.startShipping(), this.config.usage.flushIntervalMs);
   }
 
   status(): UsageWriterStatus {
+    const spool = this.spool.status();
     return {
-      queue_depth: this.queue.length,
-      queue_capacity: this.config.usage.queueMax,
-      oldest_record_age_ms: this.queue.length > 0 ? Date.now() - this.queue[0].queuedAt : 0,
+      queue_depth: spool.records,
+      spool_bytes: spool.bytes,
+      spool_capacity_bytes: spool.capacityBytes,
+      oldest_record_age_ms: spool.oldestAt === undefined ? 0 : Math.max(0, Date.now() - spool.oldestAt),
       batches_written: this.counters.batchesWritten,
       records_written: this.counters.recordsWritten,
       retries: this.counters.retries,
       consecutive_failures: this.counters.consecutiveFailures,
       last_error: this.counters.lastError,
+      skipped_corrupt_records: spool.skippedCorrupt,
       accepting: this.accepting,
     };
   }
 
-  /** Writes everything queued, retrying until the queue is empty or the deadline passes. */
+  /** Ships everything spooled, retrying until the spool is empty or the deadline passes. */
   async flush(): Promise<void> {
-    while (this.pumping) await sleep(10);
-    await this.pump();
+    while (this.shipping) await this.shipping;
+    this.startShipping();
+    await this.shipping;
   }
 
-  /** Runs before ClickHouseService closes its client (that happens in onApplicationShutdown). */
+  /**
+   * Runs after the listeners closed (in-flight calls are answered) and before ClickHouseService
+   * closes its client. Whatever cannot be shipped in time stays on disk for the next start.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.accepting = false;
     this.deadline = Date.now() + this.config.usage.shutdownFlushTimeoutMs;
     await this.flush();
-    if (this.queue.length > 0) {
-      this.logger.error({ unwritten: this.queue.length }, 'shutdown flush timed out: these usage records were not written');
-    }
+    await this.spool.close();
+    const left = this.spool.status().records;
+    if (left > 0) this.logger.warn({ records: left, dir: this.config.usage.spoolDir }, 'usage records kept in the spool; they are shipped on the next start');
   }
 
-  private startPump(): void {
+  private startShipping(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pumping) return;
-    // The pump owns its errors (it retries until written); nothing is left floating.
-    void this.pump();
+    // The shipper owns its errors (it retries until written); nothing is left floating.
+    this.shipping ??= this.ship().finally(() => (this.shipping = undefined));
   }
 
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    try {
-      while (this.queue.length > 0 && Date.now() < this.deadline) {
-        const batch = this.queue.slice(0, this.config.usage.batchSize);
-        if (await this.writeBatch(batch.map((item) => item.record))) {
-          this.queue.splice(0, batch.length);
-        } else {
-          await sleep(Math.min(this.retryDelay(), Math.max(0, this.deadline - Date.now())));
-        }
+  private async ship(): Promise<void> {
+    while (Date.now() < this.deadline) {
+      const segment = this.spool.oldestSealed();
+      if (!segment) {
+        if (this.spool.activeRecords() === 0) return;
+        await this.spool.seal();
+        continue;
       }
-    } finally {
-      this.pumping = false;
+      if (await this.shipSegment(segment)) await this.spool.remove(segment);
+      else await sleep(Math.min(this.retryDelay(), Math.max(0, this.deadline - Date.now())));
     }
+  }
+
+  private async shipSegment(segment: SpoolSegment): Promise<boolean> {
+    if (this.confirmed?.segment !== segment) this.confirmed = { segment, records: 0 };
+    const records = await this.spool.read(segment);
+    const { batchSize } = this.config.usage;
+    for (let start = this.confirmed.records; start < records.length; start += batchSize) {
+      if (!(await this.writeBatch(records.slice(start, start + batchSize)))) return false;
+      this.confirmed.records = Math.min(records.length, start + batchSize);
+    }
+    return true;
   }
 
   private async writeBatch(records: UsageRecord[]): Promise<boolean> {
@@ -118,14 +145,14 @@ export class UsageWriter implements BeforeApplicationShutdown {
       await this.usage.insert(records);
       this.counters.batchesWritten++;
       this.counters.recordsWritten += records.length;
-      if (this.counters.consecutiveFailures > 0) this.logger.log({ queued: this.queue.length }, 'usage writes recovered');
+      if (this.counters.consecutiveFailures > 0) this.logger.log({ spooled: this.spool.status().records }, 'usage writes recovered');
       this.counters.consecutiveFailures = 0;
       return true;
     } catch (error) {
       this.counters.retries++;
       this.counters.consecutiveFailures++;
       this.counters.lastError = error instanceof Error ? error.message : String(error);
-      this.logger.warn({ queued: this.queue.length, attempt: this.counters.consecutiveFailures, err: error }, 'usage batch write failed; will retry');
+      this.logger.warn({ spooled: this.spool.status().records, attempt: this.counters.consecutiveFailures, err: error }, 'usage batch write failed; will retry');
       return false;
     }
   }

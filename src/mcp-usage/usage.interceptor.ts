@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { formatDateTime } from '../clickhouse/sql.js';
-import { MAX_ERROR_MESSAGE_LENGTH, serializeArguments, truncate } from './usage-record.js';
+import { MAX_ERROR_MESSAGE_LENGTH, type UsageRecord, serializeArguments, truncate } from './usage-record.js';
 import { UsageWriter } from './usage-writer.js';
 
 /** The facts of one finished tool call that the usage log keeps. */
@@ -18,42 +18,54 @@ export interface CallIdentity {
 
 export class UsageUnavailableError extends Error {
   constructor() {
-    super('Usage cannot be recorded right now, so the call was not run. Try again shortly.');
+    super('Usage cannot be recorded right now, so the call was not answered. Try again shortly.');
   }
 }
 
 /**
- * The usage interceptor: wraps every tools/call (each call of a batch too), successful or not,
- * and hands its record to the UsageWriter queue. The call never waits for ClickHouse. A call whose
- * record could not be kept is not run at all (UsageUnavailableError), so no served call goes
- * unrecorded.
+ * The usage interceptor: wraps every tools/call (each call of a batch too), successful or not.
+ * Its record is on local disk before the result goes back (the UsageWriter ships it to ClickHouse
+ * later), so no answered call goes unrecorded. When the record cannot be kept (spool full, disk
+ * failing, shutting down) the call is answered with UsageUnavailableError instead of its result.
  */
 @Injectable()
 export class UsageInterceptor {
+  private readonly logger = new Logger(UsageInterceptor.name);
+
   constructor(private readonly writer: UsageWriter) {}
 
   async intercept<Facts extends ToolCallFacts>(identity: CallIdentity, toolName: string, args: unknown, run: () => Promise<Facts>): Promise<Facts> {
-    if (!this.writer.reserve()) throw new UsageUnavailableError();
+    if (!this.writer.isAccepting()) throw new UsageUnavailableError();
     const startedAt = new Date();
     const started = performance.now();
-    let facts: Facts | undefined;
+    const outcome = await run().then(
+      (facts) => ({ facts, failure: undefined }),
+      (failure: unknown) => ({ facts: undefined, failure }),
+    );
+    const { facts } = outcome;
+    await this.keep({
+      id: randomUUID(),
+      user_id: identity.userId,
+      api_key_id: identity.keyId,
+      tool_name: toolName,
+      table_name: facts?.table ?? '',
+      arguments: serializeArguments(args),
+      record_count: facts?.recordCount ?? 0,
+      duration_ms: Math.round(performance.now() - started),
+      is_error: facts === undefined || facts.errorMessage !== null ? 1 : 0,
+      error_message: truncate(facts === undefined ? 'internal error' : (facts.errorMessage ?? ''), MAX_ERROR_MESSAGE_LENGTH),
+      created_at: formatDateTime(startedAt),
+    });
+    if (facts === undefined) throw outcome.failure;
+    return facts;
+  }
+
+  private async keep(record: UsageRecord): Promise<void> {
     try {
-      facts = await run();
-      return facts;
-    } finally {
-      this.writer.enqueue({
-        id: randomUUID(),
-        user_id: identity.userId,
-        api_key_id: identity.keyId,
-        tool_name: toolName,
-        table_name: facts?.table ?? '',
-        arguments: serializeArguments(args),
-        record_count: facts?.recordCount ?? 0,
-        duration_ms: Math.round(performance.now() - started),
-        is_error: facts === undefined || facts.errorMessage !== null ? 1 : 0,
-        error_message: truncate(facts === undefined ? 'internal error' : (facts.errorMessage ?? ''), MAX_ERROR_MESSAGE_LENGTH),
-        created_at: formatDateTime(startedAt),
-      });
+      await this.writer.record(record);
+    } catch (error) {
+      this.logger.error({ tool: record.tool_name, err: error }, 'usage record could not be spooled; the call is answered with an error');
+      throw new UsageUnavailableError();
     }
   }
 }

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from './clickhouse.js';
@@ -10,6 +12,8 @@ const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 export interface TestApp {
   database: string;
   clickhouseUrl: string;
+  /** The app's usage spool directory (USAGE_SPOOL_DIR). */
+  spoolDir: string;
   restUrl: string;
   mcpUrl: string;
   rest: TestAgent;
@@ -21,7 +25,7 @@ export interface TestApp {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string[]>;
   /** Sends a signal and resolves with the exit code (or the signal name). */
   signal(signal: NodeJS.Signals): Promise<number | string>;
-  /** Stops the app with SIGTERM and drops its database unless told to keep it. */
+  /** Stops the app with SIGTERM, drops its database unless told to keep it, and removes a spool it made. */
   stop(): Promise<void>;
 }
 
@@ -57,6 +61,7 @@ function waitForListening(child: ChildProcess, output: () => string, timeoutMs: 
 export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const database = env.CLICKHOUSE_DATABASE ?? uniqueDatabaseName();
   const clickhouseUrl = env.CLICKHOUSE_URL ?? clickHouseUrl();
+  const spoolDir = env.USAGE_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), 'stock-mcp-spool-'));
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH,
@@ -69,6 +74,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
       JWT_SECRET: randomBytes(32).toString('hex'),
       ...env,
       CLICKHOUSE_URL: clickhouseUrl,
+      USAGE_SPOOL_DIR: spoolDir,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -86,6 +92,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
   return {
     database,
     clickhouseUrl,
+    spoolDir,
     restUrl: urls.rest,
     mcpUrl: urls.mcp,
     rest: request(urls.rest),
@@ -104,6 +111,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
     stop: async () => {
       await signal('SIGTERM');
       if (!options.keepDatabase) await dropDatabase(database, clickhouseUrl);
+      if (!env.USAGE_SPOOL_DIR) rmSync(spoolDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,78 @@
+// The baseline: a bare MCP SDK server over plain node:http serving the gateway's own tool code
+// (ToolRegistry + ToolCallHandler from the bench's build of src/), stateless exactly like
+// McpGatewayService (fresh Server + transport per POST, JSON responses), with no Nest, no Express,
+// no API key check, no usage recording and no request logging.
+//
+// Environment: BENCH_DIST (the compiled src/), PORT, CLICKHOUSE_URL, CLICKHOUSE_DATABASE,
+// CLICKHOUSE_USER, CLICKHOUSE_PASSWORD.
+import 'reflect-metadata';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+
+const fromDist = (path) => import(pathToFileURL(join(process.env.BENCH_DIST, path)).href);
+const { loadAppConfig } = await fromDist('config/app-config.js');
+const { ClickHouseService } = await fromDist('clickhouse/clickhouse.service.js');
+const { ToolRegistry } = await fromDist('mcp-gateway/tool-registry.js');
+const { ToolCallHandler } = await fromDist('mcp-gateway/tool-call.handler.js');
+
+const clickhouse = new ClickHouseService(loadAppConfig(process.env));
+const registry = new ToolRegistry();
+const tools = new ToolCallHandler(registry, clickhouse);
+
+function createMcpServer() {
+  const server = new Server({ name: 'bare-baseline', version: '1.0.0' }, { capabilities: { tools: { listChanged: false } } });
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: registry.definitions }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const outcome = await tools.call(request.params.name, request.params.arguments);
+    if (outcome.unknownTool) throw new McpError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
+    return outcome.result;
+  });
+  return server;
+}
+
+async function readJson(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+async function handle(req, res) {
+  if (req.method !== 'POST') {
+    res.writeHead(405, { Allow: 'POST' }).end();
+    return;
+  }
+  let body;
+  try {
+    body = await readJson(req);
+  } catch {
+    res.writeHead(400).end();
+    return;
+  }
+  const server = createMcpServer();
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  res.on('close', () => {
+    void transport.close();
+    void server.close();
+  });
+  await server.connect(transport);
+  await transport.handleRequest(req, res, body);
+}
+
+const http = createServer((req, res) => {
+  handle(req, res).catch((error) => {
+    console.error(error);
+    if (!res.headersSent) res.writeHead(500);
+    res.end();
+  });
+});
+http.listen(Number(process.env.PORT), '127.0.0.1');
+
+process.once('SIGTERM', () => {
+  http.close();
+  http.closeIdleConnections();
+  void clickhouse.onApplicationShutdown().finally(() => process.exit(0));
+});

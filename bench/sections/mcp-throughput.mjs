@@ -1,0 +1,207 @@
+// tools/call throughput and latency: the gateway (key auth + usage recording) vs a bare SDK server.
+import { failureCount, runLoad } from '../lib/load.mjs';
+import { table } from '../lib/markdown.mjs';
+import { formatInt, formatNumber, formatPercent, formatSigned } from '../lib/stats.mjs';
+
+export const TARGET_RATIO = 0.8;
+
+/** The cheap call: search_stocks for one exact code, one row back. */
+export const TOOL_CALL = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: { name: 'search_stocks', arguments: { query: '000001.SZ', limit: 1 } },
+});
+
+const BASE_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+/** A correct answer is a JSON-RPC result with exactly one row and no error (cheap string checks: the load generator shares the CPU). */
+export const isOneRowResult = (body) => body.includes('"row_count":1,') && !body.includes('"isError":true') && !body.includes('"error":{');
+
+/** The two servers under test, as load targets: the gateway with the key, the bare server without. */
+export function targetsFor(gateway, bare, apiKey) {
+  return {
+    gateway: { url: gateway.mcpUrl, pid: gateway.pid, headers: { ...BASE_HEADERS, authorization: `Bearer ${apiKey}` } },
+    bare: { url: bare.url, pid: bare.pid, headers: BASE_HEADERS },
+  };
+}
+
+/** One full check of a single call before any load: a clear error beats a table of failures. */
+export async function assertAnswersCorrectly(name, target) {
+  const response = await fetch(target.url, { method: 'POST', headers: target.headers, body: TOOL_CALL });
+  const text = await response.text();
+  const parsed = JSON.parse(text);
+  if (response.status !== 200 || parsed.error || parsed.result?.structuredContent?.row_count !== 1) {
+    throw new Error(`${name} did not answer tools/call correctly: HTTP ${response.status} ${text.slice(0, 500)}`);
+  }
+}
+
+/** tools/call load on one target for `seconds`. */
+export function loadTarget(target, { connections, seconds, clickhousePid }) {
+  return runLoad({ url: target.url, headers: target.headers, body: TOOL_CALL, connections, seconds, verifyBody: isOneRowResult, cpuPids: { server: target.pid, clickhouse: clickhousePid } });
+}
+
+const STEADY = { connections: 16, windowSeconds: 3, tolerance: 0.07, minWindows: 4, maxWindows: 8 };
+
+/**
+ * Loads a fresh server until its rate stops climbing: per-call CPU falls by more than half over
+ * the first ~10 s of load while V8 optimizes (measured: bare 4.0 → 1.5 ms CPU per call), so a
+ * short warm-up would measure the JIT, not the server. Steady: a 3 s window within 7% of the one
+ * two windows before (the per-second rate itself wanders by ±5-10%).
+ */
+export async function warmUntilSteady(target, clickhousePid) {
+  const rates = [];
+  let failures = 0;
+  let answered = 0;
+  while (rates.length < STEADY.maxWindows) {
+    const run = await loadTarget(target, { connections: STEADY.connections, seconds: STEADY.windowSeconds, clickhousePid });
+    failures += failureCount(run);
+    answered += run.ok;
+    rates.push(run.requestsPerSecond);
+    const [earlier, latest] = [rates.at(-3), rates.at(-1)];
+    if (rates.length >= STEADY.minWindows && Math.abs(latest - earlier) <= STEADY.tolerance * latest) break;
+  }
+  return { seconds: rates.length * STEADY.windowSeconds, failures, answered, steady: rates.length < STEADY.maxWindows };
+}
+
+const COUNTED_EVENTS = ['SelectQuery', 'InsertQuery', 'InsertedRows'];
+
+/** ClickHouse's server-wide counters of queries and inserted rows (system.events). */
+async function clickhouseEvents(ctx) {
+  const result = await ctx.clickhouse.client.query({
+    query: `SELECT event, value FROM system.events WHERE event IN (${COUNTED_EVENTS.map((event) => `'${event}'`).join(', ')})`,
+    format: 'JSONEachRow',
+  });
+  const rows = await result.json();
+  return Object.fromEntries(COUNTED_EVENTS.map((event) => [event, Number(rows.find((row) => row.event === event)?.value ?? 0)]));
+}
+
+/** Warm-up then measurement at one concurrency; warm-up failures count too. */
+async function measureTarget(target, connections, ctx) {
+  const load = (seconds) => loadTarget(target, { connections, seconds, clickhousePid: ctx.clickhouse.pid });
+  const warmup = await load(ctx.options.warmupSeconds);
+  const before = await clickhouseEvents(ctx);
+  const measured = await load(ctx.options.durationSeconds);
+  const after = await clickhouseEvents(ctx);
+  const perSecond = (event) => (after[event] - before[event]) / measured.seconds;
+  const clickhouse = { selects: perSecond('SelectQuery'), inserts: perSecond('InsertQuery'), insertedRows: perSecond('InsertedRows') };
+  return { ...measured, clickhouse, warmupFailures: failureCount(warmup), answered: warmup.ok + measured.ok };
+}
+
+async function usageRowsOf(ctx, userId) {
+  const result = await ctx.clickhouse.client.query({
+    query: `SELECT count() AS rows FROM mcp_tool_usage_log WHERE user_id = '${userId}'`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json();
+  return Number(row.rows);
+}
+
+/** Usage recording was really on: every answered gateway call has its row (the writer may lag a little). */
+async function waitForUsageRows(ctx, userId, expected, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let rows = await usageRowsOf(ctx, userId);
+  while (rows < expected && Date.now() < deadline) {
+    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
+    rows = await usageRowsOf(ctx, userId);
+  }
+  return rows;
+}
+
+export async function measureMcpThroughput(ctx) {
+  const targets = targetsFor(ctx.gateway, ctx.bare, ctx.users.load.apiKey);
+  const warmups = {};
+  for (const [name, target] of Object.entries(targets)) {
+    await assertAnswersCorrectly(name, target);
+    warmups[name] = await warmUntilSteady(target, ctx.clickhouse.pid);
+  }
+  const levels = [];
+  let gatewayAnswered = warmups.gateway.answered;
+  for (const [index, connections] of ctx.options.concurrency.entries()) {
+    // Alternate which server goes first so slow drift (page cache, merges, thermal) favours neither.
+    const order = index % 2 === 0 ? ['gateway', 'bare'] : ['bare', 'gateway'];
+    const results = {};
+    for (const name of order) results[name] = await measureTarget(targets[name], connections, ctx);
+    gatewayAnswered += results.gateway.answered;
+    levels.push({ connections, ...results });
+  }
+  const usageRows = await waitForUsageRows(ctx, ctx.users.load.id, gatewayAnswered);
+  return { warmups, levels, gatewayAnswered, usageRows };
+}
+
+const cores = (value) => (value === undefined ? '–' : formatNumber(value));
+
+const clickhouseLoad = ({ selects, inserts, insertedRows }) =>
+  `${formatInt(selects)} / ${formatInt(inserts)}${inserts >= 0.5 ? ` (${formatInt(insertedRows / inserts)} rows each)` : ''}`;
+
+function resultRow(connections, name, result) {
+  const failed = failureCount(result) + result.warmupFailures;
+  return [
+    connections,
+    name,
+    `${formatInt(result.requestsPerSecond)} ±${formatPercent(result.rateSpread)}`,
+    formatNumber(result.p50Ms),
+    formatNumber(result.p99Ms),
+    formatInt((result.cores.server / result.requestsPerSecond) * 1e6),
+    `${cores(result.cores.server)} / ${cores(result.cores.clickhouse)} / ${cores(result.cores.self)} / ${cores(result.cores.other)}`,
+    clickhouseLoad(result.clickhouse),
+    failed === 0 ? '0' : `**${failed}**`,
+  ];
+}
+
+function ratioRow(connections, { gateway, bare }) {
+  const ratio = gateway.requestsPerSecond / bare.requestsPerSecond;
+  const verdict = ratio >= TARGET_RATIO ? 'meets' : '**misses**';
+  return [
+    connections,
+    `gateway ÷ bare`,
+    `**${formatPercent(ratio)}** (${verdict} ≥${formatPercent(TARGET_RATIO)})`,
+    formatSigned(gateway.p50Ms - bare.p50Ms),
+    formatSigned(gateway.p99Ms - bare.p99Ms),
+    formatSigned((gateway.cores.server / gateway.requestsPerSecond - bare.cores.server / bare.requestsPerSecond) * 1e6),
+    '',
+    '',
+    '',
+  ];
+}
+
+const warmupText = ({ seconds, steady }) => `${seconds} s${steady ? '' : ' (**not steady**)'}`;
+
+function failuresOf({ warmups, levels }) {
+  const atLevels = levels.reduce((sum, { gateway, bare }) => sum + failureCount(gateway) + failureCount(bare) + gateway.warmupFailures + bare.warmupFailures, 0);
+  return atLevels + warmups.gateway.failures + warmups.bare.failures;
+}
+
+export function renderMcpThroughput(data, ctx) {
+  const { warmups, levels, gatewayAnswered, usageRows } = data;
+  const rows = levels.flatMap((level) => [
+    resultRow(level.connections, 'gateway', level.gateway),
+    resultRow(level.connections, 'bare SDK', level.bare),
+    ratioRow(level.connections, level),
+  ]);
+  const failures = failuresOf(data);
+  const usageOk = usageRows >= gatewayAnswered;
+  return [
+    `\`tools/call\` of \`search_stocks {"query":"000001.SZ","limit":1}\` (one row from ClickHouse) as raw JSON-RPC POSTs over keep-alive connections. ` +
+      'Gateway: the real app (`NODE_ENV=production`, `LOG_LEVEL=warn`) with its API key check and usage recording. ' +
+      'Bare: `bench/bare-mcp-server.mjs`, the same SDK transport and tool code on plain node:http with neither. ' +
+      `Each server was first loaded until its rate was steady (gateway ${warmupText(warmups.gateway)}, bare ${warmupText(warmups.bare)}); ` +
+      `then per row ${ctx.options.warmupSeconds} s warm-up and ${ctx.options.durationSeconds} s measured, gateway and bare alternating. ` +
+      'calls/s ± is the spread of the per-second rate; CPU is per process over the measured window (`other` = the rest of the machine); ' +
+      'ClickHouse query rates come from its `system.events` counters over the same window.',
+    table(
+      ['clients', 'server', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU µs/call', 'CPU cores: server / ClickHouse / load gen / other', 'ClickHouse selects/s / inserts/s', 'failed'],
+      rows,
+      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    `Failed calls (non-2xx, socket errors, timeouts, wrong bodies; warm-ups included): ${failures === 0 ? 'none' : `**${failures} — these figures are invalid**`}. ` +
+      `Usage recording: ${formatInt(usageRows)} rows in \`mcp_tool_usage_log\` for ${formatInt(gatewayAnswered)} answered gateway calls` +
+      `${usageOk ? ' (every answered call recorded).' : ' — **rows missing**.'}`,
+  ].join('\n\n');
+}
+
+export const mcpThroughput = {
+  title: 'MCP tools/call throughput: gateway vs bare SDK server',
+  measure: measureMcpThroughput,
+  render: renderMcpThroughput,
+};

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
+import { AuthService } from '../auth/auth.service.js';
+import { PasswordHasher } from '../auth/password-hasher.js';
+import type { User } from '../auth/user.js';
+import { UsersRepository } from '../auth/users.repository.js';
+import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
+import { MigrationRunner } from '../clickhouse/migration-runner.js';
+import { type AppConfig, loadAppConfig } from '../config/app-config.js';
+import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
+import { apiKeyPrefix, generateApiKey, hashApiKey } from './api-key.js';
+import { ApiKeyVerifier } from './api-key-verifier.js';
+import { ApiKeysRepository } from './api-keys.repository.js';
+import { McpKeysService } from './mcp-keys.service.js';
+
+const DAY_MS = 86_400_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe(ApiKeyVerifier.name, () => {
+  const database = uniqueDatabaseName('verifier');
+  const services: ClickHouseService[] = [];
+  let config: AppConfig;
+  let users: UsersRepository;
+  let keys: ApiKeysRepository;
+  let auth: AuthService;
+  let verifier: ApiKeyVerifier;
+  let keyService: McpKeysService;
+
+  /** A ClickHouseService closed after the suite; `env` overrides the test database's settings. */
+  const configFor = (env: Record<string, string> = {}) => loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: database, ...env });
+  const clickHouseFor = (appConfig: AppConfig) => {
+    const service = new ClickHouseService(appConfig);
+    services.push(service);
+    return service;
+  };
+  /** A verifier with a cache of its own, as another instance of the gateway would have. */
+  const newVerifier = (appConfig = config) => {
+    const clickhouse = clickHouseFor(appConfig);
+    return new ApiKeyVerifier(new ApiKeysRepository(clickhouse), auth, appConfig);
+  };
+
+  beforeAll(async () => {
+    config = configFor();
+    const clickhouse = clickHouseFor(config);
+    await new MigrationRunner(clickhouse).run();
+    users = new UsersRepository(clickhouse);
+    keys = new ApiKeysRepository(clickhouse);
+    auth = new AuthService(users, new PasswordHasher(), new JwtService({ secret: 'verifier-spec-secret' }), config);
+    verifier = new ApiKeyVerifier(keys, auth, config);
+    keyService = new McpKeysService(keys, verifier, config);
+  });
+
+  afterAll(async () => {
+    await Promise.all(services.map((service) => service.onApplicationShutdown()));
+    await dropDatabase(database);
+  });
+
+  async function createUser(isActive = true): Promise<User> {
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const id = randomUUID();
+    const user: User = { id, email: `${id}@example.com`, username: id, passwordHash: 'unused', isActive, isAdmin: false, createdAt: now, updatedAt: now };
+    await users.save(user);
+    return user;
+  }
+
+  async function createKey(userId: string, expiresDays?: number) {
+    const created = await keyService.create(userId, { key_name: 'spec', expires_days: expiresDays });
+    return { rawKey: created.api_key, keyId: created.key_id, expiresAt: created.expires_at === null ? null : new Date(created.expires_at) };
+  }
+
+  /** Stores a key row for `rawKey` straight through the repository, bypassing every cache. */
+  async function storeKey(rawKey: string, userId: string, changes: { isActive?: boolean } = {}) {
+    const keyId = randomUUID();
+    await keys.save({
+      id: keyId,
+      userId,
+      keyName: 'stored',
+      keyHash: hashApiKey(rawKey),
+      prefix: apiKeyPrefix(rawKey),
+      isActive: changes.isActive ?? true,
+      expiresAt: null,
+      createdAt: new Date(Math.floor(Date.now() / 1000) * 1000),
+      revokedAt: changes.isActive === false ? new Date() : null,
+    });
+    return keyId;
+  }
+
+  it('should verify a valid key to its owner', async () => {
+    const user = await createUser();
+    const { rawKey, keyId } = await createKey(user.id);
+
+    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+  });
+
+  it('should serve a second verify from the cache, even after the row changed in ClickHouse, until evicted', async () => {
+    const user = await createUser();
+    const { rawKey, keyId } = await createKey(user.id);
+    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+
+    // Another instance revokes the key: this instance's cache is not told.
+    const stored = await keys.findOwned(user.id, keyId);
+    await keys.save({ ...stored!, isActive: false, revokedAt: new Date() });
+
+    expect(await newVerifier().verify(rawKey)).toBeUndefined();
+    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+
+    verifier.evict(hashApiKey(rawKey));
+    expect(await verifier.verify(rawKey)).toBeUndefined();
+  });
+
+  it('should look the key up again once the cache TTL has passed', async () => {
+    const shortLived = newVerifier(configFor({ MCP_KEY_CACHE_TTL_SECONDS: '2' }));
+    const user = await createUser();
+    const { rawKey, keyId } = await createKey(user.id);
+    expect(await shortLived.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+
+    const stored = await keys.findOwned(user.id, keyId);
+    await keys.save({ ...stored!, isActive: false, revokedAt: new Date() });
+    expect(await shortLived.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+
+    await sleep(2_100);
+    expect(await shortLived.verify(rawKey)).toBeUndefined();
+  });
+
+  it('should refuse a key revoked in this process on the very next verify', async () => {
+    const user = await createUser();
+    const { rawKey, keyId } = await createKey(user.id);
+    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+
+    await keyService.revoke(user.id, keyId);
+
+    expect(await verifier.verify(rawKey)).toBeUndefined();
+  });
+
+  it('should refuse an expired key on the very next verify although its verdict is cached', async () => {
+    const user = await createUser();
+    const { rawKey, keyId, expiresAt } = await createKey(user.id, 1);
+    expect(expiresAt).not.toBeNull();
+    const lastValidMoment = new Date(expiresAt!.getTime() - 1);
+    expect(await verifier.verify(rawKey, lastValidMoment)).toEqual({ keyId, userId: user.id, expiresAt });
+
+    expect(await verifier.verify(rawKey, expiresAt!)).toBeUndefined();
+    expect(await verifier.verify(rawKey, new Date(expiresAt!.getTime() + DAY_MS))).toBeUndefined();
+    // The cached verdict itself is unchanged: only the clock decides.
+    expect(await verifier.verify(rawKey, lastValidMoment)).toEqual({ keyId, userId: user.id, expiresAt });
+  });
+
+  it('should refuse an unknown well-formed key and cache that verdict', async () => {
+    const user = await createUser();
+    const rawKey = generateApiKey();
+    expect(await verifier.verify(rawKey)).toBeUndefined();
+
+    const keyId = await storeKey(rawKey, user.id);
+
+    expect(await newVerifier().verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await verifier.verify(rawKey)).toBeUndefined();
+  });
+
+  it.each([
+    ['an empty string', ''],
+    ['a key one character short', `sk-${'a'.repeat(63)}`],
+    ['a key one character long', `sk-${'a'.repeat(65)}`],
+    ['upper-case hex', `sk-${'A'.repeat(64)}`],
+    ['a wrong prefix', `pk-${'a'.repeat(64)}`],
+    ['a trailing newline', `sk-${'a'.repeat(64)}\n`],
+    ['a Bearer prefix', `Bearer sk-${'a'.repeat(64)}`],
+  ])('should refuse a malformed key (%s) without a lookup', async (_case, candidate) => {
+    // Every lookup through this verifier fails, so a refusal without an error means none was made.
+    const unreachable = newVerifier(configFor({ CLICKHOUSE_DATABASE: uniqueDatabaseName('missing') }));
+    await expect(unreachable.verify(generateApiKey())).rejects.toThrow(/Database \S+ (doesn't|does not) exist/);
+
+    expect(await unreachable.verify(candidate)).toBeUndefined();
+  });
+
+  it('should refuse a malformed key even when a valid row carries its hash', async () => {
+    const user = await createUser();
+    const malformed = `sk-${'B'.repeat(64)}`;
+    await storeKey(malformed, user.id);
+
+    expect(await verifier.verify(malformed)).toBeUndefined();
+  });
+
+  it('should refuse the key of a deactivated user', async () => {
+    const user = await createUser();
+    const { rawKey } = await createKey(user.id);
+    await users.save({ ...user, isActive: false });
+
+    expect(await verifier.verify(rawKey)).toBeUndefined();
+  });
+
+  it('should refuse a key whose owner does not exist', async () => {
+    const rawKey = generateApiKey();
+    await storeKey(rawKey, randomUUID());
+
+    expect(await verifier.verify(rawKey)).toBeUndefined();
+  });
+
+  it('should refuse a key stored as inactive', async () => {
+    const user = await createUser();
+    const rawKey = generateApiKey();
+    await storeKey(rawKey, user.id, { isActive: false });
+
+    expect(await verifier.verify(rawKey)).toBeUndefined();
+  });
+});

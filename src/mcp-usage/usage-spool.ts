@@ -1,0 +1,242 @@
+import { type FileHandle, mkdir, open, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SerialQueue } from '../common/serial-queue.js';
+import { decodeSpoolSegment, encodeSpoolLine } from './spool-format.js';
+import type { UsageRecord } from './usage-record.js';
+
+const SEGMENT_PATTERN = /^usage-(\d{12})\.spool$/;
+const LOCK_FILE = 'spool.lock';
+
+/** A file of spooled records. Only the active segment is appended to; sealed ones wait to be shipped. */
+export interface SpoolSegment {
+  seq: number;
+  path: string;
+  records: number;
+  bytes: number;
+  /** When its first record was written (ms since epoch); the age of the oldest unshipped record. */
+  firstAt: number;
+}
+
+export interface SpoolSettings {
+  dir: string;
+  maxBytes: number;
+  /** The active segment is sealed once it holds this many records (one ClickHouse batch). */
+  segmentRecords: number;
+}
+
+export interface RecoveredSpool {
+  segments: number;
+  records: number;
+  skipped: number;
+}
+
+export class SpoolLockedError extends Error {}
+
+interface PendingAppend {
+  line: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The durable half of the usage pipeline: an append-only spool of segment files on local disk.
+ * Appends are group-committed: every record that arrives while one write + fdatasync is under way
+ * goes into the next one, so a burst costs a handful of fsyncs, not one per call. A record's
+ * promise resolves only once it is on disk. Segments are deleted only after ClickHouse has
+ * confirmed their records; what a crash leaves behind is shipped on the next start.
+ */
+export class UsageSpool {
+  private readonly dir: string;
+  private readonly sealed: SpoolSegment[] = [];
+  private active: { segment: SpoolSegment; file: FileHandle } | undefined;
+  private nextSeq = 1;
+  private pending: PendingAppend[] = [];
+  private pendingBytes = 0;
+  private storedBytes = 0;
+  private committing: Promise<void> | undefined;
+  /** File operations (group writes, sealing, deletion) run one at a time. */
+  private readonly io = new SerialQueue();
+  private skippedTotal = 0;
+
+  constructor(private readonly settings: SpoolSettings) {
+    this.dir = resolve(settings.dir);
+  }
+
+  /** Takes the directory's lock and indexes what an earlier process left, oldest first. */
+  async open(): Promise<RecoveredSpool> {
+    await mkdir(this.dir, { recursive: true });
+    await this.lock();
+    const names = (await readdir(this.dir)).filter((name) => SEGMENT_PATTERN.test(name)).sort();
+    const recovered: RecoveredSpool = { segments: 0, records: 0, skipped: 0 };
+    for (const name of names) {
+      const segment = await this.recoverSegment(name);
+      this.nextSeq = segment.seq + 1;
+      if (segment.records === 0) {
+        await unlink(segment.path);
+        continue;
+      }
+      this.sealed.push(segment);
+      this.storedBytes += segment.bytes;
+      recovered.segments++;
+      recovered.records += segment.records;
+    }
+    recovered.skipped = this.skippedTotal;
+    return recovered;
+  }
+
+  /** Resolves once the record is on disk (written and fdatasync'ed). */
+  append(record: UsageRecord): Promise<void> {
+    const line = encodeSpoolLine(record);
+    const appended = new Promise<void>((resolveAppend, rejectAppend) => this.pending.push({ line, resolve: resolveAppend, reject: rejectAppend }));
+    this.pendingBytes += Buffer.byteLength(line);
+    this.committing ??= this.commitPending();
+    return appended;
+  }
+
+  /** False once the spool holds its cap in bytes: new calls are refused until it drains. */
+  hasRoom(): boolean {
+    return this.storedBytes + this.pendingBytes < this.settings.maxBytes;
+  }
+
+  /** The oldest sealed segment, the next one to ship. */
+  oldestSealed(): SpoolSegment | undefined {
+    return this.sealed[0];
+  }
+
+  activeRecords(): number {
+    return this.active?.segment.records ?? 0;
+  }
+
+  /** Closes the active segment so that the shipper can take it. */
+  seal(): Promise<void> {
+    return this.io.run(() => this.sealActive());
+  }
+
+  async read(segment: SpoolSegment): Promise<UsageRecord[]> {
+    const { records, skipped } = decodeSpoolSegment(await readFile(segment.path, 'utf8'));
+    this.skippedTotal += skipped;
+    return records;
+  }
+
+  /** Deletes a segment whose every record ClickHouse has confirmed. */
+  remove(segment: SpoolSegment): Promise<void> {
+    return this.io.run(async () => {
+      await rm(segment.path, { force: true });
+      this.sealed.splice(this.sealed.indexOf(segment), 1);
+      this.storedBytes -= segment.bytes;
+    });
+  }
+
+  /** Waits for appends under way, then closes the active segment and releases the lock. */
+  async close(): Promise<void> {
+    while (this.committing) await this.committing;
+    await this.seal();
+    await rm(join(this.dir, LOCK_FILE), { force: true });
+  }
+
+  status() {
+    const segments = [...this.sealed, ...(this.active ? [this.active.segment] : [])];
+    return {
+      records: segments.reduce((sum, segment) => sum + segment.records, 0),
+      bytes: this.storedBytes,
+      capacityBytes: this.settings.maxBytes,
+      oldestAt: segments[0]?.firstAt,
+      skippedCorrupt: this.skippedTotal,
+    };
+  }
+
+  private async commitPending(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const group = this.pending;
+        this.pending = [];
+        const bytes = group.reduce((sum, item) => sum + Buffer.byteLength(item.line), 0);
+        try {
+          await this.io.run(() => this.writeGroup(group.map((item) => item.line).join(''), group.length));
+          for (const item of group) item.resolve();
+        } catch (error) {
+          for (const item of group) item.reject(error);
+        } finally {
+          this.pendingBytes -= bytes;
+        }
+      }
+    } finally {
+      this.committing = undefined;
+    }
+  }
+
+  private async writeGroup(text: string, records: number): Promise<void> {
+    const { segment, file } = this.active ?? (await this.openSegment());
+    const buffer = Buffer.from(text);
+    try {
+      await file.write(buffer);
+      await file.datasync();
+    } catch (error) {
+      // A failed write may leave a torn line; later records go to a fresh segment so none follow it.
+      await this.sealActive();
+      throw error;
+    }
+    segment.records += records;
+    segment.bytes += buffer.length;
+    this.storedBytes += buffer.length;
+    if (segment.records >= this.settings.segmentRecords) await this.sealActive();
+  }
+
+  private async openSegment(): Promise<{ segment: SpoolSegment; file: FileHandle }> {
+    const seq = this.nextSeq++;
+    const path = join(this.dir, `usage-${String(seq).padStart(12, '0')}.spool`);
+    const file = await open(path, 'wx');
+    await this.syncDirectory();
+    this.active = { segment: { seq, path, records: 0, bytes: 0, firstAt: Date.now() }, file };
+    return this.active;
+  }
+
+  private async sealActive(): Promise<void> {
+    if (!this.active) return;
+    const { segment, file } = this.active;
+    this.active = undefined;
+    await file.close().catch(() => undefined);
+    if (segment.records > 0) this.sealed.push(segment);
+    else await rm(segment.path, { force: true });
+  }
+
+  private async recoverSegment(name: string): Promise<SpoolSegment> {
+    const path = join(this.dir, name);
+    const { records, skipped } = decodeSpoolSegment(await readFile(path, 'utf8'));
+    this.skippedTotal += skipped;
+    const { size, mtimeMs } = await stat(path);
+    const firstAt = records.length > 0 ? Date.parse(`${records[0].created_at.replace(' ', 'T')}Z`) : mtimeMs;
+    return { seq: Number(SEGMENT_PATTERN.exec(name)![1]), path, records: records.length, bytes: size, firstAt };
+  }
+
+  /** A new file's directory entry must be durable too, or a power loss could lose the whole file. */
+  private async syncDirectory(): Promise<void> {
+    const directory = await open(this.dir, 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  }
+
+  /** One process per spool directory: two writers would ship and delete each other's segments. */
+  private async lock(): Promise<void> {
+    const path = join(this.dir, LOCK_FILE);
+    const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    if (holder && holder !== process.pid && isRunning(holder)) {
+      throw new SpoolLockedError(
+        `USAGE_SPOOL_DIR ${this.dir} is in use by process ${holder}; give each gateway process its own directory (delete ${path} only if no gateway uses it)`,
+      );
+    }
+    await writeFile(path, String(process.pid));
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
