@@ -13,6 +13,7 @@ import {
   startClickHouse,
   startGateway,
 } from './lib/environment.mjs';
+import { queryRows } from './lib/clickhouse.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { section, table } from './lib/markdown.mjs';
 import { createApiKey, registerAndLogin } from './lib/rest-client.mjs';
@@ -29,7 +30,8 @@ const log = (message) => console.error(`[bench ${formatNumber((performance.now()
 function readOptions() {
   const { values } = parseArgs({
     options: {
-      duration: { type: 'string', default: '6' },
+      duration: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '2' },
       warmup: { type: 'string', default: '2' },
       concurrency: { type: 'string', default: '1,16,64' },
       rows: { type: 'string', default: '10000000' },
@@ -40,6 +42,7 @@ function readOptions() {
   });
   return {
     durationSeconds: Number(values.duration),
+    rounds: Number(values.rounds),
     warmupSeconds: Number(values.warmup),
     concurrency: values.concurrency.split(',').map(Number),
     rows: Number(values.rows),
@@ -86,8 +89,7 @@ async function setUp(options, cleanup) {
   const load = await registerAndLogin(gateway.restUrl, `bench-load-${database}@example.com`);
   const key = await createApiKey(gateway.restUrl, load.jwt);
   const history = await registerAndLogin(gateway.restUrl, `bench-history-${database}@example.com`);
-  const versionResult = await client.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' });
-  const [{ version }] = await versionResult.json();
+  const [{ version }] = await queryRows(client, 'SELECT version() AS version');
   return {
     root,
     benchDir,

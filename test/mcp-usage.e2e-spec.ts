@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
@@ -186,8 +186,14 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const restartClickHouse = async () => {
+    clickhouse = await startLocalClickHouse({ dir, httpPort: clickhouse.httpPort, tcpPort: clickhouse.tcpPort });
+  };
+  /** Outage settings: quick retries, and a key cache that outlives the outage. */
+  const outageEnv = () => ({ ...FAST_FLUSH, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_REQUEST_TIMEOUT_MS: '1000', MCP_KEY_CACHE_TTL_SECONDS: '600' });
+
   it('should record every call made while ClickHouse was down, once, after it returns', async () => {
-    const app = await startTestApp({ ...FAST_FLUSH, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_REQUEST_TIMEOUT_MS: '1000' }, { keepDatabase: true });
+    const app = await startTestApp(outageEnv(), { keepDatabase: true });
     try {
       const user = await registerAndLogin(app);
       const key = await createApiKey(app, user.jwt);
@@ -199,7 +205,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
       }
       const health = await app.rest.get('/health').expect(503);
       expect(health.body.details.usage_writer.queue_depth).toBeGreaterThan(0);
-      clickhouse = await startLocalClickHouse({ dir, httpPort: clickhouse.httpPort, tcpPort: clickhouse.tcpPort });
+      await restartClickHouse();
       expect(await waitForCount(app, key.key_id, 6, 30_000)).toBe(6);
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(await countForKey(app, key.key_id)).toBe(6);
@@ -224,6 +230,67 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
     } finally {
       await restarted.stop();
       rmSync(app.spoolDir, { recursive: true, force: true });
+    }
+  });
+
+  it('should ship on the next start what a process killed with SIGKILL left in its spool', async () => {
+    const env = { ...outageEnv(), JWT_SECRET: 'sigkill-test-secret-long-enough-0123456789' };
+    const app = await startTestApp(env, { keepDatabase: true });
+    const user = await registerAndLogin(app);
+    const key = await createApiKey(app, user.jwt);
+    // One call while ClickHouse is up puts the key in the verifier's cache.
+    await rawRpc(app, toolCall(0, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
+    expect(await waitForCount(app, key.key_id, 1)).toBe(1);
+    await clickhouse.stop();
+    for (let id = 1; id <= 8; id++) {
+      const response = await rawRpc(app, toolCall(id, 'get_trade_calendar', { start_date: '20251101', end_date: '20251130' }), key.api_key).expect(200);
+      expect(response.body.result.isError).toBe(true);
+    }
+    expect(await app.signal('SIGKILL')).toBe('SIGKILL');
+    expect(readdirSync(app.spoolDir).filter((name) => name.endsWith('.spool')).length).toBeGreaterThan(0);
+
+    await restartClickHouse();
+    const restarted = await startTestApp({ ...env, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_DATABASE: app.database, USAGE_SPOOL_DIR: app.spoolDir }, { keepDatabase: true });
+    try {
+      expect(await waitForCount(restarted, key.key_id, 9)).toBe(9);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await countForKey(restarted, key.key_id)).toBe(9);
+      expect((await restarted.rest.get('/health').expect(200)).body.details.usage_writer).toMatchObject({ queue_depth: 0, records_written: 8 });
+      expect(readdirSync(app.spoolDir).filter((name) => name.endsWith('.spool'))).toEqual([]);
+    } finally {
+      await restarted.stop();
+      rmSync(app.spoolDir, { recursive: true, force: true });
+    }
+  });
+
+  it('should refuse calls with a clear error while the spool is full, and take them again once it drains', async () => {
+    const app = await startTestApp({ ...outageEnv(), USAGE_SPOOL_MAX_BYTES: '65536' }, { keepDatabase: true });
+    try {
+      const user = await registerAndLogin(app);
+      const key = await createApiKey(app, user.jwt);
+      await rawRpc(app, toolCall(0, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
+      expect(await waitForCount(app, key.key_id, 1)).toBe(1);
+      await clickhouse.stop();
+      let acknowledged = 0;
+      let refusal: { code: number; message: string } | undefined;
+      for (let id = 1; refusal === undefined && id <= 1000; id++) {
+        const { body } = await rawRpc(app, toolCall(id, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
+        if (body.result) acknowledged++;
+        else refusal = body.error;
+      }
+      expect(refusal).toEqual({ code: -32010, message: expect.stringContaining('Usage cannot be recorded right now') });
+      expect(acknowledged).toBeGreaterThan(100);
+      const health = await app.rest.get('/health').expect(503);
+      expect(health.body.details.usage_writer).toMatchObject({ status: 'down', accepting: true, queue_depth: acknowledged });
+      expect(health.body.details.usage_writer.message).toContain('usage spool is full');
+
+      await restartClickHouse();
+      expect(await waitForCount(app, key.key_id, acknowledged + 1, 30_000)).toBe(acknowledged + 1);
+      const after = await rawRpc(app, toolCall(5000, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
+      expect(after.body.result.structuredContent.row_count).toBe(1);
+      expect(await waitForCount(app, key.key_id, acknowledged + 2)).toBe(acknowledged + 2);
+    } finally {
+      await app.stop();
     }
   });
 });

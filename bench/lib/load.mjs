@@ -3,12 +3,19 @@ import autocannon from 'autocannon';
 import { Sample, percentile } from './stats.mjs';
 import { startCpuMeter } from './processes.mjs';
 
+const sum = (values) => values.reduce((total, value) => total + value, 0);
+
+/** Rate and percentiles of a run (or of several merged). */
+function describe(run) {
+  return { ...run, requestsPerSecond: run.ok / run.seconds, p50Ms: percentile(run.latencies, 50), p99Ms: percentile(run.latencies, 99) };
+}
+
 /**
  * Sends the same POST from `connections` concurrent keep-alive clients for `seconds`.
  * Latency percentiles are exact, from every 2xx response time (autocannon's own histogram has
  * 1 ms resolution, too coarse for sub-millisecond calls). `verifyBody` must return true for a
  * correct answer; anything else counts as a mismatch. `cpuPids` names processes whose CPU use
- * over the run is reported in cores (`self` is this process, the load generator).
+ * over the run is reported in cores (plus `self`, this process: the load generator, and `other`).
  */
 export async function runLoad({ url, headers, body, connections, seconds, verifyBody, cpuPids = {} }) {
   const latencies = new Sample();
@@ -19,19 +26,33 @@ export async function runLoad({ url, headers, body, connections, seconds, verify
   });
   const result = await instance;
   const { seconds: elapsed, cores } = meter.stop();
-  const ok = latencies.values.length - result.mismatches;
-  return {
+  return describe({
     connections,
     seconds: elapsed,
-    ok,
-    requestsPerSecond: ok / elapsed,
-    /** Spread of the per-second rate (autocannon samples each second), relative to its mean. */
-    rateSpread: result.requests.mean > 0 ? result.requests.stddev / result.requests.mean : Number.NaN,
-    p50Ms: percentile(latencies.values, 50),
-    p99Ms: percentile(latencies.values, 99),
+    ok: latencies.values.length - result.mismatches,
+    latencies: latencies.values,
     failures: { non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, mismatches: result.mismatches },
     cores,
-  };
+    /** Spread of the per-second rate (autocannon samples each second), relative to its mean. */
+    rateSpread: result.requests.mean > 0 ? result.requests.stddev / result.requests.mean : Number.NaN,
+  });
+}
+
+/** Several runs of one target as one: rates over their total time, percentiles over all responses. */
+export function combineRuns(runs) {
+  const seconds = sum(runs.map((run) => run.seconds));
+  const weighted = (pick) => (runs.some((run) => pick(run) === undefined) ? undefined : sum(runs.map((run) => pick(run) * run.seconds)) / seconds);
+  const latencies = new Float64Array(sum(runs.map((run) => run.latencies.length)));
+  runs.reduce((offset, run) => (latencies.set(run.latencies, offset), offset + run.latencies.length), 0);
+  return describe({
+    connections: runs[0].connections,
+    seconds,
+    ok: sum(runs.map((run) => run.ok)),
+    latencies,
+    failures: Object.fromEntries(Object.keys(runs[0].failures).map((key) => [key, sum(runs.map((run) => run.failures[key]))])),
+    cores: Object.fromEntries(Object.keys(runs[0].cores).map((key) => [key, weighted((run) => run.cores[key])])),
+    rateSpread: weighted((run) => run.rateSpread),
+  });
 }
 
 export const failureCount = ({ failures }) => failures.non2xx + failures.errors + failures.mismatches;

@@ -1,5 +1,6 @@
 // tools/call throughput and latency: the gateway (key auth + usage recording) vs a bare SDK server.
-import { failureCount, runLoad } from '../lib/load.mjs';
+import { queryRows, scalar, waitForMerges } from '../lib/clickhouse.mjs';
+import { combineRuns, failureCount, runLoad } from '../lib/load.mjs';
 import { table } from '../lib/markdown.mjs';
 import { formatInt, formatNumber, formatPercent, formatSigned } from '../lib/stats.mjs';
 
@@ -68,34 +69,50 @@ const COUNTED_EVENTS = ['SelectQuery', 'InsertQuery', 'InsertedRows'];
 
 /** ClickHouse's server-wide counters of queries and inserted rows (system.events). */
 async function clickhouseEvents(ctx) {
-  const result = await ctx.clickhouse.client.query({
-    query: `SELECT event, value FROM system.events WHERE event IN (${COUNTED_EVENTS.map((event) => `'${event}'`).join(', ')})`,
-    format: 'JSONEachRow',
-  });
-  const rows = await result.json();
+  const rows = await queryRows(ctx.clickhouse.client, `SELECT event, value FROM system.events WHERE event IN (${COUNTED_EVENTS.map((event) => `'${event}'`).join(', ')})`);
   return Object.fromEntries(COUNTED_EVENTS.map((event) => [event, Number(rows.find((row) => row.event === event)?.value ?? 0)]));
 }
 
-/** Warm-up then measurement at one concurrency; warm-up failures count too. */
-async function measureTarget(target, connections, ctx) {
+/**
+ * One round at one concurrency: warm-up, then the measured run with ClickHouse's query counters
+ * around it. Starts once ClickHouse has finished merging what the previous run inserted, so one
+ * server's usage rows do not slow the next server's round.
+ */
+async function measureRound(target, connections, ctx) {
   const load = (seconds) => loadTarget(target, { connections, seconds, clickhousePid: ctx.clickhouse.pid });
+  await waitForMerges(ctx.clickhouse.client, 20_000);
   const warmup = await load(ctx.options.warmupSeconds);
   const before = await clickhouseEvents(ctx);
   const measured = await load(ctx.options.durationSeconds);
   const after = await clickhouseEvents(ctx);
-  const perSecond = (event) => (after[event] - before[event]) / measured.seconds;
-  const clickhouse = { selects: perSecond('SelectQuery'), inserts: perSecond('InsertQuery'), insertedRows: perSecond('InsertedRows') };
-  return { ...measured, clickhouse, warmupFailures: failureCount(warmup), answered: warmup.ok + measured.ok };
+  const events = Object.fromEntries(COUNTED_EVENTS.map((event) => [event, after[event] - before[event]]));
+  return { measured, events, warmupFailures: failureCount(warmup), answered: warmup.ok + measured.ok };
 }
 
-async function usageRowsOf(ctx, userId) {
-  const result = await ctx.clickhouse.client.query({
-    query: `SELECT count() AS rows FROM mcp_tool_usage_log WHERE user_id = '${userId}'`,
-    format: 'JSONEachRow',
-  });
-  const [row] = await result.json();
-  return Number(row.rows);
+/** A server's rounds at one concurrency as one result. */
+function combineRounds(rounds) {
+  const measured = combineRuns(rounds.map((round) => round.measured));
+  const total = (pick) => rounds.reduce((sum, round) => sum + pick(round), 0);
+  const perSecond = (event) => total((round) => round.events[event]) / measured.seconds;
+  return {
+    ...measured,
+    clickhouse: { selects: perSecond('SelectQuery'), inserts: perSecond('InsertQuery'), insertedRows: perSecond('InsertedRows') },
+    warmupFailures: total((round) => round.warmupFailures),
+    answered: total((round) => round.answered),
+  };
 }
+
+/** Rounds in ABBA order (gateway, bare, bare, gateway, ...) so drift over time favours neither server. */
+async function measureLevel(targets, connections, ctx) {
+  const rounds = { gateway: [], bare: [] };
+  for (let round = 0; round < ctx.options.rounds; round++) {
+    const order = round % 2 === 0 ? ['gateway', 'bare'] : ['bare', 'gateway'];
+    for (const name of order) rounds[name].push(await measureRound(targets[name], connections, ctx));
+  }
+  return { connections, gateway: combineRounds(rounds.gateway), bare: combineRounds(rounds.bare) };
+}
+
+const usageRowsOf = (ctx, userId) => scalar(ctx.clickhouse.client, `SELECT count() FROM mcp_tool_usage_log WHERE user_id = '${userId}'`);
 
 /** Usage recording was really on: every answered gateway call has its row (the writer may lag a little). */
 async function waitForUsageRows(ctx, userId, expected, timeoutMs = 30_000) {
@@ -117,13 +134,10 @@ export async function measureMcpThroughput(ctx) {
   }
   const levels = [];
   let gatewayAnswered = warmups.gateway.answered;
-  for (const [index, connections] of ctx.options.concurrency.entries()) {
-    // Alternate which server goes first so slow drift (page cache, merges, thermal) favours neither.
-    const order = index % 2 === 0 ? ['gateway', 'bare'] : ['bare', 'gateway'];
-    const results = {};
-    for (const name of order) results[name] = await measureTarget(targets[name], connections, ctx);
-    gatewayAnswered += results.gateway.answered;
-    levels.push({ connections, ...results });
+  for (const connections of ctx.options.concurrency) {
+    const level = await measureLevel(targets, connections, ctx);
+    gatewayAnswered += level.gateway.answered;
+    levels.push(level);
   }
   const usageRows = await waitForUsageRows(ctx, ctx.users.load.id, gatewayAnswered);
   return { warmups, levels, gatewayAnswered, usageRows };
@@ -186,7 +200,8 @@ export function renderMcpThroughput(data, ctx) {
       'Gateway: the real app (`NODE_ENV=production`, `LOG_LEVEL=warn`) with its API key check and usage recording. ' +
       'Bare: `bench/bare-mcp-server.mjs`, the same SDK transport and tool code on plain node:http with neither. ' +
       `Each server was first loaded until its rate was steady (gateway ${warmupText(warmups.gateway)}, bare ${warmupText(warmups.bare)}); ` +
-      `then per row ${ctx.options.warmupSeconds} s warm-up and ${ctx.options.durationSeconds} s measured, gateway and bare alternating. ` +
+      `then per row ${ctx.options.rounds} rounds each of ${ctx.options.warmupSeconds} s warm-up and ${ctx.options.durationSeconds} s measured, ` +
+      'in ABBA order (gateway, bare, bare, gateway). ' +
       'calls/s ± is the spread of the per-second rate; CPU is per process over the measured window (`other` = the rest of the machine); ' +
       'ClickHouse query rates come from its `system.events` counters over the same window.',
     table(

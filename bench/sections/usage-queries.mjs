@@ -1,4 +1,5 @@
 // Usage history and stats latency for one user among ~10 million generated usage rows.
+import { queryRows, scalar, tableParts, waitForMerges } from '../lib/clickhouse.mjs';
 import { table } from '../lib/markdown.mjs';
 import { getJson } from '../lib/rest-client.mjs';
 import { formatInt, formatNumber, summarize, timeEach } from '../lib/stats.mjs';
@@ -53,16 +54,6 @@ function generationSql({ knownUserId, rows, offset, count, endSeconds }) {
     )`;
 }
 
-async function queryRows(client, query) {
-  const result = await client.query({ query, format: 'JSONEachRow' });
-  return result.json();
-}
-
-async function scalar(client, query) {
-  const [row] = await queryRows(client, query);
-  return Number(Object.values(row)[0]);
-}
-
 /** Fills the table with two concurrent inserts (one INSERT ... SELECT uses one core on 18.16). */
 async function generateUsageRows(ctx, knownUserId) {
   const { rows } = ctx.options;
@@ -76,19 +67,6 @@ async function generateUsageRows(ctx, knownUserId) {
     ),
   );
   return { seconds: (performance.now() - started) / 1000 };
-}
-
-/** Waits (bounded) until no merge runs on the table, so background merges do not share the timings' CPU. */
-async function settleMerges(client, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  const merging = () => scalar(client, `SELECT count() FROM system.merges WHERE database = currentDatabase() AND table = 'mcp_tool_usage_log'`);
-  while ((await merging()) > 0 && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 500));
-  const [parts] = await queryRows(
-    client,
-    `SELECT count() AS parts, uniqExact(partition) AS partitions, sum(rows) AS rows FROM system.parts
-     WHERE database = currentDatabase() AND table = 'mcp_tool_usage_log' AND active`,
-  );
-  return { parts: Number(parts.parts), partitions: Number(parts.partitions), rows: Number(parts.rows) };
 }
 
 /** The REST requests timed, each with what its answer must be (computed directly in ClickHouse). */
@@ -161,7 +139,8 @@ export async function measureUsageQueries(ctx) {
   const { client } = ctx.clickhouse;
   const user = ctx.users.history;
   const generated = await generateUsageRows(ctx, user.id);
-  const storage = await settleMerges(client);
+  await waitForMerges(client, 120_000);
+  const storage = await tableParts(client, 'mcp_tool_usage_log');
   const now = new Date();
   const requests = [];
   for (const spec of await requestSpecs(client, user.id, now)) requests.push({ ...spec, latency: await timeRequest(ctx, user.jwt, spec) });

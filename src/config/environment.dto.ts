@@ -85,7 +85,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   USAGE_SPOOL_DIR = '.data/usage-spool';
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1_048_576) @Max(1_099_511_627_776)
+  @IsOptional() @Transform(toInt) @IsInt() @Min(65_536) @Max(1_099_511_627_776)
   USAGE_SPOOL_MAX_BYTES = 268_435_456;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000)

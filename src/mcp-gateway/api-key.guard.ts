@@ -1,7 +1,7 @@
-import { type CanActivate, type ExecutionContext, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Request } from 'express';
-import { JSON_RPC_FORBIDDEN, JSON_RPC_UNAUTHORIZED, JsonRpcHttpException } from '../common/json-rpc-http.exception.js';
+import { JSON_RPC_FORBIDDEN, JSON_RPC_UNAVAILABLE, JSON_RPC_UNAUTHORIZED, JsonRpcHttpException } from '../common/json-rpc-http.exception.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyVerifier, type VerifiedKey } from '../mcp-keys/api-key-verifier.js';
@@ -19,6 +19,8 @@ export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId'>;
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  private readonly logger = new Logger(ApiKeyGuard.name);
+
   constructor(
     private readonly verifier: ApiKeyVerifier,
     private readonly lastUsed: LastUsedTracker,
@@ -33,7 +35,10 @@ export class ApiKeyGuard implements CanActivate {
     const id = request.id ?? null;
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new JsonRpcHttpException(HttpStatus.UNAUTHORIZED, 'API key required', JSON_RPC_UNAUTHORIZED, id);
-    const key = await this.verifier.verify(token);
+    const key = await this.verifier.verify(token).catch((error: unknown) => {
+      this.logger.error({ err: error }, 'API key verification failed: ClickHouse did not answer');
+      throw new JsonRpcHttpException(HttpStatus.SERVICE_UNAVAILABLE, 'API key verification is unavailable; try again shortly', JSON_RPC_UNAVAILABLE, id);
+    });
     if (!key) throw new JsonRpcHttpException(HttpStatus.UNAUTHORIZED, 'Invalid or expired API key', JSON_RPC_UNAUTHORIZED, id);
     const owner: KeyOwner = { keyId: key.keyId, userId: key.userId };
     req.auth = { token, clientId: key.keyId, scopes: [], ...(key.expiresAt ? { expiresAt: Math.floor(key.expiresAt.getTime() / 1000) } : {}), extra: owner };

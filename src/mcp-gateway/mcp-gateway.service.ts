@@ -3,14 +3,13 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Response } from 'express';
+import { JSON_RPC_UNAVAILABLE } from '../common/json-rpc-http.exception.js';
 import { UsageInterceptor, UsageUnavailableError } from '../mcp-usage/usage.interceptor.js';
 import type { KeyOwner, McpRequest } from './api-key.guard.js';
 import { ToolCallHandler } from './tool-call.handler.js';
 import { ToolRegistry } from './tool-registry.js';
 
 const SERVER_INFO = { name: 'stock-data', version: '1.0.0' };
-/** JSON-RPC server error: the call was refused because its usage could not be recorded. */
-export const USAGE_UNAVAILABLE = -32010;
 const ACCEPT_BOTH = 'application/json, text/event-stream';
 
 /**
@@ -50,7 +49,7 @@ export class McpGatewayService {
         if (outcome.unknownTool) throw new McpError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
         return outcome.result;
       } catch (error) {
-        if (error instanceof UsageUnavailableError) throw new McpError(USAGE_UNAVAILABLE, error.message);
+        if (error instanceof UsageUnavailableError) throw new McpError(JSON_RPC_UNAVAILABLE, error.message);
         throw error;
       }
     });

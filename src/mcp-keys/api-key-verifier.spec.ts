@@ -122,6 +122,32 @@ describe(ApiKeyVerifier.name, () => {
     expect(await shortLived.verify(rawKey)).toBeUndefined();
   });
 
+  it('should keep a valid key cached while a flood of unknown keys passes through', async () => {
+    const small = newVerifier(configFor({ MCP_KEY_CACHE_MAX_ENTRIES: '2' }));
+    const user = await createUser();
+    const { rawKey, keyId } = await createKey(user.id);
+    expect(await small.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+
+    for (let i = 0; i < 5; i++) expect(await small.verify(generateApiKey())).toBeUndefined();
+    const stored = await keys.findOwned(user.id, keyId);
+    await keys.save({ ...stored!, isActive: false, revokedAt: new Date() });
+
+    // Still the cached verdict: the unknown keys did not push the valid one out.
+    expect(await small.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+  });
+
+  it('should answer concurrent misses alike and hand each caller its own copy', async () => {
+    const user = await createUser();
+    const { rawKey, keyId } = await createKey(user.id);
+    const fresh = newVerifier();
+    const [first, second] = await Promise.all([fresh.verify(rawKey), fresh.verify(rawKey)]);
+    expect(first).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(second).toEqual(first);
+
+    first!.userId = 'tampered';
+    expect((await fresh.verify(rawKey))?.userId).toBe(user.id);
+  });
+
   it('should refuse a key revoked in this process on the very next verify', async () => {
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);

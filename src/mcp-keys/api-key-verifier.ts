@@ -13,47 +13,67 @@ export interface VerifiedKey {
   expiresAt: Date | null;
 }
 
-type CacheEntry = { valid: true; key: VerifiedKey } | { valid: false };
-
 /**
- * Turns `sk-...` into a key owner. Results, including "no such key", are cached in a bounded LRU
- * for MCP_KEY_CACHE_TTL_SECONDS, so the hot path costs no ClickHouse round-trip and a flood of
- * one unknown key costs one lookup. Concurrent misses for one key share one lookup. A revoke in
- * this process evicts at once; another instance's cache may trust a revoked key for at most the
- * TTL. Expiry is checked on every call from the cached expires_at.
+ * Turns `sk-...` into a key owner. Verdicts are cached for MCP_KEY_CACHE_TTL_SECONDS, so the hot
+ * path costs no ClickHouse round-trip. Valid keys and unknown ones live in separate bounded LRUs,
+ * so a flood of random keys costs one lookup each and cannot push valid keys out. Concurrent
+ * misses for one key share one lookup. A revoke in this process evicts at once; another instance
+ * may trust a revoked key (or a deactivated user's key) for at most the TTL. Expiry is checked on
+ * every call from the cached expires_at.
  */
 @Injectable()
 export class ApiKeyVerifier {
-  private readonly cache: LRUCache<string, CacheEntry>;
+  private readonly known: LRUCache<string, VerifiedKey>;
+  private readonly unknown: LRUCache<string, true>;
+  private readonly lookups = new Map<string, Promise<VerifiedKey | undefined>>();
 
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly auth: AuthService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.cache = new LRUCache<string, CacheEntry>({
-      max: config.mcp.keyCacheMaxEntries,
-      ttl: Math.max(1, config.mcp.keyCacheTtlSeconds * 1000),
-      fetchMethod: (keyHash) => this.lookUp(keyHash),
-    });
+    const options = { max: config.mcp.keyCacheMaxEntries, ttl: Math.max(1, config.mcp.keyCacheTtlSeconds * 1000) };
+    this.known = new LRUCache<string, VerifiedKey>(options);
+    this.unknown = new LRUCache<string, true>(options);
   }
 
   async verify(candidate: string, now = new Date()): Promise<VerifiedKey | undefined> {
     if (!isWellFormedApiKey(candidate)) return undefined;
-    const entry = await this.cache.fetch(hashApiKey(candidate));
-    if (!entry?.valid || isExpired(entry.key, now)) return undefined;
-    return entry.key;
+    const keyHash = hashApiKey(candidate);
+    const key = this.known.get(keyHash) ?? (this.unknown.has(keyHash) ? undefined : await this.lookUpOnce(keyHash));
+    if (!key || isExpired(key, now)) return undefined;
+    // A copy, so that no caller can alter the cached verdict.
+    return { ...key };
   }
 
   /** Drops a key's cached verdict so its next use is checked against ClickHouse. */
   evict(keyHash: string): void {
-    this.cache.delete(keyHash);
+    this.known.delete(keyHash);
+    this.unknown.delete(keyHash);
+    // A lookup under way may have read the row before the change: its answer must not be cached.
+    this.lookups.delete(keyHash);
   }
 
-  private async lookUp(keyHash: string): Promise<CacheEntry> {
+  private lookUpOnce(keyHash: string): Promise<VerifiedKey | undefined> {
+    const pending = this.lookups.get(keyHash);
+    if (pending) return pending;
+    const lookup: Promise<VerifiedKey | undefined> = this.lookUp(keyHash).then((key) => {
+      if (this.lookups.get(keyHash) !== lookup) return key;
+      this.lookups.delete(keyHash);
+      if (key) this.known.set(keyHash, key);
+      else this.unknown.set(keyHash, true);
+      return key;
+    });
+    this.lookups.set(keyHash, lookup);
+    // A failed lookup caches nothing; the next call tries again.
+    lookup.catch(() => this.lookups.get(keyHash) === lookup && this.lookups.delete(keyHash));
+    return lookup;
+  }
+
+  private async lookUp(keyHash: string): Promise<VerifiedKey | undefined> {
     const key = await this.keys.findByHash(keyHash);
-    if (!key || !key.isActive || !(await this.auth.activeUser(key.userId))) return { valid: false };
-    return { valid: true, key: toVerifiedKey(key) };
+    if (!key || !key.isActive || !(await this.auth.activeUser(key.userId))) return undefined;
+    return toVerifiedKey(key);
   }
 }
 

@@ -57,6 +57,7 @@ export class UsageSpool {
   /** File operations (group writes, sealing, deletion) run one at a time. */
   private readonly io = new SerialQueue();
   private skippedTotal = 0;
+  private fsyncs = 0;
 
   constructor(private readonly settings: SpoolSettings) {
     this.dir = resolve(settings.dir);
@@ -142,6 +143,7 @@ export class UsageSpool {
       capacityBytes: this.settings.maxBytes,
       oldestAt: segments[0]?.firstAt,
       skippedCorrupt: this.skippedTotal,
+      fsyncs: this.fsyncs,
     };
   }
 
@@ -171,6 +173,7 @@ export class UsageSpool {
     try {
       await file.write(buffer);
       await file.datasync();
+      this.fsyncs++;
     } catch (error) {
       // A failed write may leave a torn line; later records go to a fresh segment so none follow it.
       await this.sealActive();

@@ -19,6 +19,8 @@ export interface UsageWriterStatus {
   consecutive_failures: number;
   last_error: string | null;
   skipped_corrupt_records: number;
+  /** Group commits so far: records written to the spool per fsync is records / fsyncs. */
+  spool_fsyncs: number;
   accepting: boolean;
 }
 
@@ -85,6 +87,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       consecutive_failures: this.counters.consecutiveFailures,
       last_error: this.counters.lastError,
       skipped_corrupt_records: spool.skippedCorrupt,
+      spool_fsyncs: spool.fsyncs,
       accepting: this.accepting,
     };
   }

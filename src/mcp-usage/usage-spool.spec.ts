@@ -1,0 +1,119 @@
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeSpoolSegment, encodeSpoolLine } from './spool-format.js';
+import type { UsageRecord } from './usage-record.js';
+import { SpoolLockedError, UsageSpool } from './usage-spool.js';
+
+const usageRecord = (n: number): UsageRecord => ({
+  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+  user_id: 'user-1',
+  api_key_id: 'key-1',
+  tool_name: 'search_stocks',
+  table_name: 'ods_stock_basic',
+  arguments: JSON.stringify({ query: `q${n}`, hostile: '\'"\\\n\t\u0000😀' }),
+  record_count: n,
+  duration_ms: 3,
+  is_error: 0,
+  error_message: '',
+  created_at: '2026-11-25 10:00:00',
+});
+
+const segmentFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.spool')).sort();
+
+describe(UsageSpool.name, () => {
+  let dir: string;
+  const opened: UsageSpool[] = [];
+
+  async function openSpool(settings: { maxBytes?: number; segmentRecords?: number } = {}): Promise<UsageSpool> {
+    const spool = new UsageSpool({ dir, maxBytes: settings.maxBytes ?? 1 << 20, segmentRecords: settings.segmentRecords ?? 1000 });
+    opened.push(spool);
+    await spool.open();
+    return spool;
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'usage-spool-spec-'));
+  });
+
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((spool) => spool.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should round-trip records with hostile text through the line format', () => {
+    const records = [usageRecord(1), usageRecord(2)];
+    expect(decodeSpoolSegment(records.map(encodeSpoolLine).join(''))).toEqual({ records, skipped: 0 });
+  });
+
+  it('should put a burst of concurrent appends on disk with far fewer fsyncs than records', async () => {
+    const spool = await openSpool();
+    await Promise.all(Array.from({ length: 200 }, (_, n) => spool.append(usageRecord(n))));
+
+    expect(spool.status()).toMatchObject({ records: 200, skippedCorrupt: 0 });
+    expect(spool.status().fsyncs).toBeLessThanOrEqual(2);
+    const [file] = segmentFiles(dir);
+    expect(decodeSpoolSegment(readFileSync(join(dir, file), 'utf8')).records).toHaveLength(200);
+  });
+
+  it('should seal a segment once it holds a batch and keep appending to a new one', async () => {
+    const spool = await openSpool({ segmentRecords: 3 });
+    for (let n = 0; n < 7; n++) await spool.append(usageRecord(n));
+
+    expect(segmentFiles(dir)).toEqual(['usage-000000000001.spool', 'usage-000000000002.spool', 'usage-000000000003.spool']);
+    expect(await spool.read(spool.oldestSealed()!)).toEqual([0, 1, 2].map(usageRecord));
+    expect(spool.activeRecords()).toBe(1);
+  });
+
+  it('should recover what an earlier process left, skipping a torn last record but none before it', async () => {
+    const first = await openSpool();
+    for (let n = 0; n < 5; n++) await first.append(usageRecord(n));
+    const [file] = segmentFiles(dir);
+    // A crash in the middle of the sixth write: half a line, no newline.
+    appendFileSync(join(dir, file), encodeSpoolLine(usageRecord(5)).slice(0, 40));
+    writeFileSync(join(dir, 'spool.lock'), '999999999');
+
+    const second = new UsageSpool({ dir, maxBytes: 1 << 20, segmentRecords: 1000 });
+    opened.push(second);
+    expect(await second.open()).toEqual({ segments: 1, records: 5, skipped: 1 });
+    expect(await second.read(second.oldestSealed()!)).toEqual([0, 1, 2, 3, 4].map(usageRecord));
+
+    await second.append(usageRecord(6));
+    expect(segmentFiles(dir)).toEqual(['usage-000000000001.spool', 'usage-000000000002.spool']);
+  });
+
+  it('should skip a record whose checksum does not match', () => {
+    const [good, bad] = [usageRecord(1), usageRecord(2)].map(encodeSpoolLine);
+    const flipped = bad.replace('"record_count":2', '"record_count":9');
+    expect(decodeSpoolSegment(good + flipped)).toEqual({ records: [usageRecord(1)], skipped: 1 });
+  });
+
+  it('should delete a shipped segment and give its bytes back', async () => {
+    const spool = await openSpool({ segmentRecords: 2 });
+    await spool.append(usageRecord(1));
+    await spool.append(usageRecord(2));
+    const bytes = spool.status().bytes;
+    expect(bytes).toBeGreaterThan(0);
+
+    await spool.remove(spool.oldestSealed()!);
+    expect(segmentFiles(dir)).toEqual([]);
+    expect(spool.status()).toMatchObject({ records: 0, bytes: 0 });
+  });
+
+  it('should report no room once the byte cap is reached', async () => {
+    const lineBytes = Buffer.byteLength(encodeSpoolLine(usageRecord(1)));
+    const spool = await openSpool({ maxBytes: lineBytes * 3 });
+    await spool.append(usageRecord(1));
+    await spool.append(usageRecord(2));
+    expect(spool.hasRoom()).toBe(true);
+
+    await spool.append(usageRecord(3));
+    expect(spool.hasRoom()).toBe(false);
+  });
+
+  it('should refuse a directory another live process holds', async () => {
+    writeFileSync(join(dir, 'spool.lock'), String(process.ppid));
+    const spool = new UsageSpool({ dir, maxBytes: 1 << 20, segmentRecords: 10 });
+    await expect(spool.open()).rejects.toThrow(SpoolLockedError);
+  });
+});
