@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
+import { startAppProcess } from '../../scripts/lib/app-process.mjs';
 import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from './clickhouse.js';
-
-const MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 
 export interface TestApp {
   database: string;
@@ -34,36 +33,13 @@ interface StartOptions {
   timeoutMs?: number;
 }
 
-function waitForListening(child: ChildProcess, output: () => string, timeoutMs: number): Promise<{ rest: string; mcp: string }> {
-  return new Promise((resolveUrls, reject) => {
-    const timer = setTimeout(() => fail(new Error(`app did not start within ${timeoutMs} ms`)), timeoutMs);
-    const onData = () => {
-      for (const line of output().split('\n')) {
-        if (!line.includes('"msg":"listening"')) continue;
-        const parsed = JSON.parse(line) as { rest: string; mcp: string };
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        resolveUrls({ rest: parsed.rest, mcp: parsed.mcp.replace(/\/messages$/, '') });
-        return;
-      }
-    };
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${error.message}\n--- app output ---\n${output()}`));
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => fail(new Error(`app exited with code ${code} before listening`)));
-  });
-}
-
 /** Starts the built app (dist/main.js) as a real process on free ports with a database of its own. */
 export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const database = env.CLICKHOUSE_DATABASE ?? uniqueDatabaseName();
   const clickhouseUrl = env.CLICKHOUSE_URL ?? clickHouseUrl();
   const spoolDir = env.USAGE_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), 'stock-mcp-spool-'));
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
+  const app = await startAppProcess(
+    {
       PATH: process.env.PATH,
       NODE_ENV: 'test',
       CLICKHOUSE_DATABASE: database,
@@ -76,40 +52,29 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
       CLICKHOUSE_URL: clickhouseUrl,
       USAGE_SPOOL_DIR: spoolDir,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let printed = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (printed += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (printed += chunk));
-  const output = () => printed;
-  const exited = new Promise<number | string>((resolveExit) => child.once('exit', (code, signal) => resolveExit(code ?? signal ?? -1)));
-
-  const urls = await waitForListening(child, output, options.timeoutMs ?? 30_000);
-  const signal = async (name: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(name);
-    return exited;
-  };
+    options,
+  );
   return {
     database,
     clickhouseUrl,
     spoolDir,
-    restUrl: urls.rest,
-    mcpUrl: urls.mcp,
-    rest: request(urls.rest),
-    mcp: request(urls.mcp),
-    process: child,
-    output,
+    restUrl: app.restUrl,
+    mcpUrl: app.mcpUrl,
+    rest: request(app.restUrl),
+    mcp: request(app.mcpUrl),
+    process: app.child,
+    output: app.output,
     waitForOutput: async (pattern, timeoutMs = 5_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const lines = printed.split('\n').filter((line) => pattern.test(line));
+        const lines = app.output().split('\n').filter((line) => pattern.test(line));
         if (lines.length > 0 || Date.now() > deadline) return lines;
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    signal,
+    signal: app.signal,
     stop: async () => {
-      await signal('SIGTERM');
+      await app.signal('SIGTERM');
       if (!options.keepDatabase) await dropDatabase(database, clickhouseUrl);
       if (!env.USAGE_SPOOL_DIR) rmSync(spoolDir, { recursive: true, force: true });
     },
