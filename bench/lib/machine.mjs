@@ -28,6 +28,9 @@ function sourceRevision(root) {
   return git(root, ['status', '--porcelain', '--', 'src']) ? `${commit} + uncommitted src/ changes` : commit;
 }
 
+/** Taken when the bench starts, before it loads the machine itself: a busy machine disturbs every figure. */
+const loadBefore = loadavg().map((load) => load.toFixed(2)).join(' / ');
+
 export function describeMachine(root, clickhouse) {
   const cpuList = cpus();
   return [
@@ -35,7 +38,7 @@ export function describeMachine(root, clickhouse) {
     ['Source', sourceRevision(root)],
     ['CPU', `${cpuList[0]?.model ?? 'unknown'}, ${cpuList.length} cores`],
     ['RAM', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
-    ['Load average at the end (1/5/15 min)', loadavg().map((load) => load.toFixed(2)).join(' / ')],
+    ['Load average before the run (1/5/15 min)', loadBefore],
     ['OS', `${type()} ${release()}`],
     ['Node.js', process.version],
     ['ClickHouse', `${clickhouse.version} (${clickhouse.external ? 'CLICKHOUSE_URL' : 'private server on this machine, started by the bench'})`],

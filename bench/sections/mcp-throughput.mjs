@@ -5,6 +5,8 @@ import { table } from '../lib/markdown.mjs';
 import { formatInt, formatNumber, formatPercent, formatSigned } from '../lib/stats.mjs';
 
 export const TARGET_RATIO = 0.8;
+/** More CPU than this used by the rest of the machine during a measurement makes it suspect. */
+const DISTURBED_CORES = 0.1;
 
 /** The cheap call: search_stocks for one exact code, one row back. */
 export const TOOL_CALL = JSON.stringify({
@@ -195,6 +197,7 @@ export function renderMcpThroughput(data, ctx) {
   ]);
   const failures = failuresOf(data);
   const usageOk = usageRows >= gatewayAnswered;
+  const disturbance = Math.max(...levels.flatMap(({ gateway, bare }) => [gateway.cores.other ?? 0, bare.cores.other ?? 0]));
   return [
     `\`tools/call\` of \`search_stocks {"query":"000001.SZ","limit":1}\` (one row from ClickHouse) as raw JSON-RPC POSTs over keep-alive connections. ` +
       'Gateway: the real app (`NODE_ENV=production`, `LOG_LEVEL=warn`) with its API key check and usage recording. ' +
@@ -212,7 +215,12 @@ export function renderMcpThroughput(data, ctx) {
     `Failed calls (non-2xx, socket errors, timeouts, wrong bodies; warm-ups included): ${failures === 0 ? 'none' : `**${failures} — these figures are invalid**`}. ` +
       `Usage recording: ${formatInt(usageRows)} rows in \`mcp_tool_usage_log\` for ${formatInt(gatewayAnswered)} answered gateway calls` +
       `${usageOk ? ' (every answered call recorded).' : ' — **rows missing**.'}`,
-  ].join('\n\n');
+    disturbance > DISTURBED_CORES
+      ? `**Disturbed:** other processes used up to ${formatNumber(disturbance)} cores during a measurement; rerun on an idle machine.`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 export const mcpThroughput = {
