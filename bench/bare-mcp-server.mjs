@@ -12,6 +12,9 @@ import { pathToFileURL } from 'node:url';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+
+const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
 const fromDist = (path) => import(pathToFileURL(join(process.env.BENCH_DIST, path)).href);
 const { loadAppConfig } = await fromDist('config/app-config.js');
@@ -24,7 +27,8 @@ const registry = new ToolRegistry();
 const tools = new ToolCallHandler(registry, clickhouse);
 
 function createMcpServer() {
-  const server = new Server({ name: 'bare-baseline', version: '1.0.0' }, { capabilities: { tools: { listChanged: false } } });
+  // Tuned like the gateway: one schema validator per process, not one Ajv per request.
+  const server = new Server({ name: 'bare-baseline', version: '1.0.0' }, { capabilities: { tools: { listChanged: false } }, jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: registry.definitions }));
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const outcome = await tools.call(request.params.name, request.params.arguments);

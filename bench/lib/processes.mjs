@@ -22,12 +22,16 @@ export function cpuSeconds(pid) {
   }
 }
 
-/** Busy CPU seconds of the whole machine (all cores, idle and iowait excluded); undefined off Linux. */
+/**
+ * CPU seconds all processes of the machine have run (user + system, all cores); undefined off
+ * Linux. Interrupt and softirq time is left out: the kernel charges much of the loopback network
+ * work there rather than to the processes that caused it.
+ */
 export function machineBusySeconds() {
   try {
     const [, ...jiffies] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-    const [user, nice, system, , , irq, softirq, steal] = jiffies;
-    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+    const [user, nice, system] = jiffies;
+    return (user + nice + system) / CLOCK_TICKS;
   } catch {
     return undefined;
   }

@@ -205,7 +205,7 @@ export function renderMcpThroughput(data, ctx) {
       `Each server was first loaded until its rate was steady (gateway ${warmupText(warmups.gateway)}, bare ${warmupText(warmups.bare)}); ` +
       `then per row ${ctx.options.rounds} rounds each of ${ctx.options.warmupSeconds} s warm-up and ${ctx.options.durationSeconds} s measured, ` +
       'in ABBA order (gateway, bare, bare, gateway). ' +
-      'calls/s ± is the spread of the per-second rate; CPU is per process over the measured window (`other` = the rest of the machine); ' +
+      'calls/s ± is the spread of the per-second rate; CPU is per process over the measured window (`other` = all other processes); ' +
       'ClickHouse query rates come from its `system.events` counters over the same window.',
     table(
       ['clients', 'server', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU µs/call', 'CPU cores: server / ClickHouse / load gen / other', 'ClickHouse selects/s / inserts/s', 'failed'],

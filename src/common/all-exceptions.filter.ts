@@ -82,6 +82,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (described.status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', 'Bearer');
 
     if (listenerOf(request) === 'mcp') {
+      // The MCP endpoint has no per-request log line (see logger.options.ts): refusals get one here.
+      if (described.status < 500) this.logger.warn({ status: described.status, detail: described.detail, ip: request.ip }, 'MCP request refused');
       response.status(described.status).json(jsonRpcError(exception, described));
       return;
     }

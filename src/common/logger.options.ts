@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config.js';
 import { listenerOf } from './listener.js';
@@ -12,9 +13,15 @@ function requestId(req: IncomingMessage): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-/** One structured line per request; credentials are never written. */
+/**
+ * One structured line per REST request; credentials are never written. MCP's POST /messages is
+ * left out: per-request logging cost ~100 µs of its ~2 ms CPU (bench/README.md), every tool call
+ * is a row of mcp_tool_usage_log already, and refused MCP requests are logged by the exception
+ * filter.
+ */
 export function createLoggerOptions(config: AppConfig): Params {
   return {
+    exclude: [{ method: RequestMethod.ALL, path: 'messages' }],
     pinoHttp: {
       level: config.logLevel,
       genReqId: (req, res) => {

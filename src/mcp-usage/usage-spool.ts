@@ -108,6 +108,11 @@ export class UsageSpool {
     return this.active?.segment.records ?? 0;
   }
 
+  /** Milliseconds since the active segment's first record; undefined when it holds none. */
+  activeAge(): number | undefined {
+    return this.activeRecords() > 0 ? Date.now() - this.active!.segment.firstAt : undefined;
+  }
+
   /** Closes the active segment so that the shipper can take it. */
   seal(): Promise<void> {
     return this.io.run(() => this.sealActive());

@@ -48,7 +48,7 @@ describe(UsageRepository.name, () => {
   beforeAll(async () => {
     clickhouse = new ClickHouseService(loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: database }));
     await new MigrationRunner(clickhouse).run();
-    // Keeps both copies of a retried batch as separate parts, so only FINAL can hide the duplicate.
+    // Keeps both copies of a retried batch as separate parts, so only the queries can hide the duplicate.
     await clickhouse.command(sql`SYSTEM STOP MERGES mcp_tool_usage_log`);
     repository = new UsageRepository(clickhouse);
   });

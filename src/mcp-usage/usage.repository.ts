@@ -28,7 +28,10 @@ export interface ToolUsage {
 
 /**
  * Every query filters on user_id and a created_at range first: the table's sort key, so a user's
- * history never scans other users' rows. FINAL collapses rows a retried insert wrote twice.
+ * history never scans other users' rows. A record shipped twice (a retried batch) has the same id
+ * and the same values, so each query keeps one row per id (`LIMIT 1 BY id`, `uniqExact(id)`). The
+ * table is a ReplacingMergeTree too, so merges drop the copies eventually; FINAL would give the
+ * same answers but costs 5-10x more on ClickHouse 18.16 (bench/README.md).
  */
 @Injectable()
 export class UsageRepository {
@@ -40,7 +43,7 @@ export class UsageRepository {
 
   async count(filter: HistoryFilter): Promise<number> {
     const [row] = await this.clickhouse.query<{ total: string }>(sql`
-      SELECT count() AS total FROM mcp_tool_usage_log FINAL WHERE ${whereClause(filter)}`);
+      SELECT uniqExact(id) AS total FROM mcp_tool_usage_log WHERE ${whereClause(filter)}`);
     return Number(row.total);
   }
 
@@ -48,17 +51,17 @@ export class UsageRepository {
     return this.clickhouse.query<StoredUsage>(sql`
       SELECT id, user_id, api_key_id, tool_name, table_name, arguments, record_count, duration_ms,
         is_error, error_message, created_at
-      FROM mcp_tool_usage_log FINAL
+      FROM mcp_tool_usage_log
       WHERE ${whereClause(filter)}
       ORDER BY created_at DESC, id DESC
-      LIMIT ${int(limit)} OFFSET ${int(offset)}`);
+      LIMIT 1 BY id
+      LIMIT ${int(offset)}, ${int(limit)}`);
   }
 
   async daily(filter: HistoryFilter): Promise<DailyUsage[]> {
     const rows = await this.clickhouse.query<{ date: string; call_count: string; total_records: string }>(sql`
       SELECT toString(toDate(created_at)) AS date, count() AS call_count, sum(record_count) AS total_records
-      FROM mcp_tool_usage_log FINAL
-      WHERE ${whereClause(filter)}
+      FROM ${onePerId(filter, sql`created_at, record_count`)}
       GROUP BY date
       ORDER BY date`);
     return rows.map((row) => ({ date: row.date, call_count: Number(row.call_count), total_records: Number(row.total_records) }));
@@ -67,13 +70,17 @@ export class UsageRepository {
   async topTools(filter: HistoryFilter, limit: number): Promise<ToolUsage[]> {
     const rows = await this.clickhouse.query<{ tool_name: string; table_name: string; call_count: string; total_records: string }>(sql`
       SELECT tool_name, table_name, count() AS call_count, sum(record_count) AS total_records
-      FROM mcp_tool_usage_log FINAL
-      WHERE ${whereClause(filter)}
+      FROM ${onePerId(filter, sql`tool_name, table_name, record_count`)}
       GROUP BY tool_name, table_name
       ORDER BY call_count DESC, tool_name, table_name
       LIMIT ${int(limit)}`);
     return rows.map((row) => ({ ...row, call_count: Number(row.call_count), total_records: Number(row.total_records) }));
   }
+}
+
+/** The filtered records, one row per id, as a subquery. */
+function onePerId(filter: HistoryFilter, columns: Sql): Sql {
+  return sql`(SELECT id, ${columns} FROM mcp_tool_usage_log WHERE ${whereClause(filter)} LIMIT 1 BY id)`;
 }
 
 function whereClause(filter: HistoryFilter): Sql {
