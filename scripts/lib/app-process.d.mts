@@ -13,4 +13,4 @@ export interface AppProcess {
   signal(name: NodeJS.Signals): Promise<number | string>;
 }
 
-export function startAppProcess(env: NodeJS.ProcessEnv, options?: { timeoutMs?: number }): Promise<AppProcess>;
+export function startAppProcess(env: NodeJS.ProcessEnv, options?: { timeoutMs?: number; /** Node flags before the script, e.g. --cpu-prof. */ nodeArgs?: string[] }): Promise<AppProcess>;

@@ -5,8 +5,8 @@ import { resolve } from 'node:path';
 
 export const APP_MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 
-export function startAppProcess(env, { timeoutMs = 30_000 } = {}) {
-  const child = spawn(process.execPath, [APP_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startAppProcess(env, { timeoutMs = 30_000, nodeArgs = [] } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, APP_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let printed = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => (printed += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk) => (printed += chunk));
