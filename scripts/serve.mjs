@@ -37,22 +37,16 @@ async function seedDemoLogin(rest) {
   return login.body.access_token;
 }
 
-function waitForListening(child) {
-  return new Promise((resolveUrls, reject) => {
-    let buffer = '';
-    const onData = (chunk) => {
-      process.stdout.write(chunk);
-      buffer += chunk;
-      const line = buffer.split('\n').find((l) => l.includes('"msg":"listening"'));
-      if (line) {
-        child.stdout.off('data', onData);
-        child.stdout.pipe(process.stdout);
-        resolveUrls(JSON.parse(line));
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the app exited with code ${code}`)));
-  });
+/** Polls /health on the configured port (whatever LOG_LEVEL says, the port answers once it listens). */
+async function waitForListening(child) {
+  const rest = `http://127.0.0.1:${env.HTTP_PORT ?? 8000}`;
+  const mcp = `http://127.0.0.1:${env.MCP_PORT ?? 8001}/messages`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the app exited with code ${child.exitCode}`);
+    const answered = await fetch(`${rest}/health`).then(() => true, () => false);
+    if (answered) return { rest, mcp };
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 function printBanner({ rest, mcp }, token) {
@@ -89,7 +83,7 @@ async function main() {
   }
   env.JWT_SECRET ??= persistentSecret();
 
-  const app = spawn(process.execPath, [resolve(root, 'dist/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const app = spawn(process.execPath, [resolve(root, 'dist/main.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   let stopping = false;
   const stop = async (code) => {
     if (stopping) return;
