@@ -9,6 +9,7 @@ import { MigrationRunner } from './clickhouse/migration-runner.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { tagListener } from './common/listener.js';
 import { createValidationPipe } from './common/validation.pipe.js';
+import { UsageWriter } from './mcp-usage/usage-writer.js';
 import type { AppConfig } from './config/app-config.js';
 
 export interface RunningApp {
@@ -47,10 +48,14 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+/** Connections still busy this long after a stop signal are cut, so keep-alive traffic cannot hold shutdown open. */
+const SHUTDOWN_GRACE_MS = 5000;
+
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
   });
 }
 
@@ -79,6 +84,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     restUrl: urlOf(app.getHttpServer()),
     mcpUrl: urlOf(mcpServer),
     close: async () => {
+      // Calls arriving on open keep-alive connections while the listener drains are refused.
+      app.get(UsageWriter).stopIntake();
       await closeServer(mcpServer);
       await app.close();
     },

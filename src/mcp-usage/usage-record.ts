@@ -15,9 +15,17 @@ export interface UsageRecord {
 
 export const MAX_ARGUMENTS_LENGTH = 2000;
 export const MAX_ERROR_MESSAGE_LENGTH = 1000;
+/** Tool names come from the client: an unknown one is recorded too, so it is capped. */
+export const MAX_TOOL_NAME_LENGTH = 200;
 
+/**
+ * At most `max` UTF-16 units, well-formed: a lone surrogate (sent by a client, or left by the cut)
+ * would make ClickHouse reject the whole batch it travels in, so none is ever stored.
+ */
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  const wellFormed = text.toWellFormed();
+  if (wellFormed.length <= max) return wellFormed;
+  return `${wellFormed.slice(0, max - 1).toWellFormed().replace(/\uFFFD$/, '')}…`;
 }
 
 /** Arguments as JSON, cut to MAX_ARGUMENTS_LENGTH characters. */

@@ -6,6 +6,7 @@ import type { UsageRecord } from './usage-record.js';
 
 const SEGMENT_PATTERN = /^usage-(\d{12})\.spool$/;
 const LOCK_FILE = 'spool.lock';
+const REJECTED_FILE = 'rejected.jsonl';
 
 /** A file of spooled records. Only the active segment is appended to; sealed ones wait to be shipped. */
 export interface SpoolSegment {
@@ -15,6 +16,8 @@ export interface SpoolSegment {
   bytes: number;
   /** When its first record was written (ms since epoch); the age of the oldest unshipped record. */
   firstAt: number;
+  /** Torn or corrupt lines found in it; set once it has been read. */
+  skipped?: number;
 }
 
 export interface SpoolSettings {
@@ -31,6 +34,12 @@ export interface RecoveredSpool {
 }
 
 export class SpoolLockedError extends Error {}
+
+export class SpoolClosedError extends Error {
+  constructor() {
+    super('the usage spool is closed');
+  }
+}
 
 interface PendingAppend {
   line: string;
@@ -58,6 +67,7 @@ export class UsageSpool {
   private readonly io = new SerialQueue();
   private skippedTotal = 0;
   private fsyncs = 0;
+  private closed = false;
 
   constructor(private readonly settings: SpoolSettings) {
     this.dir = resolve(settings.dir);
@@ -87,6 +97,7 @@ export class UsageSpool {
 
   /** Resolves once the record is on disk (written and fdatasync'ed). */
   append(record: UsageRecord): Promise<void> {
+    if (this.closed) return Promise.reject(new SpoolClosedError());
     const line = encodeSpoolLine(record);
     const appended = new Promise<void>((resolveAppend, rejectAppend) => this.pending.push({ line, resolve: resolveAppend, reject: rejectAppend }));
     this.pendingBytes += Buffer.byteLength(line);
@@ -120,21 +131,43 @@ export class UsageSpool {
 
   async read(segment: SpoolSegment): Promise<UsageRecord[]> {
     const { records, skipped } = decodeSpoolSegment(await readFile(segment.path, 'utf8'));
-    this.skippedTotal += skipped;
+    if (segment.skipped === undefined) {
+      segment.skipped = skipped;
+      this.skippedTotal += skipped;
+    }
     return records;
+  }
+
+  /** Appends a record ClickHouse refused to rejected.jsonl, durably, for a person to look at. */
+  async setAside(record: UsageRecord): Promise<void> {
+    const file = await open(join(this.dir, REJECTED_FILE), 'a');
+    try {
+      await file.write(`${JSON.stringify(record)}\n`);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Forgets a segment whose file vanished (deleted by hand or by a tmp cleaner). */
+  forget(segment: SpoolSegment): void {
+    const index = this.sealed.indexOf(segment);
+    if (index < 0) return;
+    this.sealed.splice(index, 1);
+    this.storedBytes -= segment.bytes;
   }
 
   /** Deletes a segment whose every record ClickHouse has confirmed. */
   remove(segment: SpoolSegment): Promise<void> {
     return this.io.run(async () => {
       await rm(segment.path, { force: true });
-      this.sealed.splice(this.sealed.indexOf(segment), 1);
-      this.storedBytes -= segment.bytes;
+      this.forget(segment);
     });
   }
 
   /** Waits for appends under way, then closes the active segment and releases the lock. */
   async close(): Promise<void> {
+    this.closed = true;
     while (this.committing) await this.committing;
     await this.seal();
     await rm(join(this.dir, LOCK_FILE), { force: true });
@@ -176,11 +209,15 @@ export class UsageSpool {
     const { segment, file } = this.active ?? (await this.openSegment());
     const buffer = Buffer.from(text);
     try {
-      await file.write(buffer);
+      const { bytesWritten } = await file.write(buffer);
+      // A full disk or a file-size limit can write part of the group without an error.
+      if (bytesWritten !== buffer.length) throw new Error(`short write to the usage spool: ${bytesWritten} of ${buffer.length} bytes`);
       await file.datasync();
       this.fsyncs++;
     } catch (error) {
-      // A failed write may leave a torn line; later records go to a fresh segment so none follow it.
+      // The callers are told their records were not kept, so none of the group may stay behind:
+      // cut the file back to what was acknowledged, and let later records start a fresh segment.
+      await file.truncate(segment.bytes).catch(() => undefined);
       await this.sealActive();
       throw error;
     }
@@ -194,7 +231,11 @@ export class UsageSpool {
     const seq = this.nextSeq++;
     const path = join(this.dir, `usage-${String(seq).padStart(12, '0')}.spool`);
     const file = await open(path, 'wx');
-    await this.syncDirectory();
+    await this.syncDirectory().catch(async (error: unknown) => {
+      await file.close();
+      await rm(path, { force: true });
+      throw error;
+    });
     this.active = { segment: { seq, path, records: 0, bytes: 0, firstAt: Date.now() }, file };
     return this.active;
   }
@@ -214,7 +255,7 @@ export class UsageSpool {
     this.skippedTotal += skipped;
     const { size, mtimeMs } = await stat(path);
     const firstAt = records.length > 0 ? Date.parse(`${records[0].created_at.replace(' ', 'T')}Z`) : mtimeMs;
-    return { seq: Number(SEGMENT_PATTERN.exec(name)![1]), path, records: records.length, bytes: size, firstAt };
+    return { seq: Number(SEGMENT_PATTERN.exec(name)![1]), path, records: records.length, bytes: size, firstAt, skipped };
   }
 
   /** A new file's directory entry must be durable too, or a power loss could lose the whole file. */

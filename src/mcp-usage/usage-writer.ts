@@ -19,10 +19,22 @@ export interface UsageWriterStatus {
   consecutive_failures: number;
   last_error: string | null;
   skipped_corrupt_records: number;
+  /** Records ClickHouse refused as malformed, kept in rejected.jsonl instead of blocking the rest. */
+  records_rejected: number;
   /** Group commits so far: records written to the spool per fsync is records / fsyncs. */
   spool_fsyncs: number;
   accepting: boolean;
 }
+
+/** ClickHouse error codes that mean "this data can never be inserted", as opposed to "try again". */
+const REJECTED_DATA_CODES = new Set(['6', '25', '26', '27', '38', '41', '53', '69', '72', '117', '130', '131']);
+/** The code ClickHouse gave, from the client's error or, for insert errors, from its message ("Code: 25, ..."). */
+function clickHouseErrorCode(error: unknown): string | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && /^\d+$/.test(code)) return code;
+  return typeof message === 'string' ? /^Code: (\d+)/.exec(message)?.[1] : undefined;
+}
+const isRejectedData = (error: unknown) => REJECTED_DATA_CODES.has(clickHouseErrorCode(error) ?? '');
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -45,7 +57,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   private deadline = Number.POSITIVE_INFINITY;
   /** How far into the segment being shipped ClickHouse has confirmed, so a retry resends only the rest. */
   private confirmed: { segment: SpoolSegment; records: number } | undefined;
-  private readonly counters = { batchesWritten: 0, recordsWritten: 0, retries: 0, consecutiveFailures: 0, lastError: null as string | null };
+  private readonly counters = { batchesWritten: 0, recordsWritten: 0, recordsRejected: 0, retries: 0, consecutiveFailures: 0, lastError: null as string | null };
 
   constructor(
     private readonly usage: UsageRepository,
@@ -62,6 +74,11 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
+  /** Refuses new tool calls from now on (shutdown has begun); calls under way still finish. */
+  stopIntake(): void {
+    this.accepting = false;
+  }
+
   /** Whether a new tool call may run: false while shutting down or while the spool is full. */
   isAccepting(): boolean {
     return this.accepting && this.spool.hasRoom();
@@ -71,7 +88,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   async record(record: UsageRecord): Promise<void> {
     await this.spool.append(record);
     if (this.spool.oldestSealed()) this.startShipping();
-    else this.timer ??= setTimeout(() => this.startShipping(), Math.max(0, this.config.usage.flushIntervalMs - (this.spool.activeAge() ?? 0)));
+    else this.armTimer(this.config.usage.flushIntervalMs - (this.spool.activeAge() ?? 0));
   }
 
   status(): UsageWriterStatus {
@@ -87,6 +104,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       consecutive_failures: this.counters.consecutiveFailures,
       last_error: this.counters.lastError,
       skipped_corrupt_records: spool.skippedCorrupt,
+      records_rejected: this.counters.recordsRejected,
       spool_fsyncs: spool.fsyncs,
       accepting: this.accepting,
     };
@@ -104,32 +122,58 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
    * closes its client. Whatever cannot be shipped in time stays on disk for the next start.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    this.accepting = false;
+    this.stopIntake();
     this.deadline = Date.now() + this.config.usage.shutdownFlushTimeoutMs;
     await this.flush();
     await this.spool.close();
+    clearTimeout(this.timer);
     const left = this.spool.status().records;
     if (left > 0) this.logger.warn({ records: left, dir: this.config.usage.spoolDir }, 'usage records kept in the spool; they are shipped on the next start');
+  }
+
+  /** Timers never keep the process alive: shutdown ships what is due itself. */
+  private armTimer(delayMs: number): void {
+    this.timer ??= setTimeout(() => this.startShipping(), Math.max(0, delayMs)).unref();
   }
 
   private startShipping(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    // The shipper owns its errors (it retries until written); nothing is left floating.
+    // ship() never rejects: it retries until written or the deadline passes.
     this.shipping ??= this.ship().finally(() => (this.shipping = undefined));
   }
 
   private async ship(): Promise<void> {
     while (Date.now() < this.deadline) {
       const segment = this.spool.oldestSealed();
-      if (!segment) {
-        if (!this.activeSegmentDue()) return;
-        await this.spool.seal();
-        continue;
+      try {
+        if (!segment) {
+          if (!this.activeSegmentDue()) return;
+          await this.spool.seal();
+        } else if (await this.shipSegment(segment)) {
+          await this.spool.remove(segment);
+        } else {
+          await this.backOff();
+        }
+      } catch (error) {
+        await this.handleSpoolError(error, segment);
       }
-      if (await this.shipSegment(segment)) await this.spool.remove(segment);
-      else await sleep(Math.min(this.retryDelay(), Math.max(0, this.deadline - Date.now())));
     }
+  }
+
+  /** A spool file operation failed (the ClickHouse side never throws here). */
+  private async handleSpoolError(error: unknown, segment: SpoolSegment | undefined): Promise<void> {
+    if (segment && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      this.logger.error({ segment: segment.path, records: segment.records }, 'a usage spool segment was deleted from outside; its records are lost');
+      this.spool.forget(segment);
+      return;
+    }
+    this.noteFailure(error, 'usage spool operation failed; will retry');
+    await this.backOff();
+  }
+
+  private backOff(): Promise<void> {
+    return sleep(Math.min(this.retryDelay(), Math.max(0, this.deadline - Date.now())));
   }
 
   /**
@@ -142,7 +186,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     if (age === undefined) return false;
     const wait = this.config.usage.flushIntervalMs - age;
     if (wait <= 0 || this.deadline !== Number.POSITIVE_INFINITY) return true;
-    this.timer ??= setTimeout(() => this.startShipping(), wait);
+    this.armTimer(wait);
     return false;
   }
 
@@ -150,11 +194,11 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     if (this.confirmed?.segment !== segment) this.confirmed = { segment, records: 0 };
     const records = await this.spool.read(segment);
     const { batchSize } = this.config.usage;
-    for (let start = this.confirmed.records; start < records.length; start += batchSize) {
+    for (let start = this.confirmed.records; start < records.length && Date.now() < this.deadline; start += batchSize) {
       if (!(await this.writeBatch(records.slice(start, start + batchSize)))) return false;
       this.confirmed.records = Math.min(records.length, start + batchSize);
     }
-    return true;
+    return this.confirmed.records >= records.length;
   }
 
   private async writeBatch(records: UsageRecord[]): Promise<boolean> {
@@ -166,12 +210,37 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       this.counters.consecutiveFailures = 0;
       return true;
     } catch (error) {
-      this.counters.retries++;
-      this.counters.consecutiveFailures++;
-      this.counters.lastError = error instanceof Error ? error.message : String(error);
-      this.logger.warn({ spooled: this.spool.status().records, attempt: this.counters.consecutiveFailures, err: error }, 'usage batch write failed; will retry');
+      if (isRejectedData(error) && records.length > 1) return this.writeOneByOne(records);
+      if (isRejectedData(error)) return this.reject(records[0], error);
+      this.noteFailure(error, 'usage batch write failed; will retry');
       return false;
     }
+  }
+
+  /** ClickHouse refused a batch's data: find the record it chokes on, so the rest still ship. */
+  private async writeOneByOne(records: UsageRecord[]): Promise<boolean> {
+    for (const record of records) if (!(await this.writeBatch([record]))) return false;
+    return true;
+  }
+
+  /** A record ClickHouse will never take is set aside, never retried forever in front of the others. */
+  private async reject(record: UsageRecord, error: unknown): Promise<boolean> {
+    try {
+      await this.spool.setAside(record);
+    } catch (setAsideError) {
+      this.noteFailure(setAsideError, 'could not set a rejected usage record aside; will retry');
+      return false;
+    }
+    this.counters.recordsRejected++;
+    this.logger.error({ id: record.id, err: error }, 'ClickHouse rejected a usage record; it was moved to rejected.jsonl in the spool directory');
+    return true;
+  }
+
+  private noteFailure(error: unknown, message: string): void {
+    this.counters.retries++;
+    this.counters.consecutiveFailures++;
+    this.counters.lastError = error instanceof Error ? error.message : String(error);
+    this.logger.warn({ spooled: this.spool.status().records, attempt: this.counters.consecutiveFailures, err: error }, message);
   }
 
   /** Exponential backoff with full jitter, capped by USAGE_RETRY_MAX_DELAY_MS. */

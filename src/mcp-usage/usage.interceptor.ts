@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { formatDateTime } from '../clickhouse/sql.js';
-import { MAX_ERROR_MESSAGE_LENGTH, type UsageRecord, serializeArguments, truncate } from './usage-record.js';
+import { MAX_ERROR_MESSAGE_LENGTH, MAX_TOOL_NAME_LENGTH, type UsageRecord, serializeArguments, truncate } from './usage-record.js';
 import { UsageWriter } from './usage-writer.js';
 
 /** The facts of one finished tool call that the usage log keeps. */
@@ -47,7 +47,7 @@ export class UsageInterceptor {
       id: randomUUID(),
       user_id: identity.userId,
       api_key_id: identity.keyId,
-      tool_name: toolName,
+      tool_name: truncate(toolName, MAX_TOOL_NAME_LENGTH),
       table_name: facts?.table ?? '',
       arguments: serializeArguments(args),
       record_count: facts?.recordCount ?? 0,

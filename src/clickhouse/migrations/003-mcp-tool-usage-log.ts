@@ -5,7 +5,7 @@ import { sql } from '../sql.js';
  * One row per tool call. Sorted by (user_id, created_at, id) so a user's time range reads only
  * its own granules. ReplacingMergeTree on that key makes a retried batch idempotent: a batch
  * whose insert timed out but landed, then was sent again, collapses to one row per id (reads use
- * FINAL so the duplicate is never counted, even before the merge).
+ * one row per id, so the duplicate is never counted, even before the merge).
  */
 export const createMcpToolUsageLog: Migration = {
   version: 3,

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
+import { MigrationRunner } from '../clickhouse/migration-runner.js';
+import { formatDateTime } from '../clickhouse/sql.js';
+import { loadAppConfig } from '../config/app-config.js';
+import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
+import { truncate, type UsageRecord } from './usage-record.js';
+import { UsageWriter } from './usage-writer.js';
+import { UsageRepository } from './usage.repository.js';
+
+const userId = 'writer-spec-user';
+
+const usageRecord = (changes: Partial<UsageRecord> = {}): UsageRecord => ({
+  id: randomUUID(),
+  user_id: userId,
+  api_key_id: 'writer-spec-key',
+  tool_name: 'search_stocks',
+  table_name: 'ods_stock_basic',
+  arguments: '{"query":"000001"}',
+  record_count: 1,
+  duration_ms: 2,
+  is_error: 0,
+  error_message: '',
+  created_at: formatDateTime(new Date()),
+  ...changes,
+});
+
+async function waitUntilShipped(writer: UsageWriter): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (writer.status().queue_depth > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+describe(UsageWriter.name, () => {
+  const database = uniqueDatabaseName('writer');
+  let spoolDir: string;
+  let clickhouse: ClickHouseService;
+  let repository: UsageRepository;
+  let writer: UsageWriter;
+
+  beforeAll(async () => {
+    clickhouse = new ClickHouseService(loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: database }));
+    await new MigrationRunner(clickhouse).run();
+    repository = new UsageRepository(clickhouse);
+  });
+
+  beforeEach(async () => {
+    spoolDir = mkdtempSync(join(tmpdir(), 'usage-writer-spec-'));
+    const config = loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: database, USAGE_SPOOL_DIR: spoolDir, USAGE_FLUSH_INTERVAL_MS: '50' });
+    writer = new UsageWriter(repository, config);
+    await writer.onModuleInit();
+  });
+
+  afterEach(async () => {
+    await writer.beforeApplicationShutdown();
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  afterAll(async () => {
+    await clickhouse.onApplicationShutdown();
+    await dropDatabase(database);
+  });
+
+  it('should ship a lone record within the flush interval and empty the spool', async () => {
+    const record = usageRecord();
+    await writer.record(record);
+    await waitUntilShipped(writer);
+
+    expect(writer.status()).toMatchObject({ queue_depth: 0, records_written: 1, records_rejected: 0, spool_bytes: 0 });
+    expect((await repository.page({ userId }, 100, 0)).map((row) => row.id)).toContain(record.id);
+    expect(readdirSync(spoolDir).filter((name) => name.endsWith('.spool'))).toEqual([]);
+  });
+
+  it('should set aside a record ClickHouse refuses and still ship the others of its batch', async () => {
+    // A lone surrogate, as a hostile client could send before usage records were sanitized.
+    const poisoned = usageRecord({ tool_name: '\ud800' });
+    const good = [usageRecord(), usageRecord()];
+    await Promise.all([writer.record(good[0]), writer.record(poisoned), writer.record(good[1])]);
+    await waitUntilShipped(writer);
+
+    expect(writer.status()).toMatchObject({ queue_depth: 0, records_written: 2, records_rejected: 1 });
+    const stored = (await repository.page({ userId }, 100, 0)).map((row) => row.id);
+    expect(stored).toEqual(expect.arrayContaining(good.map((record) => record.id)));
+    expect(stored).not.toContain(poisoned.id);
+    const [rejected] = readFileSync(join(spoolDir, 'rejected.jsonl'), 'utf8').trim().split('\n');
+    expect(JSON.parse(rejected).id).toBe(poisoned.id);
+  });
+
+  it('should refuse records once shut down', async () => {
+    await writer.beforeApplicationShutdown();
+    expect(writer.isAccepting()).toBe(false);
+    await expect(writer.record(usageRecord())).rejects.toThrow('the usage spool is closed');
+  });
+});
+
+describe(truncate.name, () => {
+  it('should keep text within the limit unchanged', () => {
+    expect(truncate('search_stocks', 200)).toBe('search_stocks');
+  });
+
+  it('should never cut an emoji in half', () => {
+    expect(truncate('ab😀😀', 4)).toBe('ab…');
+    expect(truncate('abc😀', 4)).toBe('abc…');
+  });
+
+  it('should replace a lone surrogate', () => {
+    expect(truncate('\ud800x', 10)).toBe('\ufffdx');
+  });
+});
