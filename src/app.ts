@@ -9,6 +9,7 @@ import { MigrationRunner } from './clickhouse/migration-runner.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { tagListener } from './common/listener.js';
 import { createValidationPipe } from './common/validation.pipe.js';
+import { McpHttpHandler } from './mcp-gateway/mcp-http.handler.js';
 import { UsageWriter } from './mcp-usage/usage-writer.js';
 import type { AppConfig } from './config/app-config.js';
 
@@ -72,10 +73,12 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   await app.get(MigrationRunner).run();
   await app.listen(config.http.port, config.http.host);
 
-  const handler = app.getHttpAdapter().getInstance();
+  const express = app.getHttpAdapter().getInstance();
+  const mcp = app.get(McpHttpHandler);
   const mcpServer = createServer((req, res) => {
     tagListener(req, 'mcp');
-    handler(req, res);
+    if (mcp.takes(req)) void mcp.handle(req, res);
+    else express(req, res);
   });
   await listen(mcpServer, config.mcp.port, config.http.host);
 

@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { ErrorResponseDto } from './error-response.dto.js';
 import { JsonRpcHttpException } from './json-rpc-http.exception.js';
@@ -64,29 +65,41 @@ function jsonRpcError(exception: unknown, described: DescribedError) {
   return { jsonrpc: '2.0', id: own?.jsonRpcId ?? null, error: { code: own?.jsonRpcCode ?? jsonRpcCode(described.status), message: described.detail } };
 }
 
+const logger = new Logger('Errors');
+
+/**
+ * Answers a failed MCP request with a JSON-RPC error and the matching HTTP status. Used by the
+ * filter and by the MCP fast path, which runs outside Express (see McpHttpHandler).
+ */
+export function writeMcpError(req: IncomingMessage, res: ServerResponse, exception: unknown): void {
+  const described = describeException(exception);
+  if (described.status >= 500) logger.error({ err: exception, path: req.url }, 'unhandled error');
+  // The MCP endpoint has no per-request log line (see logger.options.ts): refusals get one here.
+  else logger.warn({ status: described.status, detail: described.detail, ip: req.socket.remoteAddress }, 'MCP request refused');
+  if (res.headersSent) return;
+  // RFC 6750: a 401 names the scheme the client should use.
+  if (described.status === HttpStatus.UNAUTHORIZED) res.setHeader('WWW-Authenticate', 'Bearer');
+  res.statusCode = described.status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(jsonRpcError(exception, described)));
+}
+
 /**
  * The one place errors become responses. REST clients get {statusCode, detail, errors?}; MCP
  * clients get a JSON-RPC error object with the same HTTP status.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Errors');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const request = host.switchToHttp().getRequest<Request>();
+    if (listenerOf(request) === 'mcp') return writeMcpError(request, response, exception);
+
     const described = describeException(exception);
-    if (described.status >= 500) this.logger.error({ err: exception, path: request.path }, 'unhandled error');
+    if (described.status >= 500) logger.error({ err: exception, path: request.path }, 'unhandled error');
     if (response.headersSent) return;
     // RFC 6750: a 401 names the scheme the client should use.
     if (described.status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', 'Bearer');
-
-    if (listenerOf(request) === 'mcp') {
-      // The MCP endpoint has no per-request log line (see logger.options.ts): refusals get one here.
-      if (described.status < 500) this.logger.warn({ status: described.status, detail: described.detail, ip: request.ip }, 'MCP request refused');
-      response.status(described.status).json(jsonRpcError(exception, described));
-      return;
-    }
     const body: ErrorResponseDto = { ...described.extra, statusCode: described.status, detail: described.detail };
     response.status(described.status).json(body);
   }

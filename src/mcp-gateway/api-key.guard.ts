@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { JSON_RPC_FORBIDDEN, JSON_RPC_UNAVAILABLE, JSON_RPC_UNAUTHORIZED, JsonRpcHttpException } from '../common/json-rpc-http.exception.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -8,7 +8,8 @@ import { ApiKeyVerifier, type VerifiedKey } from '../mcp-keys/api-key-verifier.j
 import { LastUsedTracker } from '../mcp-keys/last-used-tracker.js';
 import { bearerToken, firstRequestNeedingKey } from './mcp-request.js';
 
-export type McpRequest = Request & { auth?: AuthInfo };
+/** A request to /messages: its parsed JSON body, and the verified key once the guard passed it. */
+export type McpRequest = IncomingMessage & { body?: unknown; auth?: AuthInfo };
 
 /** The verified key owner, as tool handlers read it from extra.authInfo.extra. */
 export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId'>;
@@ -27,8 +28,12 @@ export class ApiKeyGuard implements CanActivate {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<McpRequest>();
+  canActivate(context: ExecutionContext): Promise<boolean> {
+    return this.authorize(context.switchToHttp().getRequest<McpRequest>());
+  }
+
+  /** Throws JsonRpcHttpException (401/403/503) unless the request may go on; sets req.auth. */
+  async authorize(req: McpRequest): Promise<boolean> {
     this.assertAllowedOrigin(req);
     const request = firstRequestNeedingKey(req.body);
     if (!request) return true;
@@ -46,7 +51,7 @@ export class ApiKeyGuard implements CanActivate {
     return true;
   }
 
-  private assertAllowedOrigin(req: Request): void {
+  private assertAllowedOrigin(req: IncomingMessage): void {
     const { allowedOrigins, allowedHosts } = this.config.mcp;
     const origin = req.headers.origin;
     if (origin !== undefined && !allowedOrigins.some((allowed) => sameOriginIgnoringPort(origin, allowed))) {

@@ -5,13 +5,14 @@ import { ApiKeyGuard } from './api-key.guard.js';
 import { DemoDataSeeder } from './demo-data/demo-data.seeder.js';
 import { McpGatewayController } from './mcp-gateway.controller.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
+import { McpHttpHandler } from './mcp-http.handler.js';
 import { ToolCallHandler } from './tool-call.handler.js';
 import { ToolRegistry } from './tool-registry.js';
 
 @Module({
   imports: [McpKeysModule, McpUsageModule],
   controllers: [McpGatewayController],
-  providers: [McpGatewayService, ApiKeyGuard, ToolRegistry, ToolCallHandler, DemoDataSeeder],
+  providers: [McpGatewayService, McpHttpHandler, ApiKeyGuard, ToolRegistry, ToolCallHandler, DemoDataSeeder],
 })
 export class McpGatewayModule implements OnApplicationBootstrap {
   constructor(private readonly demoData: DemoDataSeeder) {}

@@ -3,7 +3,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { JSON_RPC_UNAVAILABLE } from '../common/json-rpc-http.exception.js';
 import { UsageInterceptor, UsageUnavailableError } from '../mcp-usage/usage.interceptor.js';
 import type { KeyOwner, McpRequest } from './api-key.guard.js';
@@ -31,7 +31,7 @@ export class McpGatewayService {
     private readonly usage: UsageInterceptor,
   ) {}
 
-  async handle(req: McpRequest, res: Response): Promise<void> {
+  async handle(req: McpRequest, res: ServerResponse): Promise<void> {
     acceptJsonAndEventStream(req);
     const server = this.createServer();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
