@@ -68,6 +68,7 @@ describe(UsageSpool.name, () => {
   it('should recover what an earlier process left, skipping a torn last record but none before it', async () => {
     const first = await openSpool();
     for (let n = 0; n < 5; n++) await first.append(usageRecord(n));
+    await first.close();
     const [file] = segmentFiles(dir);
     // A crash in the middle of the sixth write: half a line, no newline.
     appendFileSync(join(dir, file), encodeSpoolLine(usageRecord(5)).slice(0, 40));
@@ -109,6 +110,18 @@ describe(UsageSpool.name, () => {
 
     await spool.append(usageRecord(3));
     expect(spool.hasRoom()).toBe(false);
+  });
+
+  it('should refuse a directory another app of this process holds', async () => {
+    await openSpool();
+    const second = new UsageSpool({ dir, maxBytes: 1 << 20, segmentRecords: 10 });
+    await expect(second.open()).rejects.toThrow('in use by another app in this process');
+  });
+
+  it('should take over a lock left by a dead process', async () => {
+    writeFileSync(join(dir, 'spool.lock'), '999999999');
+    await openSpool();
+    expect(readFileSync(join(dir, 'spool.lock'), 'utf8')).toBe(String(process.pid));
   });
 
   it('should refuse a directory another live process holds', async () => {

@@ -68,6 +68,7 @@ export class UsageSpool {
   private skippedTotal = 0;
   private fsyncs = 0;
   private closed = false;
+  private holdsLock = false;
 
   constructor(private readonly settings: SpoolSettings) {
     this.dir = resolve(settings.dir);
@@ -170,7 +171,7 @@ export class UsageSpool {
     this.closed = true;
     while (this.committing) await this.committing;
     await this.seal();
-    await rm(join(this.dir, LOCK_FILE), { force: true });
+    if (this.holdsLock) await this.unlock();
   }
 
   status() {
@@ -268,18 +269,43 @@ export class UsageSpool {
     }
   }
 
-  /** One process per spool directory: two writers would ship and delete each other's segments. */
+  /**
+   * One writer per spool directory: two would ship and delete each other's segments. The lock file
+   * is created exclusively and holds the owner's pid; a file left by a dead process is stale.
+   */
   private async lock(): Promise<void> {
     const path = join(this.dir, LOCK_FILE);
-    const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    if (holder && holder !== process.pid && isRunning(holder)) {
-      throw new SpoolLockedError(
-        `USAGE_SPOOL_DIR ${this.dir} is in use by process ${holder}; give each gateway process its own directory (delete ${path} only if no gateway uses it)`,
+    const locked = (holder: number | string) =>
+      new SpoolLockedError(
+        `USAGE_SPOOL_DIR ${this.dir} is in use by ${holder}; give each gateway process its own directory (delete ${path} only if no gateway uses it)`,
       );
+    if (HELD_DIRECTORIES.has(this.dir)) throw locked('another app in this process');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await writeFile(path, String(process.pid), { flag: 'wx' });
+        HELD_DIRECTORIES.add(this.dir);
+        this.holdsLock = true;
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      // Our own pid in the file is a previous life of this process (a container restarts as pid 1).
+      if (holder && holder !== process.pid && isRunning(holder)) throw locked(`process ${holder}`);
+      await rm(path, { force: true });
     }
-    await writeFile(path, String(process.pid));
+    throw locked('a process that started at the same moment');
+  }
+
+  private async unlock(): Promise<void> {
+    this.holdsLock = false;
+    await rm(join(this.dir, LOCK_FILE), { force: true });
+    HELD_DIRECTORIES.delete(this.dir);
   }
 }
+
+/** Spool directories locked by this process. */
+const HELD_DIRECTORIES = new Set<string>();
 
 function isRunning(pid: number): boolean {
   try {
