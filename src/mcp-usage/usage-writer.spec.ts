@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +94,45 @@ describe(UsageWriter.name, () => {
     await writer.beforeApplicationShutdown();
     expect(writer.isAccepting()).toBe(false);
     await expect(writer.record(usageRecord())).rejects.toThrow('the usage spool is closed');
+  });
+});
+
+describe(`${UsageWriter.name} when ClickHouse hangs`, () => {
+  let blackHole: Server;
+  let spoolDir: string;
+
+  beforeAll(async () => {
+    // Accepts connections and never answers, as a ClickHouse stuck behind a dead network would.
+    blackHole = createServer(() => undefined);
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    spoolDir = mkdtempSync(join(tmpdir(), 'usage-writer-hang-'));
+  });
+
+  afterAll(async () => {
+    blackHole.closeAllConnections();
+    await new Promise((resolve) => blackHole.close(resolve));
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  it('should give up within the shutdown timeout and keep the record spooled', async () => {
+    const { port } = blackHole.address() as AddressInfo;
+    const config = loadAppConfig({
+      CLICKHOUSE_URL: `http://127.0.0.1:${port}`,
+      CLICKHOUSE_REQUEST_TIMEOUT_MS: '60000',
+      USAGE_SPOOL_DIR: spoolDir,
+      USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS: '500',
+    });
+    const clickhouse = new ClickHouseService(config);
+    const writer = new UsageWriter(new UsageRepository(clickhouse), config);
+    await writer.onModuleInit();
+    await writer.record(usageRecord());
+
+    const started = Date.now();
+    await writer.beforeApplicationShutdown();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(writer.status()).toMatchObject({ queue_depth: 1, records_written: 0 });
+    expect(readdirSync(spoolDir).filter((name) => name.endsWith('.spool'))).toHaveLength(1);
+    await clickhouse.onApplicationShutdown();
   });
 });
 

@@ -55,6 +55,8 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   /** Shipping stops after this moment; infinite until shutdown sets it. */
   private deadline = Number.POSITIVE_INFINITY;
+  /** Aborts an insert still under way when the shutdown deadline passes (its records stay spooled). */
+  private deadlineSignal: AbortSignal | undefined;
   /** How far into the segment being shipped ClickHouse has confirmed, so a retry resends only the rest. */
   private confirmed: { segment: SpoolSegment; records: number } | undefined;
   private readonly counters = { batchesWritten: 0, recordsWritten: 0, recordsRejected: 0, retries: 0, consecutiveFailures: 0, lastError: null as string | null };
@@ -124,6 +126,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     this.stopIntake();
     this.deadline = Date.now() + this.config.usage.shutdownFlushTimeoutMs;
+    this.deadlineSignal = AbortSignal.timeout(this.config.usage.shutdownFlushTimeoutMs);
     await this.flush();
     await this.spool.close();
     clearTimeout(this.timer);
@@ -203,7 +206,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   private async writeBatch(records: UsageRecord[]): Promise<boolean> {
     try {
-      await this.usage.insert(records);
+      await this.usage.insert(records, this.deadlineSignal);
       this.counters.batchesWritten++;
       this.counters.recordsWritten += records.length;
       if (this.counters.consecutiveFailures > 0) this.logger.log({ spooled: this.spool.status().records }, 'usage writes recovered');

@@ -37,8 +37,8 @@ export interface ToolUsage {
 export class UsageRepository {
   constructor(private readonly clickhouse: ClickHouseService) {}
 
-  insert(records: readonly UsageRecord[]): Promise<void> {
-    return this.clickhouse.insert('mcp_tool_usage_log', records as unknown as Record<string, unknown>[]);
+  insert(records: readonly UsageRecord[], signal?: AbortSignal): Promise<void> {
+    return this.clickhouse.insert('mcp_tool_usage_log', records as unknown as Record<string, unknown>[], signal);
   }
 
   async count(filter: HistoryFilter): Promise<number> {
