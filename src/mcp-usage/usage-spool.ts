@@ -20,6 +20,13 @@ export interface SpoolSegment {
   skipped?: number;
 }
 
+/** The segment being appended to, with a monotonic opening time (wall clocks can step back). */
+interface ActiveSegment {
+  segment: SpoolSegment;
+  file: FileHandle;
+  openedAt: number;
+}
+
 export interface SpoolSettings {
   dir: string;
   maxBytes: number;
@@ -57,7 +64,7 @@ interface PendingAppend {
 export class UsageSpool {
   private readonly dir: string;
   private readonly sealed: SpoolSegment[] = [];
-  private active: { segment: SpoolSegment; file: FileHandle } | undefined;
+  private active: ActiveSegment | undefined;
   private nextSeq = 1;
   private pending: PendingAppend[] = [];
   private pendingBytes = 0;
@@ -122,7 +129,7 @@ export class UsageSpool {
 
   /** Milliseconds since the active segment's first record; undefined when it holds none. */
   activeAge(): number | undefined {
-    return this.activeRecords() > 0 ? Date.now() - this.active!.segment.firstAt : undefined;
+    return this.activeRecords() > 0 ? performance.now() - this.active!.openedAt : undefined;
   }
 
   /** Closes the active segment so that the shipper can take it. */
@@ -228,7 +235,7 @@ export class UsageSpool {
     if (segment.records >= this.settings.segmentRecords) await this.sealActive();
   }
 
-  private async openSegment(): Promise<{ segment: SpoolSegment; file: FileHandle }> {
+  private async openSegment(): Promise<ActiveSegment> {
     const seq = this.nextSeq++;
     const path = join(this.dir, `usage-${String(seq).padStart(12, '0')}.spool`);
     const file = await open(path, 'wx');
@@ -237,7 +244,7 @@ export class UsageSpool {
       await rm(path, { force: true });
       throw error;
     });
-    this.active = { segment: { seq, path, records: 0, bytes: 0, firstAt: Date.now() }, file };
+    this.active = { segment: { seq, path, records: 0, bytes: 0, firstAt: Date.now() }, file, openedAt: performance.now() };
     return this.active;
   }
 
