@@ -89,7 +89,23 @@ async function waitUntilReady(url, child, timeoutMs) {
  * Starts clickhouse-server with its data under `dir` (kept between runs) on the given or free ports.
  * Returns { url, httpPort, pid, stop() }.
  */
-export async function startLocalClickHouse({ dir, httpPort, tcpPort, timeoutMs = 30_000 } = {}) {
+/**
+ * Starts a private clickhouse-server. Restarting on the ports a stopped server just released is
+ * retried a few times: the kernel can take a moment to let them go.
+ */
+export async function startLocalClickHouse(options = {}) {
+  const attempts = options.httpPort || options.tcpPort ? 3 : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+async function startOnce({ dir, httpPort, tcpPort, timeoutMs = 30_000 } = {}) {
   const command = findClickHouseServer();
   if (!command) throw new Error(INSTALL_HINT);
   const home = resolve(dir);
