@@ -16,7 +16,7 @@ import {
 import { queryRows } from './lib/clickhouse.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { section, table } from './lib/markdown.mjs';
-import { createApiKey, registerAndLogin } from './lib/rest-client.mjs';
+import { createApiKey, registerAndLogin } from '../scripts/lib/rest-client.mjs';
 import { formatNumber } from './lib/stats.mjs';
 import { sectionsFor } from './sections/index.mjs';
 

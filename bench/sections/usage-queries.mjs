@@ -1,7 +1,7 @@
 // Usage history and stats latency for one user among ~10 million generated usage rows.
 import { queryRows, scalar, tableParts, waitForMerges } from '../lib/clickhouse.mjs';
 import { table } from '../lib/markdown.mjs';
-import { getJson } from '../lib/rest-client.mjs';
+import { getJson } from '../../scripts/lib/rest-client.mjs';
 import { formatInt, formatNumber, summarize, timeEach } from '../lib/stats.mjs';
 
 const DAY_MS = 86_400_000;

@@ -10,26 +10,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sql, str } from '../../dist/clickhouse/sql.js';
 import { startAppProcess } from './app-process.mjs';
+import { createApiKey, registerAndLogin } from './rest-client.mjs';
 import { startLocalClickHouse } from './local-clickhouse.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function postJson(url, body, token) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const json = await response.json();
-  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
 async function createKey(restUrl) {
-  const credentials = { email: `durability-${randomUUID()}@example.com`, password: 'durability-password' };
-  await postJson(`${restUrl}/api/auth/register`, credentials);
-  const { access_token: jwt } = await postJson(`${restUrl}/api/auth/login`, credentials);
-  return postJson(`${restUrl}/api/mcp-keys/create`, { key_name: 'durability' }, jwt);
+  const user = await registerAndLogin(restUrl, `durability-${randomUUID()}@example.com`);
+  return createApiKey(restUrl, user.jwt, 'durability');
 }
 
 async function connect(mcpUrl, apiKey) {
@@ -119,7 +107,7 @@ export async function runDurabilityRound({ clients = 16, clickhouseDownAfterMs =
   try {
     app = await startAppProcess(env);
     const key = await createKey(app.restUrl);
-    const sdkClients = await Promise.all(Array.from({ length: clients }, () => connect(app.mcpUrl, key.api_key)));
+    const sdkClients = await Promise.all(Array.from({ length: clients }, () => connect(app.mcpUrl, key.apiKey)));
     // One call while ClickHouse is up puts the key in the verifier's cache for the outage.
     await sdkClients[0].callTool({ name: 'search_stocks', arguments: { query: 'warm-up' } });
 
@@ -139,7 +127,7 @@ export async function runDurabilityRound({ clients = 16, clickhouseDownAfterMs =
     clickhouse = await startLocalClickHouse({ dir: join(dir, 'clickhouse'), httpPort: clickhouse.httpPort, tcpPort: clickhouse.tcpPort });
     app = await startAppProcess(env);
     await waitForEmptySpool(app.restUrl, 60_000);
-    const outcome = compare(acknowledged, await recordedQueries(clickhouse.url, env.CLICKHOUSE_DATABASE, key.key_id));
+    const outcome = compare(acknowledged, await recordedQueries(clickhouse.url, env.CLICKHOUSE_DATABASE, key.keyId));
     return { ...outcome, failedCalls };
   } finally {
     await app?.signal('SIGTERM');

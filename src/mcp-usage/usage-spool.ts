@@ -50,6 +50,7 @@ export class SpoolClosedError extends Error {
 
 interface PendingAppend {
   line: string;
+  bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -107,8 +108,9 @@ export class UsageSpool {
   append(record: UsageRecord): Promise<void> {
     if (this.closed) return Promise.reject(new SpoolClosedError());
     const line = encodeSpoolLine(record);
-    const appended = new Promise<void>((resolveAppend, rejectAppend) => this.pending.push({ line, resolve: resolveAppend, reject: rejectAppend }));
-    this.pendingBytes += Buffer.byteLength(line);
+    const bytes = Buffer.byteLength(line);
+    const appended = new Promise<void>((resolveAppend, rejectAppend) => this.pending.push({ line, bytes, resolve: resolveAppend, reject: rejectAppend }));
+    this.pendingBytes += bytes;
     this.committing ??= this.commitPending();
     return appended;
   }
@@ -198,7 +200,7 @@ export class UsageSpool {
       while (this.pending.length > 0) {
         const group = this.pending;
         this.pending = [];
-        const bytes = group.reduce((sum, item) => sum + Buffer.byteLength(item.line), 0);
+        const bytes = group.reduce((sum, item) => sum + item.bytes, 0);
         try {
           await this.io.run(() => this.writeGroup(group.map((item) => item.line).join(''), group.length));
           for (const item of group) item.resolve();

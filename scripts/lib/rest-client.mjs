@@ -1,4 +1,4 @@
-// The REST calls the bench makes as a user would: register, log in, create an MCP key.
+// The REST calls a user makes: register, log in, create an MCP key (bench, serve, durability check).
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
