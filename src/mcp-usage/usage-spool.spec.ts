@@ -2,22 +2,18 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSpoolSegment, encodeSpoolLine } from './spool-format.js';
+import { usageRecordFixture } from '../../test/support/usage-record.js';
 import type { UsageRecord } from './usage-record.js';
 import { SpoolLockedError, UsageSpool } from './usage-spool.js';
 
-const usageRecord = (n: number): UsageRecord => ({
-  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-  user_id: 'user-1',
-  api_key_id: 'key-1',
-  tool_name: 'search_stocks',
-  table_name: 'ods_stock_basic',
-  arguments: JSON.stringify({ query: `q${n}`, hostile: '\'"\\\n\t\u0000😀' }),
-  record_count: n,
-  duration_ms: 3,
-  is_error: 0,
-  error_message: '',
-  created_at: '2026-11-25 10:00:00',
-});
+const usageRecord = (n: number): UsageRecord =>
+  usageRecordFixture({
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    arguments: JSON.stringify({ query: `q${n}`, hostile: '\'"\\\n\t\u0000😀' }),
+    record_count: n,
+    duration_ms: 3,
+    created_at: '2026-11-25 10:00:00',
+  });
 
 const segmentFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.spool')).sort();
 

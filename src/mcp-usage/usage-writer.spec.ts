@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -6,29 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import { MigrationRunner } from '../clickhouse/migration-runner.js';
-import { formatDateTime } from '../clickhouse/sql.js';
 import { loadAppConfig } from '../config/app-config.js';
 import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
+import { usageRecordFixture } from '../../test/support/usage-record.js';
 import { truncate, type UsageRecord } from './usage-record.js';
 import { UsageWriter } from './usage-writer.js';
 import { UsageRepository } from './usage.repository.js';
 
 const userId = 'writer-spec-user';
 
-const usageRecord = (changes: Partial<UsageRecord> = {}): UsageRecord => ({
-  id: randomUUID(),
-  user_id: userId,
-  api_key_id: 'writer-spec-key',
-  tool_name: 'search_stocks',
-  table_name: 'ods_stock_basic',
-  arguments: '{"query":"000001"}',
-  record_count: 1,
-  duration_ms: 2,
-  is_error: 0,
-  error_message: '',
-  created_at: formatDateTime(new Date()),
-  ...changes,
-});
+const usageRecord = (changes: Partial<UsageRecord> = {}): UsageRecord => usageRecordFixture({ user_id: userId, api_key_id: 'writer-spec-key', ...changes });
 
 async function waitUntilShipped(writer: UsageWriter): Promise<void> {
   const deadline = Date.now() + 10_000;

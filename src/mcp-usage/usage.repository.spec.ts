@@ -4,6 +4,7 @@ import { MigrationRunner } from '../clickhouse/migration-runner.js';
 import { formatDateTime, sql, str } from '../clickhouse/sql.js';
 import { loadAppConfig } from '../config/app-config.js';
 import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
+import { usageRecordFixture } from '../../test/support/usage-record.js';
 import type { UsageRecord } from './usage-record.js';
 import { type HistoryFilter, UsageRepository } from './usage.repository.js';
 
@@ -11,20 +12,17 @@ const at = (iso: string) => new Date(`${iso}Z`);
 
 /** A record of one tool call by `userId` at `createdAt` (ISO, UTC, without the Z). */
 function usage(userId: string, id: string, createdAt: string, changes: Partial<UsageRecord> = {}): UsageRecord {
-  return {
+  return usageRecordFixture({
     id,
     user_id: userId,
     api_key_id: `key-of-${userId}`,
     tool_name: 'get_daily_bars',
     table_name: 'ods_daily',
     arguments: '{"ts_code":"000001.SZ"}',
-    record_count: 1,
     duration_ms: 12,
-    is_error: 0,
-    error_message: '',
     created_at: formatDateTime(at(createdAt)),
     ...changes,
-  };
+  });
 }
 
 describe(UsageRepository.name, () => {
