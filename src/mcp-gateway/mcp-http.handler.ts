@@ -1,14 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { writeMcpError } from '../common/all-exceptions.filter.js';
-import { JsonRpcHttpException } from '../common/json-rpc-http.exception.js';
 import { MCP_PATH } from '../common/listener.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyGuard, type McpRequest } from './api-key.guard.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 
-const JSON_RPC_PARSE_ERROR = -32700;
+/** Failures shaped like Express body-parser's, so the shared error filter words them the same way. */
+const bodyError = (type: 'entity.too.large' | 'entity.parse.failed', status: number, message: string, limit?: number) =>
+  Object.assign(new Error(message), { type, status, limit });
 
 /**
  * The MCP listener's hot path: a JSON POST to /messages is read, guarded and handed to the SDK
@@ -45,7 +46,7 @@ export class McpHttpHandler {
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new JsonRpcHttpException(HttpStatus.BAD_REQUEST, `Malformed JSON in request body: ${(error as Error).message}`, JSON_RPC_PARSE_ERROR);
+      throw bodyError('entity.parse.failed', HttpStatus.BAD_REQUEST, (error as Error).message);
     }
   }
 }
@@ -53,7 +54,7 @@ export class McpHttpHandler {
 /** The body as text, or 413 once it passes `limit` bytes (the rest is drained, not kept). */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const tooLarge = () => new JsonRpcHttpException(HttpStatus.PAYLOAD_TOO_LARGE, `Request body is larger than the ${limit}-byte limit`, -32000);
+    const tooLarge = () => bodyError('entity.too.large', HttpStatus.PAYLOAD_TOO_LARGE, 'request entity too large', limit);
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
