@@ -74,6 +74,8 @@ async function main() {
     env.CLICKHOUSE_URL = clickhouse.url;
   }
   env.JWT_SECRET ??= persistentSecret();
+  // The try-it-out command always has something to query, whatever NODE_ENV says.
+  env.DEMO_DATA ||= 'true';
 
   const app = spawn(process.execPath, [resolve(root, 'dist/main.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   let stopping = false;

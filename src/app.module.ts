@@ -1,8 +1,7 @@
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
 import { ClickHouseModule } from './clickhouse/clickhouse.module.js';
-import { ListenerScopeMiddleware } from './common/listener-scope.middleware.js';
 import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -12,7 +11,7 @@ import { McpUsageModule } from './mcp-usage/mcp-usage.module.js';
 import { createLoggerOptions } from './common/logger.options.js';
 
 @Module({})
-export class AppModule implements NestModule {
+export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
@@ -27,9 +26,5 @@ export class AppModule implements NestModule {
         McpGatewayModule,
       ],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(ListenerScopeMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
   }
 }

@@ -3,15 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { MigrationRunner } from './clickhouse/migration-runner.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
-import { tagListener } from './common/listener.js';
 import { createValidationPipe } from './common/validation.pipe.js';
+import { UntrustedJsonPipe } from './common/untrusted-json.pipe.js';
+import type { AppConfig } from './config/app-config.js';
 import { McpHttpHandler } from './mcp-gateway/mcp-http.handler.js';
 import { UsageWriter } from './mcp-usage/usage-writer.js';
-import type { AppConfig } from './config/app-config.js';
 
 export interface RunningApp {
   app: NestExpressApplication;
@@ -49,6 +50,22 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+/**
+ * Slow clients cannot hold a listener: headers must arrive within headersTimeout, the whole
+ * request within requestTimeout (Node answers 408 and closes), idle keep-alive connections close
+ * after keepAliveTimeout, and connections beyond maxConnections are dropped on arrival.
+ */
+function limitConnections(server: Server, config: AppConfig): void {
+  // Node enforces both timeouts from a sweep that runs every 30 s by default; read at 'listening'.
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = CONNECTION_SWEEP_MS;
+  server.headersTimeout = config.http.headersTimeoutMs;
+  server.requestTimeout = config.http.requestTimeoutMs;
+  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  server.maxConnections = config.http.maxConnections;
+}
+
+const CONNECTION_SWEEP_MS = 1000;
+
 /** Connections still busy this long after a stop signal are cut, so keep-alive traffic cannot hold shutdown open. */
 const SHUTDOWN_GRACE_MS = 5000;
 
@@ -65,21 +82,29 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxy);
+  // nosniff, no framing (the Swagger page included), no referrer leaks. The service speaks plain
+  // HTTP (TLS, and so HSTS, belong to the proxy in front), so no upgrade of the page's requests.
+  app.use(
+    helmet({
+      frameguard: { action: 'deny' },
+      strictTransportSecurity: false,
+      contentSecurityPolicy: { directives: { 'frame-ancestors': ["'none'"], 'upgrade-insecure-requests': null } },
+    }),
+  );
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new UntrustedJsonPipe(), createValidationPipe());
   setUpSwagger(app);
+  limitConnections(app.getHttpServer(), config);
 
   await app.get(MigrationRunner).run();
   await app.listen(config.http.port, config.http.host);
 
-  const express = app.getHttpAdapter().getInstance();
+  // The MCP port is served by its one door, without Express (see McpHttpHandler).
   const mcp = app.get(McpHttpHandler);
-  const mcpServer = createServer((req, res) => {
-    tagListener(req, 'mcp');
-    if (mcp.takes(req)) void mcp.handle(req, res);
-    else express(req, res);
-  });
+  const mcpServer = createServer((req, res) => void mcp.handle(req, res));
+  limitConnections(mcpServer, config);
   await listen(mcpServer, config.mcp.port, config.http.host);
 
   return {

@@ -21,8 +21,10 @@ describe('Application (e2e)', () => {
     it('should serve REST routes on the REST port only', async () => {
       await app.rest.get('/health').expect(200);
       const response = await app.mcp.get('/health').expect(404);
-      expect(response.body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Cannot GET /health' } });
+      expect(response.body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Not found: "/health"; the MCP endpoint is POST /messages' } });
       await app.mcp.post('/api/auth/login').send({ email: 'a@b.c', password: 'whatever1' }).expect(404);
+      await app.mcp.get('/docs').expect(404);
+      await app.mcp.get('/docs-json').expect(404);
     });
 
     it('should keep the MCP path off the REST port', async () => {
@@ -113,10 +115,17 @@ describe('ClickHouse outage (e2e)', () => {
 
   it('should answer 503 while ClickHouse is down and recover without a restart', async () => {
     await app.rest.get('/health').expect(200);
+    const user = await registerAndLogin(app);
     await clickhouse.stop();
     const down = await app.rest.get('/health').expect(503);
     expect(down.body).toMatchObject({ statusCode: 503, status: 'error' });
     expect(down.body.details.clickhouse.status).toBe('down');
+
+    const unavailable = { statusCode: 503, detail: 'The database is not answering; try again shortly' };
+    const login = await app.rest.post('/api/auth/login').send({ email: user.email, password: user.password }).expect(503).expect('Retry-After', '5');
+    expect(login.body).toEqual(unavailable);
+    const keys = await app.rest.get('/api/mcp-keys/list').set('Authorization', `Bearer ${user.jwt}`).expect(503).expect('Retry-After', '5');
+    expect(keys.body).toEqual(unavailable);
 
     clickhouse = await startLocalClickHouse({ dir, httpPort: clickhouse.httpPort, tcpPort: clickhouse.tcpPort });
     const up = await app.rest.get('/health').expect(200);

@@ -8,9 +8,9 @@ export interface AppProcess {
   /** Without the /messages path. */
   mcpUrl: string;
   /** Everything the process printed so far (structured log lines). */
-  output(): string;
+  output: () => string;
   /** Sends a signal (if still running) and resolves with the exit code or signal name. */
-  signal(name: NodeJS.Signals): Promise<number | string>;
+  signal: (name: NodeJS.Signals) => Promise<number | string>;
 }
 
 export function startAppProcess(env: NodeJS.ProcessEnv, options?: { timeoutMs?: number; /** Node flags before the script, e.g. --cpu-prof. */ nodeArgs?: string[] }): Promise<AppProcess>;

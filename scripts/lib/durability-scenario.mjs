@@ -97,6 +97,7 @@ export async function runDurabilityRound({ clients = 16, clickhouseDownAfterMs =
     CLICKHOUSE_URL: clickhouse.url,
     CLICKHOUSE_DATABASE: 'durability',
     CLICKHOUSE_REQUEST_TIMEOUT_MS: '1000',
+    HEALTH_DETAILS: 'true',
     JWT_SECRET: randomBytes(32).toString('hex'),
     MCP_KEY_CACHE_TTL_SECONDS: '600',
     USAGE_SPOOL_DIR: join(dir, 'spool'),

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Ip, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ThrottlerGuard } from '@nestjs/throttler';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { AuthService } from './auth.service.js';
+import { ClientAddressThrottlerGuard } from './client-address-throttler.guard.js';
 import { CurrentUser } from './current-user.decorator.js';
 import { LoginDto } from './dto/login.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
@@ -17,7 +17,7 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Post('register')
-  @UseGuards(ThrottlerGuard)
+  @UseGuards(ClientAddressThrottlerGuard)
   @ApiOperation({ summary: 'Create an account' })
   @ApiResponse({ status: 201, type: RegisterResponseDto })
   @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'Email already registered' })
@@ -29,13 +29,13 @@ export class AuthController {
 
   @Post('login')
   @HttpCode(HttpStatus.OK)
-  @UseGuards(ThrottlerGuard)
+  @UseGuards(ClientAddressThrottlerGuard)
   @ApiOperation({ summary: 'Exchange email and password for a JWT' })
   @ApiResponse({ status: 200, type: TokenDto })
   @ApiResponse({ status: 401, type: ErrorResponseDto, description: 'Incorrect email or password' })
-  @ApiResponse({ status: 429, type: ErrorResponseDto, description: 'Too many attempts from this client' })
-  login(@Body() dto: LoginDto): Promise<TokenDto> {
-    return this.auth.login(dto);
+  @ApiResponse({ status: 429, type: ErrorResponseDto, description: 'Too many attempts from this client, or too many failed logins for this account' })
+  login(@Body() dto: LoginDto, @Ip() address: string): Promise<TokenDto> {
+    return this.auth.login(dto, address);
   }
 
   @Get('me')

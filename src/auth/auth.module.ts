@@ -6,7 +6,9 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { ClientAddressThrottlerGuard } from './client-address-throttler.guard.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
+import { LoginLockout } from './login-lockout.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { PasswordHasher } from './password-hasher.js';
 import { UsersRepository } from './users.repository.js';
@@ -29,7 +31,7 @@ import { UsersRepository } from './users.repository.js';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, UsersRepository, PasswordHasher, JwtStrategy, JwtAuthGuard],
+  providers: [AuthService, UsersRepository, PasswordHasher, LoginLockout, JwtStrategy, JwtAuthGuard, ClientAddressThrottlerGuard],
   exports: [JwtAuthGuard, AuthService],
 })
 export class AuthModule {}

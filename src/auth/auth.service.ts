@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { LoginDto } from './dto/login.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import type { TokenDto } from './dto/token.dto.js';
+import { LoginLockout } from './login-lockout.js';
 import { PasswordHasher } from './password-hasher.js';
 import type { User } from './user.js';
 import { UsersRepository } from './users.repository.js';
@@ -27,6 +28,7 @@ export class AuthService {
     private readonly users: UsersRepository,
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
+    private readonly lockout: LoginLockout,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -34,11 +36,15 @@ export class AuthService {
     return this.registrations.run(() => this.createUser(dto));
   }
 
-  async login(dto: LoginDto): Promise<TokenDto> {
+  /** `address` is the client's, for the per-account lockout (LoginLockout). */
+  async login(dto: LoginDto, address: string): Promise<TokenDto> {
+    this.lockout.assertMayTry(dto.email, address);
     const user = await this.users.findByEmail(dto.email);
     if (!(await this.hasher.verify(user?.passwordHash, dto.password)) || !user) {
+      this.lockout.recordFailure(dto.email);
       throw new UnauthorizedException(BAD_CREDENTIALS);
     }
+    this.lockout.recordSuccess(dto.email, address);
     if (!user.isActive) throw new ForbiddenException('This account is disabled');
     const payload: JwtPayload = { sub: user.id, email: user.email };
     return {

@@ -4,7 +4,7 @@ import { AuthGuard } from '@nestjs/passport';
 /** Guards REST routes with the login JWT, with a clear 401 detail for each way it can fail. */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  override handleRequest<TUser>(error: unknown, user: TUser | false, info: unknown): TUser {
+  override handleRequest<TUser>(error: Error | null, user: TUser | false, info: unknown): TUser {
     if (error) throw error;
     if (user) return user;
     throw new UnauthorizedException(describeJwtFailure(info));

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { queryRows, rawClient } from '../../test/support/clickhouse.js';
-import { Sql, array, bool, date, dateTime, float, ident, int, join, parseIsoDate, sql, str } from './sql.js';
+import { Sql, array, bool, date, dateTime, float, ident, int, isStorableIsoDate, join, parseIsoDate, sql, str } from './sql.js';
 
 describe('sql binding helper', () => {
   describe('rendering', () => {
@@ -43,11 +43,31 @@ describe('sql binding helper', () => {
       ['an impossible date', () => date('2026-02-30')],
       ['a date in another format', () => date('20260101')],
       ['a date before 1970', () => date('1969-12-31')],
+      ['a date after 2105', () => date('2106-01-01')],
+      ['a date-time after the last DateTime second', () => dateTime(new Date('2106-02-07T06:28:16Z'))],
+      ['a date-time before 1970', () => dateTime(new Date('1969-12-31T23:59:59Z'))],
       ['an invalid Date', () => dateTime(new Date('nope'))],
       ['an identifier with a backquote', () => ident('a`b')],
       ['an identifier with a space', () => ident('users; DROP')],
     ])('should reject %s', (_name, render) => {
       expect(render).toThrow();
+    });
+
+    it('should accept the last day and second ClickHouse can hold', () => {
+      expect(date('2105-12-31').text).toBe("toDate('2105-12-31')");
+      expect(dateTime(new Date('2106-02-07T06:28:15Z')).text).toBe("toDateTime('2106-02-07 06:28:15', 'UTC')");
+    });
+
+    it.each([
+      ['1970-01-01', true],
+      ['2105-12-31', true],
+      ['1969-12-31', false],
+      ['2106-01-01', false],
+      ['9999-12-31', false],
+      ['2026-02-30', false],
+      [20260101, false],
+    ])('should tell whether %s is a storable ISO date', (value, storable) => {
+      expect(isStorableIsoDate(value)).toBe(storable);
     });
 
     it('should parse ISO dates as UTC days', () => {

@@ -74,23 +74,32 @@ export function bool(value: boolean): Sql {
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** The days a ClickHouse Date holds on every supported release; outside them values wrap silently. */
+export const FIRST_DAY = '1970-01-01';
+export const LAST_DAY = '2105-12-31';
+/** The last second a DateTime (UInt32 seconds) holds. */
+const LAST_DATETIME_MS = (2 ** 32 - 1) * 1000;
+
 function assertValidDate(value: Date, helper: string): void {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new TypeError(`${helper}: expected a valid Date`);
-  const year = value.getUTCFullYear();
-  // ClickHouse Date/DateTime cover 1970..2105; outside that they wrap silently.
-  if (year < 1970 || year > 2105) throw new RangeError(`${helper}: year ${year} is outside 1970..2105`);
+}
+
+function assertInRange(value: Date, last: number, helper: string): void {
+  if (value.getTime() < 0 || value.getTime() > last) throw new RangeError(`${helper}: ${value.toISOString()} is outside what ClickHouse can hold`);
 }
 
 /** A Date literal from a UTC calendar day: a 'YYYY-MM-DD' string that is a real date, or a Date. */
 export function date(value: string | Date): Sql {
   const day = typeof value === 'string' ? parseIsoDate(value) : value;
   assertValidDate(day, 'date');
+  assertInRange(day, Date.parse(`${LAST_DAY}T00:00:00Z`), 'date');
   return trusted(`toDate('${day.toISOString().slice(0, 10)}')`);
 }
 
 /** A DateTime('UTC') literal, second precision. */
 export function dateTime(value: Date): Sql {
   assertValidDate(value, 'dateTime');
+  assertInRange(value, LAST_DATETIME_MS, 'dateTime');
   return trusted(`toDateTime('${formatDateTime(value)}', 'UTC')`);
 }
 
@@ -112,6 +121,17 @@ export function join(parts: Sql[], separator: ', ' | ' AND ' | ' OR ' | '\n'): S
     if (!(part instanceof Sql)) throw new TypeError(`join: part #${index + 1} is not a Sql value`);
   });
   return trusted(parts.map((part) => part.text).join(separator));
+}
+
+/** Whether a 'YYYY-MM-DD' string is a real calendar day that a ClickHouse Date can hold. */
+export function isStorableIsoDate(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    parseIsoDate(value);
+  } catch {
+    return false;
+  }
+  return value >= FIRST_DAY && value <= LAST_DAY;
 }
 
 /** Parses 'YYYY-MM-DD' as a UTC day, refusing impossible dates such as 2026-02-30. */

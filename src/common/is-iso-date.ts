@@ -1,20 +1,14 @@
 import { ValidateBy, type ValidationOptions } from 'class-validator';
-import { parseIsoDate } from '../clickhouse/sql.js';
+import { FIRST_DAY, LAST_DAY, isStorableIsoDate } from '../clickhouse/sql.js';
 
-/** A real calendar day written YYYY-MM-DD (2026-02-30 is refused). */
+/** A real calendar day written YYYY-MM-DD (2026-02-30 is refused) that the database can hold. */
 export function IsIsoDate(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isIsoDate',
       validator: {
-        validate: (value: unknown) => {
-          try {
-            return typeof value === 'string' && parseIsoDate(value) instanceof Date;
-          } catch {
-            return false;
-          }
-        },
-        defaultMessage: (args) => `${args?.property} must be a date written YYYY-MM-DD`,
+        validate: (value: unknown) => isStorableIsoDate(value),
+        defaultMessage: (args) => `${args?.property} must be a date written YYYY-MM-DD, from ${FIRST_DAY} to ${LAST_DAY}`,
       },
     },
     options,

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config.js';
-import { listenerOf } from './listener.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -14,14 +12,13 @@ function requestId(req: IncomingMessage): string {
 }
 
 /**
- * One structured line per REST request; credentials are never written. MCP's POST /messages is
- * left out: per-request logging cost ~100 µs of its ~2 ms CPU (bench/README.md), every tool call
- * is a row of mcp_tool_usage_log already, and refused MCP requests are logged by the exception
- * filter.
+ * One structured line per REST request; credentials are never written. The MCP port has no
+ * per-request line (it is served outside Express): logging cost ~100 µs of a call's ~2 ms CPU
+ * (bench/README.md), every tool call is a row of mcp_tool_usage_log already, and the MCP door
+ * logs each refused request itself.
  */
 export function createLoggerOptions(config: AppConfig): Params {
   return {
-    exclude: [{ method: RequestMethod.ALL, path: 'messages' }],
     pinoHttp: {
       level: config.logLevel,
       genReqId: (req, res) => {
@@ -29,7 +26,7 @@ export function createLoggerOptions(config: AppConfig): Params {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      customProps: (req) => ({ listener: listenerOf(req) }),
+      customProps: () => ({ listener: 'rest' }),
       serializers: {
         req: (req: { id: string; method: string; url: string; headers: Record<string, string> }) => ({
           id: req.id,

@@ -42,6 +42,22 @@ describe('loadAppConfig', () => {
     expect(() => loadAppConfig({ ...base, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET must be at least 32 characters/);
   });
 
+  it('should seed demo data by default except in production', () => {
+    expect(loadAppConfig(base).demoData).toBe(true);
+    expect(loadAppConfig({ ...base, NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).demoData).toBe(false);
+    expect(loadAppConfig({ ...base, NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), DEMO_DATA: 'true' }).demoData).toBe(true);
+  });
+
+  it('should compile TRUST_PROXY the way Express reads trust proxy', () => {
+    const trust = (setting: string) => loadAppConfig({ ...base, TRUST_PROXY: setting }).http.trustProxy;
+    expect(trust('false')('127.0.0.1', 0)).toBe(false);
+    expect(trust('true')('203.0.113.1', 5)).toBe(true);
+    expect([trust('2')('x', 1), trust('2')('x', 2)]).toEqual([true, false]);
+    expect([trust('loopback')('127.0.0.1', 0), trust('loopback')('203.0.113.1', 0)]).toEqual([true, false]);
+    expect([trust('10.0.0.0/8, 192.168.1.1')('10.2.3.4', 0), trust('10.0.0.0/8, 192.168.1.1')('192.168.1.2', 0)]).toEqual([true, false]);
+    expect(() => loadAppConfig({ ...base, TRUST_PROXY: 'not-an-address' })).toThrow(/TRUST_PROXY must be false, true, a hop count/);
+  });
+
   it('should convert durations to seconds', () => {
     expect(durationToSeconds('3600')).toBe(3600);
     expect(durationToSeconds('30m')).toBe(1800);

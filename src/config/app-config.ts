@@ -1,13 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
+import { type TrustProxy, compileTrustProxy } from '../common/client-address.js';
 import { EnvironmentVariables } from './environment.dto.js';
 
 /** The typed, validated settings every module reads; built once at start-up from the environment. */
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
   logLevel: string;
-  http: { port: number; host: string; bodyLimitBytes: number };
+  http: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    /** Slow clients: time to send all headers, time to send the whole request, idle keep-alive. */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Open connections per listener; more are closed on arrival. */
+    maxConnections: number;
+    /** Which X-Forwarded-For hops to believe (TRUST_PROXY), for both listeners. */
+    trustProxy: TrustProxy;
+    /** Whether the unauthenticated /health shows its details (database, usage counters). */
+    healthDetails: boolean;
+  };
   mcp: {
     port: number;
     maxKeysPerUser: number;
@@ -17,18 +32,37 @@ export interface AppConfig {
     allowedOrigins: string[];
     /** Host header values allowed on /messages; empty means any. */
     allowedHosts: string[];
+    /** Failed key verifications per client address per window before it gets 429. */
+    authFailureLimit: number;
+    authFailureWindowSeconds: number;
   };
-  clickhouse: { url: string; database: string; username: string; password: string; requestTimeoutMs: number };
+  clickhouse: {
+    url: string;
+    database: string;
+    username: string;
+    password: string;
+    requestTimeoutMs: number;
+    /** Per-read limits ClickHouse enforces (max_execution_time, max_memory_usage). */
+    queryTimeoutSeconds: number;
+    queryMaxMemoryBytes: number;
+  };
   jwt: { secret: string; expiresInSeconds: number; secretWasGenerated: boolean };
   authRateLimit: { limit: number; windowSeconds: number };
+  /** Failed logins per account before it is locked for lockSeconds (addresses it logged in from are exempt). */
+  accountLockout: { failureLimit: number; lockSeconds: number };
   usage: {
     batchSize: number;
     flushIntervalMs: number;
     /** Local directory of the durable usage spool; one gateway process per directory. */
     spoolDir: string;
     spoolMaxBytes: number;
+    retryBaseDelayMs: number;
     retryMaxDelayMs: number;
     shutdownFlushTimeoutMs: number;
+    /** History/stats queries one user may run at once; more get 429. */
+    queriesPerUser: number;
+    /** Deepest history offset (page × page_size); deeper pages are 400, date filters reach the rest. */
+    historyMaxOffset: number;
   };
   demoData: boolean;
 }
@@ -78,12 +112,28 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (vars.NODE_ENV === 'production' && !vars.JWT_SECRET) {
     problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 random characters)');
   }
+  let trustProxy: TrustProxy = () => false;
+  try {
+    trustProxy = compileTrustProxy(vars.TRUST_PROXY);
+  } catch (error) {
+    problems.push(`TRUST_PROXY must be false, true, a hop count or a comma-separated list of addresses/subnets (${(error as Error).message})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
     env: vars.NODE_ENV,
     logLevel: vars.LOG_LEVEL,
-    http: { port: vars.HTTP_PORT, host: vars.BIND_HOST, bodyLimitBytes: vars.BODY_LIMIT_BYTES },
+    http: {
+      port: vars.HTTP_PORT,
+      host: vars.BIND_HOST,
+      bodyLimitBytes: vars.BODY_LIMIT_BYTES,
+      headersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: vars.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: vars.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: vars.HTTP_MAX_CONNECTIONS,
+      trustProxy,
+      healthDetails: vars.HEALTH_DETAILS,
+    },
     mcp: {
       port: vars.MCP_PORT,
       maxKeysPerUser: vars.MCP_MAX_KEYS_PER_USER,
@@ -91,6 +141,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keyCacheMaxEntries: vars.MCP_KEY_CACHE_MAX_ENTRIES,
       allowedOrigins: splitList(vars.MCP_ALLOWED_ORIGINS),
       allowedHosts: splitList(vars.MCP_ALLOWED_HOSTS).map((host) => host.toLowerCase()),
+      authFailureLimit: vars.MCP_AUTH_FAILURE_LIMIT,
+      authFailureWindowSeconds: vars.MCP_AUTH_FAILURE_WINDOW_SECONDS,
     },
     clickhouse: {
       url: vars.CLICKHOUSE_URL,
@@ -98,6 +150,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       username: vars.CLICKHOUSE_USER,
       password: vars.CLICKHOUSE_PASSWORD,
       requestTimeoutMs: vars.CLICKHOUSE_REQUEST_TIMEOUT_MS,
+      queryTimeoutSeconds: vars.CLICKHOUSE_QUERY_TIMEOUT_SECONDS,
+      queryMaxMemoryBytes: vars.CLICKHOUSE_QUERY_MAX_MEMORY_BYTES,
     },
     jwt: {
       secret: vars.JWT_SECRET ?? randomBytes(32).toString('hex'),
@@ -105,14 +159,18 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       expiresInSeconds: durationToSeconds(vars.JWT_EXPIRES_IN),
     },
     authRateLimit: { limit: vars.AUTH_RATE_LIMIT, windowSeconds: vars.AUTH_RATE_WINDOW_SECONDS },
-    demoData: vars.DEMO_DATA,
+    accountLockout: { failureLimit: vars.AUTH_ACCOUNT_FAILURE_LIMIT, lockSeconds: vars.AUTH_ACCOUNT_LOCK_SECONDS },
+    demoData: vars.DEMO_DATA ?? vars.NODE_ENV !== 'production',
     usage: {
       batchSize: vars.USAGE_BATCH_SIZE,
       flushIntervalMs: vars.USAGE_FLUSH_INTERVAL_MS,
       spoolDir: vars.USAGE_SPOOL_DIR,
       spoolMaxBytes: vars.USAGE_SPOOL_MAX_BYTES,
+      retryBaseDelayMs: vars.USAGE_RETRY_BASE_DELAY_MS,
       retryMaxDelayMs: vars.USAGE_RETRY_MAX_DELAY_MS,
       shutdownFlushTimeoutMs: vars.USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS,
+      queriesPerUser: vars.USAGE_QUERIES_PER_USER,
+      historyMaxOffset: vars.USAGE_HISTORY_MAX_OFFSET,
     },
   };
 }

@@ -40,6 +40,12 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
   CLICKHOUSE_REQUEST_TIMEOUT_MS = 10_000;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  CLICKHOUSE_QUERY_TIMEOUT_SECONDS = 5;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(16 * 1024 * 1024) @Max(1_099_511_627_776)
+  CLICKHOUSE_QUERY_MAX_MEMORY_BYTES = 1024 * 1024 * 1024;
+
   @IsOptional() @IsString() @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
   JWT_SECRET?: string;
 
@@ -52,14 +58,40 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
   BODY_LIMIT_BYTES = 1024 * 1024;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(600_000)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  HTTP_MAX_CONNECTIONS = 1024;
+
+  /** Checked in loadAppConfig by compiling it (client-address.ts). */
+  @IsOptional() @IsString()
+  TRUST_PROXY = 'false';
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  HEALTH_DETAILS = false;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   AUTH_RATE_LIMIT = 20;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   AUTH_RATE_WINDOW_SECONDS = 60;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  AUTH_ACCOUNT_FAILURE_LIMIT = 10;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
+  AUTH_ACCOUNT_LOCK_SECONDS = 900;
+
+  /** Unset: on, except when NODE_ENV=production (a production database must not get fake prices). */
   @IsOptional() @Transform(toBool) @IsBoolean()
-  DEMO_DATA = true;
+  DEMO_DATA?: boolean;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   MCP_MAX_KEYS_PER_USER = 20;
@@ -76,6 +108,18 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   MCP_ALLOWED_HOSTS = '';
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  MCP_AUTH_FAILURE_LIMIT = 30;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
+  MCP_AUTH_FAILURE_WINDOW_SECONDS = 60;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  USAGE_QUERIES_PER_USER = 2;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(1_000_000)
+  USAGE_HISTORY_MAX_OFFSET = 10_000;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   USAGE_BATCH_SIZE = 500;
 
@@ -87,6 +131,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(65_536) @Max(1_099_511_627_776)
   USAGE_SPOOL_MAX_BYTES = 268_435_456;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(600_000)
+  USAGE_RETRY_BASE_DELAY_MS = 100;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
   USAGE_RETRY_MAX_DELAY_MS = 30_000;

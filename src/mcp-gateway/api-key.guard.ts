@@ -1,65 +1,94 @@
-import { type CanActivate, type ExecutionContext, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage } from 'node:http';
-import { JSON_RPC_FORBIDDEN, JSON_RPC_UNAVAILABLE, JSON_RPC_UNAUTHORIZED, JsonRpcHttpException } from '../common/json-rpc-http.exception.js';
+import { StoreUnavailableError } from '../clickhouse/clickhouse-errors.js';
+import { echo } from '../common/echo.js';
+import { FailureCounter } from '../common/failure-counter.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyVerifier, type VerifiedKey } from '../mcp-keys/api-key-verifier.js';
 import { LastUsedTracker } from '../mcp-keys/last-used-tracker.js';
+import {
+  JSON_RPC_FORBIDDEN,
+  JSON_RPC_RATE_LIMITED,
+  JSON_RPC_UNAUTHORIZED,
+  JSON_RPC_UNAVAILABLE,
+  type JsonRpcId,
+  JsonRpcHttpException,
+} from './json-rpc-error.js';
 import { bearerToken, firstRequestNeedingKey } from './mcp-request.js';
 
-/** A request to /messages: its parsed JSON body, and the verified key once the guard passed it. */
-export type McpRequest = IncomingMessage & { body?: unknown; auth?: AuthInfo };
+/** A request to /messages, with the verified key once the guard passed it (the SDK's authInfo). */
+export type McpRequest = IncomingMessage & { auth?: AuthInfo };
 
 /** The verified key owner, as tool handlers read it from extra.authInfo.extra. */
 export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId'>;
 
+/** How long a client should wait when key verification cannot reach the database. */
+const VERIFY_RETRY_AFTER_SECONDS = 5;
+
 /**
- * Guards /messages: Origin/Host checks against DNS rebinding, then the API key rule — initialize
- * and notifications pass; every other request needs a valid key, also inside a batch.
+ * Judges every message the SDK will execute: Origin/Host checks against DNS rebinding, then the
+ * API key rule — initialize and notifications pass; every other request needs a valid key, also
+ * inside a batch. Keys that fail verification are counted per client address: past
+ * MCP_AUTH_FAILURE_LIMIT in a window the address gets 429 for anything but a key already known
+ * to be valid, so guessing costs the database nothing and valid callers elsewhere are untouched.
  */
 @Injectable()
-export class ApiKeyGuard implements CanActivate {
+export class ApiKeyGuard {
   private readonly logger = new Logger(ApiKeyGuard.name);
+  private readonly failures: FailureCounter;
 
   constructor(
     private readonly verifier: ApiKeyVerifier,
     private readonly lastUsed: LastUsedTracker,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
-  canActivate(context: ExecutionContext): Promise<boolean> {
-    return this.authorize(context.switchToHttp().getRequest<McpRequest>());
+  ) {
+    this.failures = new FailureCounter(config.mcp.authFailureLimit, config.mcp.authFailureWindowSeconds * 1000);
   }
 
-  /** Throws JsonRpcHttpException (401/403/503) unless the request may go on; sets req.auth. */
-  async authorize(req: McpRequest): Promise<boolean> {
+  /** Throws JsonRpcHttpException (401/403/429/503) unless the body may be executed; sets req.auth. */
+  async authorize(req: McpRequest, body: unknown, address: string): Promise<void> {
     this.assertAllowedOrigin(req);
-    const request = firstRequestNeedingKey(req.body);
-    if (!request) return true;
+    const request = firstRequestNeedingKey(body);
+    if (!request) return;
     const id = request.id ?? null;
     const token = bearerToken(req.headers.authorization);
-    if (!token) throw new JsonRpcHttpException(HttpStatus.UNAUTHORIZED, 'API key required', JSON_RPC_UNAUTHORIZED, id);
-    const key = await this.verifier.verify(token).catch((error: unknown) => {
-      this.logger.error({ err: error }, 'API key verification failed: ClickHouse did not answer');
-      throw new JsonRpcHttpException(HttpStatus.SERVICE_UNAVAILABLE, 'API key verification is unavailable; try again shortly', JSON_RPC_UNAVAILABLE, id);
-    });
-    if (!key) throw new JsonRpcHttpException(HttpStatus.UNAUTHORIZED, 'Invalid or expired API key', JSON_RPC_UNAUTHORIZED, id);
+    if (!token) throw new JsonRpcHttpException(401, 'API key required', JSON_RPC_UNAUTHORIZED, id);
+    const key = this.verifier.cached(token) ?? (await this.verifyThrottled(token, address, id));
     const owner: KeyOwner = { keyId: key.keyId, userId: key.userId };
     req.auth = { token, clientId: key.keyId, scopes: [], ...(key.expiresAt ? { expiresAt: Math.floor(key.expiresAt.getTime() / 1000) } : {}), extra: owner };
     this.lastUsed.touch(key.keyId);
-    return true;
+  }
+
+  private async verifyThrottled(token: string, address: string, id: JsonRpcId): Promise<VerifiedKey> {
+    const retryAfter = this.failures.retryAfterSeconds(address);
+    if (retryAfter > 0) {
+      throw new JsonRpcHttpException(429, `Too many invalid API keys from this address; retry in ${retryAfter} s`, JSON_RPC_RATE_LIMITED, id, {
+        'Retry-After': String(retryAfter),
+      });
+    }
+    const key = await this.verifier.verify(token).catch((error: unknown) => {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.logger.warn({ err: error.cause }, 'API key verification failed: the database did not answer');
+      throw new JsonRpcHttpException(503, 'API key verification is unavailable; try again shortly', JSON_RPC_UNAVAILABLE, id, {
+        'Retry-After': String(VERIFY_RETRY_AFTER_SECONDS),
+      });
+    });
+    if (key) return key;
+    this.failures.recordFailure(address);
+    throw new JsonRpcHttpException(401, 'Invalid or expired API key', JSON_RPC_UNAUTHORIZED, id);
   }
 
   private assertAllowedOrigin(req: IncomingMessage): void {
     const { allowedOrigins, allowedHosts } = this.config.mcp;
     const origin = req.headers.origin;
     if (origin !== undefined && !allowedOrigins.some((allowed) => sameOriginIgnoringPort(origin, allowed))) {
-      throw new JsonRpcHttpException(HttpStatus.FORBIDDEN, `Origin ${origin} is not allowed`, JSON_RPC_FORBIDDEN);
+      throw new JsonRpcHttpException(403, `Origin ${echo(origin)} is not allowed`, JSON_RPC_FORBIDDEN);
     }
     const host = (req.headers.host ?? '').toLowerCase();
     if (allowedHosts.length > 0 && !allowedHosts.includes(host) && !allowedHosts.includes(host.replace(/:\d+$/, ''))) {
-      throw new JsonRpcHttpException(HttpStatus.FORBIDDEN, `Host ${host} is not allowed`, JSON_RPC_FORBIDDEN);
+      throw new JsonRpcHttpException(403, `Host ${echo(host)} is not allowed`, JSON_RPC_FORBIDDEN);
     }
   }
 }

@@ -3,7 +3,6 @@ import { McpKeysModule } from '../mcp-keys/mcp-keys.module.js';
 import { McpUsageModule } from '../mcp-usage/mcp-usage.module.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { DemoDataSeeder } from './demo-data/demo-data.seeder.js';
-import { McpGatewayController } from './mcp-gateway.controller.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 import { McpHttpHandler } from './mcp-http.handler.js';
 import { ToolCallHandler } from './tool-call.handler.js';
@@ -11,7 +10,6 @@ import { ToolRegistry } from './tool-registry.js';
 
 @Module({
   imports: [McpKeysModule, McpUsageModule],
-  controllers: [McpGatewayController],
   providers: [McpGatewayService, McpHttpHandler, ApiKeyGuard, ToolRegistry, ToolCallHandler, DemoDataSeeder],
 })
 export class McpGatewayModule implements OnApplicationBootstrap {

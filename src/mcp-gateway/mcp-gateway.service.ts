@@ -1,10 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  InitializeRequestSchema,
+  ListToolsRequestSchema,
+  PingRequestSchema,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { ServerResponse } from 'node:http';
-import { JSON_RPC_UNAVAILABLE } from '../common/json-rpc-http.exception.js';
+import { z } from 'zod';
+import { JSON_RPC_UNAVAILABLE, JsonRpcHttpException } from './json-rpc-error.js';
 import { UsageInterceptor, UsageUnavailableError } from '../mcp-usage/usage.interceptor.js';
 import type { KeyOwner, McpRequest } from './api-key.guard.js';
 import { ToolCallHandler } from './tool-call.handler.js';
@@ -31,7 +41,9 @@ export class McpGatewayService {
     private readonly usage: UsageInterceptor,
   ) {}
 
-  async handle(req: McpRequest, res: ServerResponse): Promise<void> {
+  /** Serves `body`, the message the guard judged; the transport never reads the request itself. */
+  async handle(req: McpRequest, res: ServerResponse, body: unknown): Promise<void> {
+    assertValidInitialize(body);
     acceptJsonAndEventStream(req);
     const server = this.createServer();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
@@ -40,27 +52,62 @@ export class McpGatewayService {
       void server.close();
     });
     await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    await transport.handleRequest(req, res, body);
   }
 
   private createServer(): Server {
     const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR });
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: this.registry.definitions }));
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    onRequest(server, 'ping', PingRequestSchema, () => ({}));
+    onRequest(server, 'tools/list', ListToolsRequestSchema, () => ({ tools: this.registry.definitions }));
+    onRequest(server, 'tools/call', CallToolRequestSchema, async (request, extra) => {
       const { name, arguments: args } = request.params;
       // The guard verified a key for every tools/call, so the owner is always present here.
       const owner = extra.authInfo?.extra as KeyOwner;
       try {
         const outcome = await this.usage.intercept(owner, name, args, () => this.tools.call(name, args));
-        if (outcome.unknownTool) throw new McpError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
+        if (outcome.unknownTool) throw protocolError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
         return outcome.result;
       } catch (error) {
-        if (error instanceof UsageUnavailableError) throw new McpError(JSON_RPC_UNAVAILABLE, error.message);
+        if (error instanceof UsageUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, error.message);
         throw error;
       }
     });
     return server;
   }
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * Registers a handler whose request is validated here: the SDK parses a request's params before
+ * any handler runs and reports a mismatch as -32603 "internal error"; invalid params are the
+ * caller's mistake, -32602, with zod's account of what is wrong.
+ */
+function onRequest<Schema extends z.ZodType>(server: Server, method: string, schema: Schema, handler: (request: z.output<Schema>, extra: Extra) => unknown): void {
+  server.setRequestHandler(z.looseObject({ method: z.literal(method) }), (request, extra) => {
+    const parsed = schema.safeParse(request);
+    if (!parsed.success) throw protocolError(ErrorCode.InvalidParams, `Invalid ${method} request: ${z.prettifyError(parsed.error)}`);
+    return handler(parsed.data, extra) as never;
+  });
+}
+
+/**
+ * initialize is answered by the SDK itself, which reports bad params as an internal error; a
+ * lone initialize (the transport refuses it inside a batch) is checked here instead.
+ */
+function assertValidInitialize(body: unknown): void {
+  const message = body as { method?: unknown; id?: unknown };
+  if (Array.isArray(body) || message?.method !== 'initialize' || InitializeRequestSchema.safeParse(body).success) return;
+  const id = typeof message.id === 'string' || typeof message.id === 'number' ? message.id : null;
+  throw new JsonRpcHttpException(200, 'Invalid initialize request: params must carry protocolVersion, capabilities and clientInfo', ErrorCode.InvalidParams, id);
+}
+
+/**
+ * An error the SDK turns into a JSON-RPC error with exactly this code and message. (McpError would
+ * prefix "MCP error <code>: " to the message, and the client's McpError prefixes it again.)
+ */
+function protocolError(code: number, message: string): Error & { code: number } {
+  return Object.assign(new Error(message), { code });
 }
 
 /**

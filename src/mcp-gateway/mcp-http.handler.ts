@@ -1,75 +1,91 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { writeMcpError } from '../common/all-exceptions.filter.js';
-import { MCP_PATH } from '../common/listener.js';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
+import contentType from 'content-type';
+import { clientAddress } from '../common/client-address.js';
+import { echo } from '../common/echo.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyGuard, type McpRequest } from './api-key.guard.js';
+import { JSON_RPC_INTERNAL_ERROR, JSON_RPC_TRANSPORT_ERROR, JsonRpcHttpException, writeJsonRpcError } from './json-rpc-error.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
+import { readJsonBody } from './request-body.js';
 
-/** Failures shaped like Express body-parser's, so the shared error filter words them the same way. */
-const bodyError = (type: 'entity.too.large' | 'entity.parse.failed', status: number, message: string, limit?: number) =>
-  Object.assign(new Error(message), { type, status, limit });
+/** The only path the MCP port serves. */
+export const MCP_PATH = '/messages';
 
 /**
- * The MCP listener's hot path: a JSON POST to /messages is read, guarded and handed to the SDK
- * here, straight from node:http. Express's router, body parser and Nest's pipeline cost about a
- * tenth of a call's CPU (bench/README.md) and add nothing to this one route. Everything else on
- * the MCP port (other methods, other content types, other paths) still goes through Express and
- * McpGatewayController, with the same guard and the same error shapes.
+ * The MCP port's single door: every request on MCP_PORT arrives here, straight from node:http.
+ * POST with a JSON content type (decided by the SDK's own media-type parser, so the transport
+ * later reaches the same verdict) → size-limited read → parse → key guard → SDK, which gets the
+ * very message the guard judged. Other methods are 405, other media types 415, other paths 404.
+ * There is no second route (no Express, no Swagger) on this port for a request to slip through.
  */
 @Injectable()
 export class McpHttpHandler {
+  private readonly logger = new Logger(McpHttpHandler.name);
+
   constructor(
     private readonly guard: ApiKeyGuard,
     private readonly gateway: McpGatewayService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** False when the request is not a JSON POST to /messages, for Express to serve instead. */
-  takes(req: IncomingMessage): boolean {
-    return req.method === 'POST' && req.url === MCP_PATH && (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
-  }
-
   async handle(req: McpRequest, res: ServerResponse): Promise<void> {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     try {
-      req.body = await this.readJson(req);
-      await this.guard.authorize(req);
-      await this.gateway.handle(req, res);
+      assertRoute(req);
+      const body = await readJsonBody(req, this.config.http.bodyLimitBytes);
+      await this.guard.authorize(req, body, clientAddress(req, this.config.http.trustProxy));
+      await this.gateway.handle(req, res, body);
     } catch (error) {
-      writeMcpError(req, res, error);
+      this.refuse(req, res, error);
     }
   }
 
-  private async readJson(req: IncomingMessage): Promise<unknown> {
-    const text = await readBody(req, this.config.http.bodyLimitBytes);
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw bodyError('entity.parse.failed', HttpStatus.BAD_REQUEST, (error as Error).message);
+  private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    if (error instanceof JsonRpcHttpException) {
+      // There is no per-request log line on this port (every tool call is a usage row); refusals get one.
+      this.logger.warn({ status: error.status, detail: error.message, ip: req.socket.remoteAddress }, 'MCP request refused');
+      return writeJsonRpcError(res, error);
     }
+    if (req.destroyed) return; // the client left mid-request: nobody to answer
+    this.logger.error({ err: error }, 'MCP request failed');
+    writeJsonRpcError(res, new JsonRpcHttpException(500, 'Internal error', JSON_RPC_INTERNAL_ERROR));
   }
 }
 
-/** The body as text, or 413 once it passes `limit` bytes (the rest is drained, not kept). */
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const tooLarge = () => bodyError('entity.too.large', HttpStatus.PAYLOAD_TOO_LARGE, 'request entity too large', limit);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      req.off('data', onData);
-      req.resume();
-      reject(tooLarge());
-    };
-    if (Number(req.headers['content-length'] ?? 0) > limit) {
-      req.resume();
-      return reject(tooLarge());
-    }
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.once('error', reject);
-  });
+function assertRoute(req: IncomingMessage): void {
+  const path = pathOf(req.url ?? '');
+  if (path !== MCP_PATH) {
+    throw new JsonRpcHttpException(404, `Not found: ${echo(path)}; the MCP endpoint is POST ${MCP_PATH}`, JSON_RPC_TRANSPORT_ERROR);
+  }
+  if (req.method !== 'POST') {
+    // Stateless server: no standalone SSE stream to GET and no session to DELETE.
+    throw new JsonRpcHttpException(405, 'Method not allowed: send JSON-RPC messages with POST', JSON_RPC_TRANSPORT_ERROR, null, { Allow: 'POST' });
+  }
+  const type = req.headers['content-type'];
+  if (!isJsonContentType(type) || !isUtf8(type)) {
+    throw new JsonRpcHttpException(415, 'Unsupported Media Type: Content-Type must be application/json (UTF-8)', JSON_RPC_TRANSPORT_ERROR);
+  }
+}
+
+/** The path of an origin-form or absolute-form request target, without its query. */
+function pathOf(target: string): string {
+  try {
+    return new URL(target, 'http://mcp.invalid').pathname;
+  } catch {
+    return target;
+  }
+}
+
+/** JSON is UTF-8 (RFC 8259); a body declared in another charset would be read wrongly. */
+function isUtf8(type: string | undefined): boolean {
+  try {
+    const charset = contentType.parse(type ?? '').parameters.charset;
+    return charset === undefined || charset.toLowerCase() === 'utf-8' || charset.toLowerCase() === 'utf8';
+  } catch {
+    // The SDK's parser accepted a sloppy parameter section; no readable charset means the default.
+    return true;
+  }
 }

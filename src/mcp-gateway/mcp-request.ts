@@ -1,4 +1,4 @@
-import type { JsonRpcId } from '../common/json-rpc-http.exception.js';
+import type { JsonRpcId } from './json-rpc-error.js';
 
 interface JsonRpcMessage {
   id?: JsonRpcId;

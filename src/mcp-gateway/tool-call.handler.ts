@@ -1,9 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { StoreSchemaError, StoreUnavailableError } from '../clickhouse/clickhouse-errors.js';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
+import { echo } from '../common/echo.js';
+import { logOnce } from '../common/log-once.js';
+import { findJsonProblem } from '../common/untrusted-json.js';
 import { ToolRegistry } from './tool-registry.js';
-import { runStockTool } from './tools/stock-tool.js';
+import { type StockTool, runStockTool } from './tools/stock-tool.js';
 
 /** What one tools/call did: the MCP result plus the facts the usage log records. */
 export interface ToolCallOutcome {
@@ -16,6 +20,9 @@ export interface ToolCallOutcome {
   errorMessage: string | null;
   unknownTool: boolean;
 }
+
+/** Longest tool error text: validation messages quote the caller's input, which is hostile. */
+const MAX_ERROR_TEXT = 2000;
 
 const errorResult = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
 
@@ -31,16 +38,14 @@ export class ToolCallHandler {
 
   async call(toolName: string, rawArgs: unknown): Promise<ToolCallOutcome> {
     const tool = this.registry.get(toolName);
-    const failed = (message: string, table = tool?.table ?? '') => ({
-      result: errorResult(message),
-      toolName,
-      table,
-      recordCount: 0,
-      errorMessage: message,
-      unknownTool: !tool,
-    });
-    if (!tool) return failed(`Unknown tool: ${toolName}`);
+    const failed = (message: string) => {
+      const text = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT).toWellFormed()}…` : message;
+      return { result: errorResult(text), toolName, table: tool?.table ?? '', recordCount: 0, errorMessage: text, unknownTool: !tool };
+    };
+    if (!tool) return failed(`Unknown tool: ${echo(toolName)}`);
 
+    const problem = findJsonProblem(rawArgs);
+    if (problem) return failed(`Invalid arguments for ${toolName}: ${problem.message}`);
     const parsed = tool.input.safeParse(rawArgs ?? {});
     if (!parsed.success) return failed(`Invalid arguments for ${toolName}:\n${z.prettifyError(parsed.error)}`);
 
@@ -55,8 +60,22 @@ export class ToolCallHandler {
         unknownTool: false,
       };
     } catch (error) {
-      this.logger.error({ tool: toolName, err: error }, 'tool query failed');
-      return failed(`${toolName} could not read ${tool.table}: the data store did not answer. Try again shortly.`);
+      return failed(this.describeFailure(tool, error));
     }
+  }
+
+  /** "Try again" only when trying again can help; a schema mismatch names what is missing instead. */
+  private describeFailure(tool: StockTool, error: unknown): string {
+    if (error instanceof StoreUnavailableError) {
+      this.logger.warn({ tool: tool.name, err: error.cause }, 'tool query failed: database unavailable');
+      return `${tool.name} could not read ${tool.table}: the data store did not answer. Try again shortly.`;
+    }
+    if (error instanceof StoreSchemaError) {
+      const message = `${tool.name} cannot read ${tool.table}: ${error.detail}. The table does not have the shape this tool needs; an operator must fix the database (retrying will not help).`;
+      logOnce(this.logger, `${tool.name}\n${error.detail}`, { tool: tool.name, table: tool.table }, message);
+      return message;
+    }
+    this.logger.error({ tool: tool.name, err: error }, 'tool query failed');
+    return `${tool.name} failed unexpectedly while reading ${tool.table}.`;
   }
 }

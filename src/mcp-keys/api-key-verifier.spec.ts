@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import { AuthService } from '../auth/auth.service.js';
+import { LoginLockout } from '../auth/login-lockout.js';
 import { PasswordHasher } from '../auth/password-hasher.js';
 import type { User } from '../auth/user.js';
 import { UsersRepository } from '../auth/users.repository.js';
@@ -45,7 +46,7 @@ describe(ApiKeyVerifier.name, () => {
     await new MigrationRunner(clickhouse).run();
     users = new UsersRepository(clickhouse);
     keys = new ApiKeysRepository(clickhouse);
-    auth = new AuthService(users, new PasswordHasher(), new JwtService({ secret: 'verifier-spec-secret' }), config);
+    auth = new AuthService(users, new PasswordHasher(), new JwtService({ secret: 'verifier-spec-secret' }), new LoginLockout(config), config);
     verifier = new ApiKeyVerifier(keys, auth, config);
     keyService = new McpKeysService(keys, verifier, config);
   });

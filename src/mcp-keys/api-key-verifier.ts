@@ -37,13 +37,17 @@ export class ApiKeyVerifier {
     this.unknown = new LRUCache<string, true>(options);
   }
 
+  /** The key's owner when a valid, unexpired verdict is cached; never asks ClickHouse. */
+  cached(candidate: string, now = new Date()): VerifiedKey | undefined {
+    if (!isWellFormedApiKey(candidate)) return undefined;
+    return usable(this.known.get(hashApiKey(candidate)), now);
+  }
+
   async verify(candidate: string, now = new Date()): Promise<VerifiedKey | undefined> {
     if (!isWellFormedApiKey(candidate)) return undefined;
     const keyHash = hashApiKey(candidate);
     const key = this.known.get(keyHash) ?? (this.unknown.has(keyHash) ? undefined : await this.lookUpOnce(keyHash));
-    if (!key || isExpired(key, now)) return undefined;
-    // A copy, so that no caller can alter the cached verdict.
-    return { ...key };
+    return usable(key, now);
   }
 
   /** Drops a key's cached verdict so its next use is checked against ClickHouse. */
@@ -76,5 +80,8 @@ export class ApiKeyVerifier {
     return toVerifiedKey(key);
   }
 }
+
+/** A copy of an unexpired verdict, so that no caller can alter the cached one. */
+const usable = (key: VerifiedKey | undefined, now: Date) => (key && !isExpired(key, now) ? { ...key } : undefined);
 
 const toVerifiedKey = (key: ApiKey): VerifiedKey => ({ keyId: key.id, userId: key.userId, expiresAt: key.expiresAt });

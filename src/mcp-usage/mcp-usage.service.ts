@@ -1,27 +1,64 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { BadRequestException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { parseClickHouseDateTime, toIsoSeconds } from '../clickhouse/datetime.js';
 import { parseIsoDate } from '../clickhouse/sql.js';
+import { ConcurrencyLimiter } from '../common/concurrency-limiter.js';
+import { RetryLaterException } from '../common/retry-later.exception.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
 import type { HistoryQueryDto } from './dto/usage-query.dto.js';
 import type { UsageHistoryDto, UsageStatsDto } from './dto/usage-response.dto.js';
-import { UsageRepository } from './usage.repository.js';
+import { type HistoryFilter, UsageRepository } from './usage.repository.js';
 
 const DAY_MS = 86_400_000;
 const TOP_TOOLS = 10;
 
 const startOfUtcDay = (at: Date) => new Date(Math.floor(at.getTime() / DAY_MS) * DAY_MS);
 
+/**
+ * History and stats of one user's calls. Each user may run USAGE_QUERIES_PER_USER of them at once
+ * (more get 429) and history pages stop at USAGE_HISTORY_MAX_OFFSET, so one heavy user cannot
+ * occupy ClickHouse for everyone; ClickHouse's own per-query limits back this up.
+ */
 @Injectable()
 export class McpUsageService {
-  constructor(private readonly usage: UsageRepository) {}
+  private readonly limiter: ConcurrencyLimiter;
 
-  async history(userId: string, query: HistoryQueryDto): Promise<UsageHistoryDto> {
+  constructor(
+    private readonly usage: UsageRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.limiter = new ConcurrencyLimiter(config.usage.queriesPerUser);
+  }
+
+  history(userId: string, query: HistoryQueryDto): Promise<UsageHistoryDto> {
+    const offset = (query.page - 1) * query.page_size;
+    const maxOffset = this.config.usage.historyMaxOffset;
+    if (offset + query.page_size > maxOffset) {
+      throw new BadRequestException(
+        `page × page_size must not exceed ${maxOffset}; narrow the range with start_date and end_date to reach older calls`,
+      );
+    }
     const from = query.start_date ? parseIsoDate(query.start_date) : undefined;
     const until = query.end_date ? new Date(parseIsoDate(query.end_date).getTime() + DAY_MS) : undefined;
     if (from && until && from >= until) throw new BadRequestException('start_date must not be after end_date');
-    const filter = { userId, from, until, toolName: query.tool_name };
+    return this.limited(userId, () => this.readHistory({ userId, from, until, toolName: query.tool_name }, query, offset));
+  }
+
+  /** The last `days` UTC days, today included. */
+  stats(userId: string, days: number, now = new Date()): Promise<UsageStatsDto> {
+    return this.limited(userId, () => this.readStats(userId, days, now));
+  }
+
+  private async limited<T>(userId: string, task: () => Promise<T>): Promise<T> {
+    const outcome = await this.limiter.run(userId, task);
+    if (!outcome) throw new RetryLaterException(HttpStatus.TOO_MANY_REQUESTS, 'Too many usage queries at once for this account; retry in a moment', 1);
+    return outcome.value;
+  }
+
+  private async readHistory(filter: HistoryFilter, query: HistoryQueryDto, offset: number): Promise<UsageHistoryDto> {
     const [total, rows] = await Promise.all([
       this.usage.count(filter),
-      this.usage.page(filter, query.page_size, (query.page - 1) * query.page_size),
+      this.usage.page(filter, query.page_size, offset),
     ]);
     return {
       records: rows.map((row) => ({
@@ -36,8 +73,7 @@ export class McpUsageService {
     };
   }
 
-  /** The last `days` UTC days, today included. */
-  async stats(userId: string, days: number, now = new Date()): Promise<UsageStatsDto> {
+  private async readStats(userId: string, days: number, now: Date): Promise<UsageStatsDto> {
     const filter = { userId, from: new Date(startOfUtcDay(now).getTime() - (days - 1) * DAY_MS) };
     const [daily, topTools] = await Promise.all([this.usage.daily(filter), this.usage.topTools(filter, TOP_TOOLS)]);
     const totalCalls = daily.reduce((sum, day) => sum + day.call_count, 0);

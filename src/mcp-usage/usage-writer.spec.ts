@@ -122,6 +122,64 @@ describe(`${UsageWriter.name} when ClickHouse hangs`, () => {
   });
 });
 
+describe(`${UsageWriter.name} shutdown deadline`, () => {
+  let spoolDir: string;
+
+  beforeEach(() => {
+    spoolDir = mkdtempSync(join(tmpdir(), 'usage-writer-deadline-'));
+  });
+
+  afterEach(() => {
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  const startWriter = async (clickhouseUrl: string, settings: Record<string, string>) => {
+    const config = loadAppConfig({ CLICKHOUSE_URL: clickhouseUrl, USAGE_SPOOL_DIR: spoolDir, USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS: '500', USAGE_FLUSH_INTERVAL_MS: '10', ...settings });
+    const clickhouse = new ClickHouseService(config);
+    const writer = new UsageWriter(new UsageRepository(clickhouse), config);
+    await writer.onModuleInit();
+    return { writer, clickhouse };
+  };
+
+  const timeShutdown = async (writer: UsageWriter) => {
+    const started = Date.now();
+    await writer.beforeApplicationShutdown();
+    return Date.now() - started;
+  };
+
+  it('should cut short a backoff sleep chosen before the signal', async () => {
+    // Nothing listens on port 9 of this host: every insert fails at once, then waits 10..20 s.
+    const { writer, clickhouse } = await startWriter('http://127.0.0.1:9', { USAGE_RETRY_BASE_DELAY_MS: '10000', USAGE_RETRY_MAX_DELAY_MS: '60000' });
+    await writer.record(usageRecord());
+    const deadline = Date.now() + 5000;
+    while (writer.status().retries === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(writer.status().retries).toBe(1);
+
+    expect(await timeShutdown(writer)).toBeLessThan(1500);
+    expect(writer.status()).toMatchObject({ queue_depth: 1, records_written: 0 });
+    await clickhouse.onApplicationShutdown();
+  });
+
+  it('should abandon an insert sent before the signal once the deadline passes', async () => {
+    let requests = 0;
+    const blackHole = createServer(() => void requests++);
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const { port } = blackHole.address() as AddressInfo;
+    const { writer, clickhouse } = await startWriter(`http://127.0.0.1:${port}`, { CLICKHOUSE_REQUEST_TIMEOUT_MS: '60000' });
+    await writer.record(usageRecord());
+    const deadline = Date.now() + 5000;
+    while (requests === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(requests).toBe(1);
+
+    expect(await timeShutdown(writer)).toBeLessThan(1500);
+    expect(writer.status()).toMatchObject({ queue_depth: 1, records_written: 0 });
+    expect(readdirSync(spoolDir).filter((name) => name.endsWith('.spool'))).toHaveLength(1);
+    await clickhouse.onApplicationShutdown();
+    blackHole.closeAllConnections();
+    await new Promise((resolve) => blackHole.close(resolve));
+  });
+});
+
 describe(truncate.name, () => {
   it('should keep text within the limit unchanged', () => {
     expect(truncate('search_stocks', 200)).toBe('search_stocks');

@@ -1,11 +1,10 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { StoreRejectedDataError } from '../clickhouse/clickhouse-errors.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { UsageRecord } from './usage-record.js';
 import { type SpoolSegment, UsageSpool } from './usage-spool.js';
 import { UsageRepository } from './usage.repository.js';
-
-const BASE_RETRY_DELAY_MS = 100;
 
 export interface UsageWriterStatus {
   /** Records on disk that ClickHouse has not confirmed yet. */
@@ -26,17 +25,22 @@ export interface UsageWriterStatus {
   accepting: boolean;
 }
 
-/** ClickHouse error codes that mean "this data can never be inserted", as opposed to "try again". */
-const REJECTED_DATA_CODES = new Set(['6', '25', '26', '27', '38', '41', '53', '69', '72', '117', '130', '131']);
-/** The code ClickHouse gave, from the client's error or, for insert errors, from its message ("Code: 25, ..."). */
-function clickHouseErrorCode(error: unknown): string | undefined {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && /^\d+$/.test(code)) return code;
-  return typeof message === 'string' ? /^Code: (\d+)/.exec(message)?.[1] : undefined;
-}
-const isRejectedData = (error: unknown) => REJECTED_DATA_CODES.has(clickHouseErrorCode(error) ?? '');
+/** ClickHouse refused the data itself ("try again" would fail the same way). */
+const isRejectedData = (error: unknown) => error instanceof StoreRejectedDataError;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 /**
  * Makes each usage record durable in the local spool before its tool result is sent, then ships
@@ -55,8 +59,13 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   /** Shipping stops after this moment; infinite until shutdown sets it. */
   private deadline = Number.POSITIVE_INFINITY;
-  /** Aborts an insert still under way when the shutdown deadline passes (its records stay spooled). */
-  private deadlineSignal: AbortSignal | undefined;
+  /**
+   * One signal for the whole shutdown: aborted when shutdown begins, it wakes a backoff sleep
+   * chosen before the signal; `deadlinePassed` then aborts every insert still under way, also one
+   * sent before the signal (its records stay spooled), so shutdown keeps its deadline.
+   */
+  private readonly shutdownBegun = new AbortController();
+  private readonly deadlinePassed = new AbortController();
   /** How far into the segment being shipped ClickHouse has confirmed, so a retry resends only the rest. */
   private confirmed: { segment: SpoolSegment; records: number } | undefined;
   private readonly counters = { batchesWritten: 0, recordsWritten: 0, recordsRejected: 0, retries: 0, consecutiveFailures: 0, lastError: null as string | null };
@@ -72,7 +81,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     const recovered = await this.spool.open();
     if (recovered.records > 0 || recovered.skipped > 0) {
       this.logger.log({ ...recovered }, 'shipping usage records left in the spool by an earlier run');
-      this.startShipping();
+      void this.startShipping();
     }
   }
 
@@ -89,7 +98,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   /** Resolves once the record is on local disk; shipping to ClickHouse happens later. */
   async record(record: UsageRecord): Promise<void> {
     await this.spool.append(record);
-    if (this.spool.oldestSealed()) this.startShipping();
+    if (this.spool.oldestSealed()) void this.startShipping();
     else this.armTimer(this.config.usage.flushIntervalMs - (this.spool.activeAge() ?? 0));
   }
 
@@ -115,8 +124,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   /** Ships everything spooled, retrying until the spool is empty or the deadline passes. */
   async flush(): Promise<void> {
     while (this.shipping) await this.shipping;
-    this.startShipping();
-    await this.shipping;
+    await this.startShipping();
   }
 
   /**
@@ -125,9 +133,12 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopIntake();
-    this.deadline = Date.now() + this.config.usage.shutdownFlushTimeoutMs;
-    this.deadlineSignal = AbortSignal.timeout(this.config.usage.shutdownFlushTimeoutMs);
+    const timeoutMs = this.config.usage.shutdownFlushTimeoutMs;
+    this.deadline = Date.now() + timeoutMs;
+    const deadlineTimer = setTimeout(() => this.deadlinePassed.abort(), timeoutMs);
+    this.shutdownBegun.abort();
     await this.flush();
+    clearTimeout(deadlineTimer);
     await this.spool.close();
     clearTimeout(this.timer);
     const left = this.spool.status().records;
@@ -136,14 +147,14 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Timers never keep the process alive: shutdown ships what is due itself. */
   private armTimer(delayMs: number): void {
-    this.timer ??= setTimeout(() => this.startShipping(), Math.max(0, delayMs)).unref();
+    this.timer ??= setTimeout(() => void this.startShipping(), Math.max(0, delayMs)).unref();
   }
 
-  private startShipping(): void {
+  /** Starts the shipper unless it runs already; resolves when it stops. ship() never rejects. */
+  private startShipping(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    // ship() never rejects: it retries until written or the deadline passes.
-    this.shipping ??= this.ship().finally(() => (this.shipping = undefined));
+    return (this.shipping ??= this.ship().finally(() => (this.shipping = undefined)));
   }
 
   private async ship(): Promise<void> {
@@ -175,8 +186,10 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     await this.backOff();
   }
 
+  /** Waits before the next attempt; shutdown's beginning or deadline cuts the wait short. */
   private backOff(): Promise<void> {
-    return sleep(Math.min(this.retryDelay(), Math.max(0, this.deadline - Date.now())));
+    const wake = this.shutdownBegun.signal.aborted ? this.deadlinePassed.signal : this.shutdownBegun.signal;
+    return sleep(Math.min(this.retryDelay(), Math.max(0, this.deadline - Date.now())), wake);
   }
 
   /**
@@ -206,7 +219,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   private async writeBatch(records: UsageRecord[]): Promise<boolean> {
     try {
-      await this.usage.insert(records, this.deadlineSignal);
+      await this.usage.insert(records, this.deadlinePassed.signal);
       this.counters.batchesWritten++;
       this.counters.recordsWritten += records.length;
       if (this.counters.consecutiveFailures > 0) this.logger.log({ spooled: this.spool.status().records }, 'usage writes recovered');
@@ -246,9 +259,9 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     this.logger.warn({ spooled: this.spool.status().records, attempt: this.counters.consecutiveFailures, err: error }, message);
   }
 
-  /** Exponential backoff with full jitter, capped by USAGE_RETRY_MAX_DELAY_MS. */
+  /** Exponential backoff from USAGE_RETRY_BASE_DELAY_MS with full jitter, capped by USAGE_RETRY_MAX_DELAY_MS. */
   private retryDelay(): number {
-    const exponential = BASE_RETRY_DELAY_MS * 2 ** Math.min(this.counters.consecutiveFailures, 20);
+    const exponential = this.config.usage.retryBaseDelayMs * 2 ** Math.min(this.counters.consecutiveFailures, 20);
     const capped = Math.min(this.config.usage.retryMaxDelayMs, exponential);
     return capped / 2 + Math.random() * (capped / 2);
   }

@@ -37,8 +37,8 @@ export interface ToolUsage {
 export class UsageRepository {
   constructor(private readonly clickhouse: ClickHouseService) {}
 
-  insert(records: readonly UsageRecord[], signal?: AbortSignal): Promise<void> {
-    return this.clickhouse.insert('mcp_tool_usage_log', records as unknown as Record<string, unknown>[], signal);
+  async insert(records: readonly UsageRecord[], signal?: AbortSignal): Promise<void> {
+    await this.clickhouse.insert('mcp_tool_usage_log', records as unknown as Record<string, unknown>[], { signal });
   }
 
   async count(filter: HistoryFilter): Promise<number> {
@@ -47,7 +47,7 @@ export class UsageRepository {
     return Number(row.total);
   }
 
-  page(filter: HistoryFilter, limit: number, offset: number): Promise<StoredUsage[]> {
+  async page(filter: HistoryFilter, limit: number, offset: number): Promise<StoredUsage[]> {
     return this.clickhouse.query<StoredUsage>(sql`
       SELECT id, user_id, api_key_id, tool_name, table_name, arguments, record_count, duration_ms,
         is_error, error_message, created_at

@@ -47,6 +47,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
       MCP_PORT: '0',
       BIND_HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      // The suites read the usage queue's counters from /health.
+      HEALTH_DETAILS: 'true',
       JWT_SECRET: randomBytes(32).toString('hex'),
       ...env,
       CLICKHOUSE_URL: clickhouseUrl,

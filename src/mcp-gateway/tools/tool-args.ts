@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Sql, date, join, parseIsoDate, sql, str } from '../../clickhouse/sql.js';
+import { echo } from '../../common/echo.js';
 
 const TS_CODE = /^\d{6}\.(SZ|SH|BJ)$/i;
 const DATE_INPUT = /^(\d{8}|\d{4}-\d{2}-\d{2})$/;
@@ -11,7 +12,7 @@ export function tsCodeArg(description: string) {
   return z
     .string()
     .trim()
-    .regex(TS_CODE, { error: (issue) => `Invalid ts_code ${JSON.stringify(issue.input)}: expected six digits and .SZ, .SH or .BJ, e.g. 000001.SZ` })
+    .regex(TS_CODE, { error: (issue) => `Invalid ts_code ${echo(issue.input)}: expected six digits and .SZ, .SH or .BJ, e.g. 000001.SZ` })
     .toUpperCase()
     .describe(description);
 }
@@ -41,10 +42,10 @@ function isInSupportedYears(isoDate: string): boolean {
 export function dateArg(description: string) {
   return z
     .string()
-    .regex(DATE_INPUT, { error: (issue) => `Invalid date ${JSON.stringify(issue.input)}: use YYYY-MM-DD or YYYYMMDD`, abort: true })
+    .regex(DATE_INPUT, { error: (issue) => `Invalid date ${echo(issue.input)}: use YYYY-MM-DD or YYYYMMDD`, abort: true })
     .overwrite(toIsoDate)
-    .refine(isCalendarDate, { error: (issue) => `Invalid date ${JSON.stringify(issue.input)}: no such day`, abort: true })
-    .refine(isInSupportedYears, { error: (issue) => `Invalid date ${JSON.stringify(issue.input)}: the year must be between ${FIRST_YEAR} and ${LAST_YEAR}` })
+    .refine(isCalendarDate, { error: (issue) => `Invalid date ${echo(issue.input)}: no such day`, abort: true })
+    .refine(isInSupportedYears, { error: (issue) => `Invalid date ${echo(issue.input)}: the year must be between ${FIRST_YEAR} and ${LAST_YEAR}` })
     .describe(description);
 }
 
