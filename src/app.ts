@@ -6,7 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
-import { MigrationRunner } from './clickhouse/migration-runner.js';
+import { SchemaService } from './clickhouse/schema/schema.service.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 import { UntrustedJsonPipe } from './common/untrusted-json.pipe.js';
@@ -98,7 +98,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   setUpSwagger(app);
   limitConnections(app.getHttpServer(), config);
 
-  await app.get(MigrationRunner).run();
+  // Every module registered its tables when Nest built it; they are created or adopted before any request.
+  await app.get(SchemaService).adoptAll();
   await app.listen(config.http.port, config.http.host);
 
   // The MCP port is served by its one door, without Express (see McpHttpHandler).

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { startApp } from './app.js';
+import { SchemaMismatchError } from './clickhouse/schema/table-spec.js';
 import { ConfigError, loadAppConfig } from './config/app-config.js';
 
 async function main(): Promise<void> {
@@ -17,7 +18,11 @@ async function main(): Promise<void> {
   // Every promise is awaited or owned (ESLint's no-floating-promises); should one slip through
   // anyway, it is a bug to log, not a reason to drop every connection of this process.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
-  const running = await startApp(config);
+  const running = await startApp(config).catch((error: unknown) => {
+    if (!(error instanceof SchemaMismatchError)) throw error;
+    console.error(error.message);
+    process.exit(78); // EX_CONFIG: the database, like a setting, needs an operator
+  });
   if (config.jwt.secretWasGenerated) {
     logger.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when the process restarts');
   }

@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { ClientAddressThrottlerGuard } from './client-address-throttler.guard.js';
+import { EmailAllowList } from './email-allow-list.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { LoginLockout } from './login-lockout.js';
 import { JwtStrategy } from './jwt.strategy.js';
@@ -31,7 +32,7 @@ import { UsersRepository } from './users.repository.js';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, UsersRepository, PasswordHasher, LoginLockout, JwtStrategy, JwtAuthGuard, ClientAddressThrottlerGuard],
+  providers: [AuthService, UsersRepository, EmailAllowList, PasswordHasher, LoginLockout, JwtStrategy, JwtAuthGuard, ClientAddressThrottlerGuard],
   exports: [JwtAuthGuard, AuthService],
 })
 export class AuthModule {}

@@ -7,14 +7,17 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { LoginDto } from './dto/login.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import type { TokenDto } from './dto/token.dto.js';
+import { EmailAllowList } from './email-allow-list.js';
 import { LoginLockout } from './login-lockout.js';
 import { PasswordHasher } from './password-hasher.js';
 import type { User } from './user.js';
 import { UsersRepository } from './users.repository.js';
 
+/** The claims of a login token, the same as the original service's (which adds exp and iat too). */
 export interface JwtPayload {
   sub: string;
   email: string;
+  tier: string;
 }
 
 const BAD_CREDENTIALS = 'Incorrect email or password';
@@ -29,6 +32,7 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
     private readonly lockout: LoginLockout,
+    private readonly allowList: EmailAllowList,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -46,7 +50,8 @@ export class AuthService {
     }
     this.lockout.recordSuccess(dto.email, address);
     if (!user.isActive) throw new ForbiddenException('This account is disabled');
-    const payload: JwtPayload = { sub: user.id, email: user.email };
+    const account = this.withConfiguredAdmin(user);
+    const payload: JwtPayload = { sub: account.id, email: account.email, tier: account.subscriptionTier };
     return {
       access_token: await this.jwt.signAsync(payload),
       token_type: 'bearer',
@@ -54,22 +59,33 @@ export class AuthService {
     };
   }
 
-  /** The user behind a verified JWT, if the account still exists and is active. */
+  /** The user behind a verified JWT or API key, if the account still exists and is active. */
   async activeUser(userId: string): Promise<User | undefined> {
     const user = await this.users.findById(userId);
-    return user?.isActive ? user : undefined;
+    return user?.isActive ? this.withConfiguredAdmin(user) : undefined;
+  }
+
+  /** AUTH_ADMIN_EMAILS are admins whatever their row says, as in the original service. */
+  private withConfiguredAdmin(user: User): User {
+    return this.config.adminEmails.includes(user.email) ? { ...user, isAdmin: true } : user;
   }
 
   private async createUser(dto: RegisterDto): Promise<User> {
-    if (await this.users.findByEmail(dto.email)) throw new ConflictException('Email already registered');
-    const now = new Date();
+    if (!(await this.allowList.allows(dto.email))) {
+      throw new ForbiddenException('Registration is limited to invited emails here; ask an administrator to add yours');
+    }
+    const existing = await this.users.findByEmail(dto.email);
+    if (existing?.isActive) throw new ConflictException('Email already registered');
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const isAdmin = this.config.adminEmails.includes(dto.email);
     const user: User = {
       id: randomUUID(),
       email: dto.email,
       username: dto.username ?? dto.email.split('@')[0],
       passwordHash: await this.hasher.hash(dto.password),
       isActive: true,
-      isAdmin: false,
+      isAdmin,
+      subscriptionTier: isAdmin ? 'admin' : 'free',
       createdAt: now,
       updatedAt: now,
     };

@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
-import { parseClickHouseDateTime } from '../clickhouse/datetime.js';
+import { fromUnixSeconds, unixSeconds } from '../clickhouse/datetime.js';
 import { nextRowVersion } from '../clickhouse/row-version.js';
-import { type Sql, formatDateTime, sql, str } from '../clickhouse/sql.js';
+import { SchemaService } from '../clickhouse/schema/schema.service.js';
+import { existingColumnsOnly } from '../clickhouse/schema/table-spec.js';
+import { type Sql, sql, str } from '../clickhouse/sql.js';
 import type { User } from './user.js';
+import { USERS_TABLE } from './users.table.js';
 
 interface UserRow {
   id: string;
@@ -12,8 +15,9 @@ interface UserRow {
   password_hash: string;
   is_active: number;
   is_admin: number;
-  created_at: string;
-  updated_at: string;
+  subscription_tier: string;
+  created_at: number;
+  updated_at: number;
 }
 
 const toUser = (row: UserRow): User => ({
@@ -21,15 +25,26 @@ const toUser = (row: UserRow): User => ({
   email: row.email,
   username: row.username,
   passwordHash: row.password_hash,
-  isActive: row.is_active === 1,
-  isAdmin: row.is_admin === 1,
-  createdAt: parseClickHouseDateTime(row.created_at),
-  updatedAt: parseClickHouseDateTime(row.updated_at),
+  isActive: Number(row.is_active) === 1,
+  isAdmin: Number(row.is_admin) === 1,
+  subscriptionTier: row.subscription_tier || 'free',
+  createdAt: fromUnixSeconds(row.created_at),
+  updatedAt: fromUnixSeconds(row.updated_at),
 });
 
+/**
+ * The `users` table, shared with the original service: rows it wrote are read as they are
+ * (passlib bcrypt hashes, local-time timestamps read as instants), and rows written here are in
+ * its column set, so it reads them too.
+ */
 @Injectable()
 export class UsersRepository {
-  constructor(private readonly clickhouse: ClickHouseService) {}
+  constructor(
+    private readonly clickhouse: ClickHouseService,
+    private readonly schema: SchemaService,
+  ) {
+    schema.register(USERS_TABLE);
+  }
 
   findById(id: string): Promise<User | undefined> {
     return this.findOne(sql`id = ${str(id)}`);
@@ -39,29 +54,32 @@ export class UsersRepository {
     return this.findOne(sql`email = ${str(email)}`);
   }
 
-  /** Inserts or updates (a newer version of the same id replaces the old row). */
+  /** Inserts a user, or a change as the row's next version (updated_at must be later than the previous one's). */
   async save(user: User): Promise<void> {
-    await this.clickhouse.insert('users', [
-      {
-        id: user.id,
-        email: user.email,
-        username: user.username,
-        password_hash: user.passwordHash,
-        is_active: user.isActive ? 1 : 0,
-        is_admin: user.isAdmin ? 1 : 0,
-        created_at: formatDateTime(user.createdAt),
-        updated_at: formatDateTime(user.updatedAt),
-        version: nextRowVersion(),
-      },
-    ]);
+    const table = this.schema.table(USERS_TABLE.name);
+    const row = {
+      id: user.id,
+      email: user.email,
+      username: user.username,
+      password_hash: user.passwordHash,
+      is_active: user.isActive ? 1 : 0,
+      is_admin: user.isAdmin ? 1 : 0,
+      subscription_tier: user.subscriptionTier,
+      created_at: unixSeconds(user.createdAt),
+      updated_at: unixSeconds(user.updatedAt),
+      version: nextRowVersion(),
+    };
+    await this.clickhouse.insert(USERS_TABLE.name, [existingColumnsOnly(table, row)]);
   }
 
+  /** An email may have several accounts over time (the original re-registers disabled ones): the active, oldest one wins. */
   private async findOne(condition: Sql): Promise<User | undefined> {
     const [row] = await this.clickhouse.query<UserRow>(sql`
-      SELECT id, email, username, password_hash, is_active, is_admin, created_at, updated_at
+      SELECT id, email, username, password_hash, is_active, is_admin, subscription_tier,
+        toUnixTimestamp(created_at) AS created_at, toUnixTimestamp(updated_at) AS updated_at
       FROM users FINAL
       WHERE ${condition}
-      ORDER BY created_at
+      ORDER BY is_active DESC, created_at, id
       LIMIT 1`);
     return row ? toUser(row) : undefined;
   }

@@ -1,10 +1,10 @@
 import { Global, Module } from '@nestjs/common';
 import { ClickHouseService } from './clickhouse.service.js';
-import { MigrationRunner } from './migration-runner.js';
+import { SchemaService } from './schema/schema.service.js';
 
 @Global()
 @Module({
-  providers: [ClickHouseService, MigrationRunner],
-  exports: [ClickHouseService, MigrationRunner],
+  providers: [ClickHouseService, SchemaService],
+  exports: [ClickHouseService, SchemaService],
 })
 export class ClickHouseModule {}

@@ -116,6 +116,14 @@ export function ident(name: string): Sql {
   return trusted(`\`${name}\``);
 }
 
+/**
+ * A column type without LowCardinality(...), for servers that refuse it (ClickHouse 18.16 without
+ * allow_experimental_low_cardinality_type). Types come from table specs in this codebase.
+ */
+export function withoutLowCardinality(type: Sql): Sql {
+  return trusted(type.text.replace(/LowCardinality\((\w+(?:\([^()]*\))?)\)/g, '$1'));
+}
+
 export function join(parts: Sql[], separator: ', ' | ' AND ' | ' OR ' | '\n'): Sql {
   parts.forEach((part, index) => {
     if (!(part instanceof Sql)) throw new TypeError(`join: part #${index + 1} is not a Sql value`);

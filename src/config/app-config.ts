@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { type TrustProxy, compileTrustProxy } from '../common/client-address.js';
+import type { ToolSetName } from '../market-data/tools/index.js';
 import { EnvironmentVariables } from './environment.dto.js';
 
 /** The typed, validated settings every module reads; built once at start-up from the environment. */
@@ -32,6 +33,8 @@ export interface AppConfig {
     allowedOrigins: string[];
     /** Host header values allowed on /messages; empty means any. */
     allowedHosts: string[];
+    /** The tool sets tools/list shows (and that can be called). */
+    toolSets: ToolSetName[];
     /** Failed key verifications per client address per window before it gets 429. */
     authFailureLimit: number;
     authFailureWindowSeconds: number;
@@ -47,6 +50,12 @@ export interface AppConfig {
     queryMaxMemoryBytes: number;
   };
   jwt: { secret: string; expiresInSeconds: number; secretWasGenerated: boolean };
+  /** New password hashes: bcrypt (the original service can verify them) or argon2id. */
+  passwordHash: 'bcrypt' | 'argon2id';
+  /** The original service's registration allow-list: the email_whitelist table and a file. */
+  emailWhitelist: { enabled: boolean; file: string };
+  /** Emails that are admins (is_admin) from registration on. */
+  adminEmails: string[];
   authRateLimit: { limit: number; windowSeconds: number };
   /** Failed logins per account before it is locked for lockSeconds (addresses it logged in from are exempt). */
   accountLockout: { failureLimit: number; lockSeconds: number };
@@ -96,7 +105,7 @@ function describeProblems(errors: ValidationError[]): string[] {
 function pickDeclared(env: NodeJS.ProcessEnv): Record<string, string> {
   const declared = Object.keys(new EnvironmentVariables());
   const picked: Record<string, string> = {};
-  for (const name of [...declared, 'CLICKHOUSE_URL', 'JWT_SECRET']) {
+  for (const name of new Set([...declared, 'CLICKHOUSE_URL', 'JWT_SECRET', 'JWT_SECRET_KEY', 'DEMO_DATA'])) {
     const value = env[name];
     if (value !== undefined && value !== '') picked[name] = value;
   }
@@ -109,8 +118,12 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!vars.CLICKHOUSE_URL && !problems.some((p) => p.startsWith('CLICKHOUSE_URL'))) {
     problems.push('CLICKHOUSE_URL is required (e.g. http://127.0.0.1:8123); ./scripts/serve.sh starts a local ClickHouse for you');
   }
-  if (vars.NODE_ENV === 'production' && !vars.JWT_SECRET) {
-    problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 random characters)');
+  const jwtSecret = vars.JWT_SECRET ?? vars.JWT_SECRET_KEY;
+  if (vars.JWT_SECRET && vars.JWT_SECRET_KEY && vars.JWT_SECRET !== vars.JWT_SECRET_KEY) {
+    problems.push('JWT_SECRET and JWT_SECRET_KEY (the original service\'s name for it) are both set and differ; set one, or both to the same secret');
+  }
+  if (vars.NODE_ENV === 'production' && !jwtSecret) {
+    problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 random characters; JWT_SECRET_KEY, the original service\'s name, works too)');
   }
   let trustProxy: TrustProxy = () => false;
   try {
@@ -141,6 +154,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keyCacheMaxEntries: vars.MCP_KEY_CACHE_MAX_ENTRIES,
       allowedOrigins: splitList(vars.MCP_ALLOWED_ORIGINS),
       allowedHosts: splitList(vars.MCP_ALLOWED_HOSTS).map((host) => host.toLowerCase()),
+      toolSets: [...new Set(splitList(vars.MCP_TOOL_SETS))] as ToolSetName[],
       authFailureLimit: vars.MCP_AUTH_FAILURE_LIMIT,
       authFailureWindowSeconds: vars.MCP_AUTH_FAILURE_WINDOW_SECONDS,
     },
@@ -154,10 +168,13 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       queryMaxMemoryBytes: vars.CLICKHOUSE_QUERY_MAX_MEMORY_BYTES,
     },
     jwt: {
-      secret: vars.JWT_SECRET ?? randomBytes(32).toString('hex'),
-      secretWasGenerated: !vars.JWT_SECRET,
+      secret: jwtSecret ?? randomBytes(32).toString('hex'),
+      secretWasGenerated: !jwtSecret,
       expiresInSeconds: durationToSeconds(vars.JWT_EXPIRES_IN),
     },
+    passwordHash: vars.PASSWORD_HASH,
+    emailWhitelist: { enabled: vars.AUTH_EMAIL_WHITELIST_ENABLED, file: vars.AUTH_EMAIL_WHITELIST_FILE },
+    adminEmails: splitList(vars.AUTH_ADMIN_EMAILS).map((email) => email.toLowerCase()),
     authRateLimit: { limit: vars.AUTH_RATE_LIMIT, windowSeconds: vars.AUTH_RATE_WINDOW_SECONDS },
     accountLockout: { failureLimit: vars.AUTH_ACCOUNT_FAILURE_LIMIT, lockSeconds: vars.AUTH_ACCOUNT_LOCK_SECONDS },
     demoData: vars.DEMO_DATA ?? vars.NODE_ENV !== 'production',

@@ -49,6 +49,22 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
   JWT_SECRET?: string;
 
+  /** The original service's name for the same secret; either may be set (equal if both). */
+  @IsOptional() @IsString() @MinLength(32, { message: 'JWT_SECRET_KEY must be at least 32 characters' })
+  JWT_SECRET_KEY?: string;
+
+  @IsOptional() @IsIn(['bcrypt', 'argon2id'])
+  PASSWORD_HASH: 'bcrypt' | 'argon2id' = 'bcrypt';
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  AUTH_EMAIL_WHITELIST_ENABLED = false;
+
+  @IsOptional() @IsString()
+  AUTH_EMAIL_WHITELIST_FILE = 'data/email.txt';
+
+  @IsOptional() @IsString()
+  AUTH_ADMIN_EMAILS = '';
+
   @IsOptional() @Matches(/^\d+[smhd]?$/, { message: 'JWT_EXPIRES_IN must be a duration such as 3600, 30m, 12h or 1d' })
   JWT_EXPIRES_IN = '1d';
 
@@ -107,6 +123,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsString()
   MCP_ALLOWED_HOSTS = '';
+
+  @IsOptional() @Matches(/^\s*(stock|tushare)(\s*,\s*(stock|tushare))*\s*$/, { message: 'MCP_TOOL_SETS must list tool sets from: stock, tushare (comma-separated)' })
+  MCP_TOOL_SETS = 'stock,tushare';
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
   MCP_AUTH_FAILURE_LIMIT = 30;

@@ -1,21 +1,14 @@
-import { Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { MarketDataModule } from '../market-data/market-data.module.js';
 import { McpKeysModule } from '../mcp-keys/mcp-keys.module.js';
 import { McpUsageModule } from '../mcp-usage/mcp-usage.module.js';
 import { ApiKeyGuard } from './api-key.guard.js';
-import { DemoDataSeeder } from './demo-data/demo-data.seeder.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 import { McpHttpHandler } from './mcp-http.handler.js';
-import { ToolCallHandler } from './tool-call.handler.js';
-import { ToolRegistry } from './tool-registry.js';
 
+/** The MCP port: its one door (McpHttpHandler), the key guard, and the per-request SDK server. */
 @Module({
-  imports: [McpKeysModule, McpUsageModule],
-  providers: [McpGatewayService, McpHttpHandler, ApiKeyGuard, ToolRegistry, ToolCallHandler, DemoDataSeeder],
+  imports: [McpKeysModule, McpUsageModule, MarketDataModule],
+  providers: [McpGatewayService, McpHttpHandler, ApiKeyGuard],
 })
-export class McpGatewayModule implements OnApplicationBootstrap {
-  constructor(private readonly demoData: DemoDataSeeder) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.demoData.seedIfEmpty();
-  }
-}
+export class McpGatewayModule {}

@@ -17,8 +17,8 @@ import { z } from 'zod';
 import { JSON_RPC_UNAVAILABLE, JsonRpcHttpException } from './json-rpc-error.js';
 import { UsageInterceptor, UsageUnavailableError } from '../mcp-usage/usage.interceptor.js';
 import type { KeyOwner, McpRequest } from './api-key.guard.js';
-import { ToolCallHandler } from './tool-call.handler.js';
-import { ToolRegistry } from './tool-registry.js';
+import { ToolCallHandler } from '../market-data/tool-call.handler.js';
+import { ToolRegistry } from '../market-data/tool-registry.js';
 
 const SERVER_INFO = { name: 'stock-data', version: '1.0.0' };
 /**

@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { AuthService } from '../auth/auth.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { type ApiKey, hashApiKey, isExpired, isWellFormedApiKey } from './api-key.js';
+import { type KeyVerdict, hashApiKey, isExpired, isWellFormedApiKey } from './api-key.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 
 /** Who a verified key belongs to; tool handlers receive it as the SDK's authInfo.extra. */
@@ -84,4 +84,4 @@ export class ApiKeyVerifier {
 /** A copy of an unexpired verdict, so that no caller can alter the cached one. */
 const usable = (key: VerifiedKey | undefined, now: Date) => (key && !isExpired(key, now) ? { ...key } : undefined);
 
-const toVerifiedKey = (key: ApiKey): VerifiedKey => ({ keyId: key.id, userId: key.userId, expiresAt: key.expiresAt });
+const toVerifiedKey = (key: KeyVerdict): VerifiedKey => ({ keyId: key.id, userId: key.userId, expiresAt: key.expiresAt });

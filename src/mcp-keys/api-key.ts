@@ -10,12 +10,21 @@ export interface ApiKey {
   isActive: boolean;
   expiresAt: Date | null;
   createdAt: Date;
-  revokedAt: Date | null;
+  /** The version of this row: a revoke is saved as a new row with a later updated_at. */
+  updatedAt: Date;
+}
+
+/** What checking a key needs, as the hash index holds it. */
+export interface KeyVerdict {
+  id: string;
+  userId: string;
+  isActive: boolean;
+  expiresAt: Date | null;
 }
 
 const KEY_PATTERN = /^sk-[0-9a-f]{64}$/;
 
-/** `sk-` + 64 hex characters (256 bits from the CSPRNG). */
+/** `sk-` + 64 hex characters (256 bits from the CSPRNG), the original service's format. */
 export function generateApiKey(): string {
   return `sk-${randomBytes(32).toString('hex')}`;
 }

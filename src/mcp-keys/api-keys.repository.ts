@@ -1,67 +1,88 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
-import { parseClickHouseDateTime } from '../clickhouse/datetime.js';
+import { fromUnixSeconds, fromUnixSecondsOrNull, unixSeconds, unixSecondsOrNull } from '../clickhouse/datetime.js';
 import { nextRowVersion } from '../clickhouse/row-version.js';
-import { type Sql, formatDateTime, sql, str } from '../clickhouse/sql.js';
-import type { ApiKey } from './api-key.js';
+import { SchemaService } from '../clickhouse/schema/schema.service.js';
+import { type AdoptedTable, existingColumnsOnly } from '../clickhouse/schema/table-spec.js';
+import { type Sql, ident, int, sql, str } from '../clickhouse/sql.js';
+import type { ApiKey, KeyVerdict } from './api-key.js';
+import { MCP_API_KEY_HASHES_TABLE, MCP_API_KEY_HASHES_VIEW, MCP_API_KEY_LAST_USED_TABLE, MCP_API_KEYS_TABLE } from './api-keys.table.js';
 
 interface ApiKeyRow {
   id: string;
   user_id: string;
   key_name: string;
-  key_hash: string;
+  api_key_hash: string;
   api_key_prefix: string;
   is_active: number;
-  expires_at: string | null;
-  created_at: string;
-  revoked_at: string | null;
-  last_used_at: string | null;
+  expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
 }
-
-const optionalDate = (value: string | null) => (value === null ? null : parseClickHouseDateTime(value));
-const optionalText = (value: Date | null) => (value === null ? null : formatDateTime(value));
 
 const toApiKey = (row: ApiKeyRow): ApiKey => ({
   id: row.id,
   userId: row.user_id,
   keyName: row.key_name,
-  keyHash: row.key_hash,
+  keyHash: row.api_key_hash,
   prefix: row.api_key_prefix,
-  isActive: row.is_active === 1,
-  expiresAt: optionalDate(row.expires_at),
-  createdAt: parseClickHouseDateTime(row.created_at),
-  revokedAt: optionalDate(row.revoked_at),
+  isActive: Number(row.is_active) === 1,
+  expiresAt: fromUnixSecondsOrNull(row.expires_at),
+  createdAt: fromUnixSeconds(row.created_at),
+  updatedAt: fromUnixSeconds(row.updated_at),
 });
 
 export interface ApiKeyWithUsage extends ApiKey {
   lastUsedAt: Date | null;
 }
 
+/**
+ * `mcp_api_keys`, shared with the original service (keys either creates work in both), plus this
+ * gateway's last-used table and the hash index (a materialized view sorted by api_key_hash) that
+ * makes checking a key cheap however many keys there are.
+ */
 @Injectable()
 export class ApiKeysRepository {
-  constructor(private readonly clickhouse: ClickHouseService) {}
+  private readonly logger = new Logger(ApiKeysRepository.name);
 
-  /** Inserts or updates a key (a newer version of the same id replaces the old row). */
-  async save(key: ApiKey): Promise<void> {
-    await this.clickhouse.insert('mcp_api_keys', [
-      {
-        id: key.id,
-        user_id: key.userId,
-        key_name: key.keyName,
-        key_hash: key.keyHash,
-        api_key_prefix: key.prefix,
-        is_active: key.isActive ? 1 : 0,
-        expires_at: optionalText(key.expiresAt),
-        created_at: formatDateTime(key.createdAt),
-        revoked_at: optionalText(key.revokedAt),
-        version: nextRowVersion(),
-      },
-    ]);
+  constructor(
+    private readonly clickhouse: ClickHouseService,
+    private readonly schema: SchemaService,
+  ) {
+    schema.register(MCP_API_KEYS_TABLE);
+    schema.register(MCP_API_KEY_LAST_USED_TABLE);
+    schema.register(MCP_API_KEY_HASHES_TABLE, () => this.ensureHashIndex());
   }
 
-  async findByHash(keyHash: string): Promise<ApiKey | undefined> {
-    const [row] = await this.select(sql`key_hash = ${str(keyHash)}`);
-    return row ? toApiKey(row) : undefined;
+  /** Inserts a key, or a change (a revoke) as the row's next version; updatedAt must be later than the previous one's. */
+  async save(key: ApiKey): Promise<void> {
+    const row = {
+      id: key.id,
+      user_id: key.userId,
+      key_name: key.keyName,
+      api_key_hash: key.keyHash,
+      api_key_prefix: key.prefix,
+      is_active: key.isActive ? 1 : 0,
+      expires_at: unixSecondsOrNull(key.expiresAt),
+      created_at: unixSeconds(key.createdAt),
+      updated_at: unixSeconds(key.updatedAt),
+      key_hash: key.keyHash,
+      version: nextRowVersion(),
+      revoked_at: key.isActive ? null : unixSeconds(key.updatedAt),
+    };
+    await this.clickhouse.insert(MCP_API_KEYS_TABLE.name, [existingColumnsOnly(this.keysTable(), row)]);
+  }
+
+  /** The key with this hash, from the hash index: a primary-key read, whoever created the key. */
+  async findByHash(keyHash: string): Promise<KeyVerdict | undefined> {
+    const [row] = await this.clickhouse.query<{ id: string; user_id: string; is_active: number; expires_at: number | null }>(sql`
+      SELECT id, user_id, is_active, toUnixTimestamp(expires_at) AS expires_at
+      FROM mcp_api_key_hashes FINAL
+      WHERE api_key_hash = ${str(keyHash)}
+      ORDER BY ver DESC
+      LIMIT 1`);
+    return row && { id: row.id, userId: row.user_id, isActive: Number(row.is_active) === 1, expiresAt: fromUnixSecondsOrNull(row.expires_at) };
   }
 
   async findOwned(userId: string, keyId: string): Promise<ApiKey | undefined> {
@@ -69,27 +90,63 @@ export class ApiKeysRepository {
     return row ? toApiKey(row) : undefined;
   }
 
-  /** The user's keys, newest first, with when each was last used. */
+  /** The user's keys, newest first, with when each was last used (by either service). */
   async listForUser(userId: string): Promise<ApiKeyWithUsage[]> {
-    const rows = await this.select(sql`user_id = ${str(userId)}`);
-    return rows.map((row) => ({ ...toApiKey(row), lastUsedAt: optionalDate(row.last_used_at) }));
+    const [rows, lastUsed] = await Promise.all([this.select(sql`user_id = ${str(userId)}`), this.lastUsedOf(userId)]);
+    return rows.map((row) => {
+      const used = Math.max(Number(row.last_used_at ?? 0), lastUsed.get(row.id) ?? 0);
+      return { ...toApiKey(row), lastUsedAt: used > 0 ? fromUnixSeconds(used) : null };
+    });
   }
 
   async recordLastUsed(keyId: string, at: Date): Promise<void> {
-    await this.clickhouse.insert('mcp_api_key_last_used', [{ api_key_id: keyId, last_used_at: formatDateTime(at) }]);
+    await this.clickhouse.insert(MCP_API_KEY_LAST_USED_TABLE.name, [{ api_key_id: keyId, last_used_at: unixSeconds(at) }]);
   }
 
-  /** ANY LEFT JOIN with USING: the join form both ClickHouse 18.16 and current releases accept. */
+  private keysTable(): AdoptedTable {
+    return this.schema.table(MCP_API_KEYS_TABLE.name);
+  }
+
   private select(condition: Sql): Promise<ApiKeyRow[]> {
+    // The original's own last-used writes land in the key row; older shapes have no such column.
+    const lastUsed = this.keysTable().columns.has('last_used_at') ? sql`toUnixTimestamp(last_used_at)` : sql`NULL`;
     return this.clickhouse.query<ApiKeyRow>(sql`
-      SELECT id, user_id, key_name, key_hash, api_key_prefix, is_active, expires_at, created_at, revoked_at, last_used_at
-      FROM (SELECT * FROM mcp_api_keys FINAL WHERE ${condition})
-      ANY LEFT JOIN (
-        SELECT api_key_id AS id, toNullable(max(last_used_at)) AS last_used_at
-        FROM mcp_api_key_last_used
-        WHERE api_key_id IN (SELECT id FROM mcp_api_keys WHERE ${condition})
-        GROUP BY api_key_id
-      ) USING id
+      SELECT id, user_id, key_name, api_key_hash, api_key_prefix, is_active,
+        toUnixTimestamp(expires_at) AS expires_at, toUnixTimestamp(created_at) AS created_at,
+        toUnixTimestamp(updated_at) AS updated_at, ${lastUsed} AS last_used_at
+      FROM mcp_api_keys FINAL
+      WHERE ${condition}
       ORDER BY created_at DESC, id DESC`);
+  }
+
+  private async lastUsedOf(userId: string): Promise<Map<string, number>> {
+    const rows = await this.clickhouse.query<{ api_key_id: string; last_used_at: number }>(sql`
+      SELECT api_key_id, max(toUnixTimestamp(last_used_at)) AS last_used_at
+      FROM mcp_api_key_last_used
+      WHERE api_key_id IN (SELECT id FROM mcp_api_keys WHERE user_id = ${str(userId)})
+      GROUP BY api_key_id`);
+    return new Map(rows.map((row) => [row.api_key_id, Number(row.last_used_at)]));
+  }
+
+  /**
+   * Creates the view that copies every insert into mcp_api_keys to the hash index, then copies
+   * the rows that were there before it: rows in both copies collapse (same key, same version).
+   */
+  private async ensureHashIndex(): Promise<void> {
+    const [present] = await this.clickhouse.query<{ name: string }>(
+      sql`SELECT name FROM system.tables WHERE database = currentDatabase() AND name = ${str(MCP_API_KEY_HASHES_VIEW)}`,
+    );
+    if (present) return;
+    const selection = this.hashIndexSelection();
+    await this.clickhouse.command(sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${ident(MCP_API_KEY_HASHES_VIEW)} TO mcp_api_key_hashes AS ${selection}`);
+    await this.clickhouse.command(sql`INSERT INTO mcp_api_key_hashes ${selection}`);
+    this.logger.log({ view: MCP_API_KEY_HASHES_VIEW }, 'key hash index built');
+  }
+
+  /** Rows for the hash index; a key's versions order like the source table's version column. */
+  private hashIndexSelection(): Sql {
+    const { versionColumn, columns } = this.keysTable();
+    const order = versionColumn && columns.get(versionColumn)?.startsWith('DateTime') ? sql`toUnixTimestamp(${ident(versionColumn)})` : versionColumn ? ident(versionColumn) : int(0);
+    return sql`SELECT api_key_hash, id, user_id, is_active, expires_at, toUInt64(${order}) * 2 + (1 - is_active) AS ver FROM mcp_api_keys`;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { toIsoSeconds, toIsoSecondsOrNull } from '../clickhouse/datetime.js';
+import { nextVersionTime, toIsoSeconds, toIsoSecondsOrNull } from '../clickhouse/datetime.js';
 import { SerialQueue } from '../common/serial-queue.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -39,7 +39,7 @@ export class McpKeysService {
         isActive: true,
         expiresAt: dto.expires_days ? new Date(createdAt.getTime() + dto.expires_days * DAY_MS) : null,
         createdAt,
-        revokedAt: null,
+        updatedAt: createdAt,
       };
       await this.keys.save(key);
       this.logger.log({ userId, keyId: key.id, prefix: key.prefix }, 'api key created');
@@ -67,7 +67,7 @@ export class McpKeysService {
     const key = await this.keys.findOwned(userId, keyId);
     if (!key) throw new NotFoundException('API key not found');
     if (key.isActive) {
-      await this.keys.save({ ...key, isActive: false, revokedAt: new Date() });
+      await this.keys.save({ ...key, isActive: false, updatedAt: nextVersionTime(key.updatedAt) });
       this.logger.log({ userId, keyId, prefix: key.prefix }, 'api key revoked');
     }
     this.verifier.evict(key.keyHash);

@@ -1,5 +1,5 @@
 import { BadRequestException, HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { parseClickHouseDateTime, toIsoSeconds } from '../clickhouse/datetime.js';
+import { fromUnixSeconds, toIsoSeconds } from '../clickhouse/datetime.js';
 import { parseIsoDate } from '../clickhouse/sql.js';
 import { ConcurrencyLimiter } from '../common/concurrency-limiter.js';
 import { RetryLaterException } from '../common/retry-later.exception.js';
@@ -7,7 +7,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { HistoryQueryDto } from './dto/usage-query.dto.js';
 import type { UsageHistoryDto, UsageStatsDto } from './dto/usage-response.dto.js';
-import { type HistoryFilter, UsageRepository } from './usage.repository.js';
+import { type HistoryFilter, UsageRepository, locatePage } from './usage.repository.js';
 
 const DAY_MS = 86_400_000;
 const TOP_TOOLS = 10;
@@ -55,17 +55,22 @@ export class McpUsageService {
     return outcome.value;
   }
 
+  /**
+   * Two reads: calls per hour (the total, and which hours hold the page), then the page from those
+   * hours only. ClickHouse 18.16 cannot stop reading at a LIMIT in sort order, so a deep page of a
+   * heavy user would otherwise read and sort all of their rows.
+   */
   private async readHistory(filter: HistoryFilter, query: HistoryQueryDto, offset: number): Promise<UsageHistoryDto> {
-    const [total, rows] = await Promise.all([
-      this.usage.count(filter),
-      this.usage.page(filter, query.page_size, offset),
-    ]);
+    const hours = await this.usage.hourlyCounts(filter);
+    const total = hours.reduce((sum, hour) => sum + hour.calls, 0);
+    const located = locatePage(filter, hours, offset, query.page_size);
+    const rows = located ? await this.usage.page(located.filter, query.page_size, located.offset) : [];
     return {
       records: rows.map((row) => ({
         ...row,
         is_error: row.is_error === 1,
         error_message: row.error_message === '' ? null : row.error_message,
-        created_at: toIsoSeconds(parseClickHouseDateTime(row.created_at)),
+        created_at: toIsoSeconds(fromUnixSeconds(row.created_at)),
       })),
       total,
       page: query.page,

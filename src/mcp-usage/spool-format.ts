@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import type { UsageRecord } from './usage-record.js';
+import { type UsageRecord, normalizeSpooledRecord } from './usage-record.js';
 
 /**
  * One spooled record per line: the CRC-32 of the JSON as 8 hex digits, a space, the JSON, "\n".
@@ -34,7 +34,7 @@ function decodeLine(line: string): UsageRecord | undefined {
   const json = line.slice(9);
   if (line[8] !== ' ' || line.slice(0, 8) !== checksum(json)) return undefined;
   try {
-    return JSON.parse(json) as UsageRecord;
+    return normalizeSpooledRecord(JSON.parse(json) as UsageRecord);
   } catch {
     return undefined;
   }

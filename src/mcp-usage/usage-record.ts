@@ -4,13 +4,25 @@ export interface UsageRecord {
   user_id: string;
   api_key_id: string;
   tool_name: string;
+  /** The data plugin the tool belongs to, as the original service names them (tushare_daily, ...). */
+  service_prefix: string;
   table_name: string;
   arguments: string;
   record_count: number;
   duration_ms: number;
   is_error: 0 | 1;
   error_message: string;
-  created_at: string;
+  /** Seconds since the epoch: written so, a DateTime means the same instant whatever its time zone. */
+  created_at: number;
+}
+
+/**
+ * A record as the spool holds it. Spools written by earlier versions hold created_at as UTC text
+ * and no service_prefix; those are brought to the current form when read.
+ */
+export function normalizeSpooledRecord(record: UsageRecord | (Omit<UsageRecord, 'created_at' | 'service_prefix'> & { created_at: string; service_prefix?: string })): UsageRecord {
+  const createdAt = typeof record.created_at === 'string' ? Date.parse(`${record.created_at.replace(' ', 'T')}Z`) / 1000 : record.created_at;
+  return { ...record, service_prefix: record.service_prefix ?? '', created_at: createdAt };
 }
 
 export const MAX_ARGUMENTS_LENGTH = 2000;

@@ -18,6 +18,8 @@ export interface SpoolSegment {
   firstAt: number;
   /** Torn or corrupt lines found in it; set once it has been read. */
   skipped?: number;
+  /** Left by an earlier process, which may have shipped part of it before it stopped. */
+  recovered?: boolean;
 }
 
 /** The segment being appended to, with a monotonic opening time (wall clocks can step back). */
@@ -264,8 +266,8 @@ export class UsageSpool {
     const { records, skipped } = decodeSpoolSegment(await readFile(path, 'utf8'));
     this.skippedTotal += skipped;
     const { size, mtimeMs } = await stat(path);
-    const firstAt = records.length > 0 ? Date.parse(`${records[0].created_at.replace(' ', 'T')}Z`) : mtimeMs;
-    return { seq: Number(SEGMENT_PATTERN.exec(name)![1]), path, records: records.length, bytes: size, firstAt, skipped };
+    const firstAt = records.length > 0 ? records[0].created_at * 1000 : mtimeMs;
+    return { seq: Number(SEGMENT_PATTERN.exec(name)![1]), path, records: records.length, bytes: size, firstAt, skipped, recovered: true };
   }
 
   /** A new file's directory entry must be durable too, or a power loss could lose the whole file. */

@@ -14,6 +14,8 @@ export interface UsageWriterStatus {
   oldest_record_age_ms: number;
   batches_written: number;
   records_written: number;
+  /** Records a retry found already stored (an earlier attempt had landed) and did not send again. */
+  records_already_stored: number;
   retries: number;
   consecutive_failures: number;
   last_error: string | null;
@@ -23,6 +25,13 @@ export interface UsageWriterStatus {
   /** Group commits so far: records written to the spool per fsync is records / fsyncs. */
   spool_fsyncs: number;
   accepting: boolean;
+}
+
+/** How far shipping got into a segment; `unsure` while an attempt's outcome is unknown. */
+interface ShippingState {
+  segment: SpoolSegment;
+  records: number;
+  unsure: boolean;
 }
 
 /** ClickHouse refused the data itself ("try again" would fail the same way). */
@@ -46,9 +55,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * Makes each usage record durable in the local spool before its tool result is sent, then ships
  * the spool to ClickHouse in batches (by size or by time, whichever comes first) and deletes each
  * segment once ClickHouse has confirmed it. ClickHouse slow or down: segments wait on disk and the
- * oldest is retried with exponential backoff and jitter. Records carry their id and the table
- * collapses duplicates, so a batch shipped twice (timeout after a successful insert, crash before
- * the delete) still counts once. The spool has a byte cap; at the cap new calls are refused.
+ * oldest is retried with exponential backoff and jitter. A retry after an unknown outcome sends
+ * only what the table does not hold yet (writeBatch), so every record is stored exactly once,
+ * whatever engine the operator's table has. The spool has a byte cap; at the cap new calls are
+ * refused.
  */
 @Injectable()
 export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
@@ -67,8 +77,16 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly shutdownBegun = new AbortController();
   private readonly deadlinePassed = new AbortController();
   /** How far into the segment being shipped ClickHouse has confirmed, so a retry resends only the rest. */
-  private confirmed: { segment: SpoolSegment; records: number } | undefined;
-  private readonly counters = { batchesWritten: 0, recordsWritten: 0, recordsRejected: 0, retries: 0, consecutiveFailures: 0, lastError: null as string | null };
+  private confirmed: ShippingState | undefined;
+  private readonly counters = {
+    batchesWritten: 0,
+    recordsWritten: 0,
+    recordsAlreadyStored: 0,
+    recordsRejected: 0,
+    retries: 0,
+    consecutiveFailures: 0,
+    lastError: null as string | null,
+  };
 
   constructor(
     private readonly usage: UsageRepository,
@@ -111,6 +129,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       oldest_record_age_ms: spool.oldestAt === undefined ? 0 : Math.max(0, Date.now() - spool.oldestAt),
       batches_written: this.counters.batchesWritten,
       records_written: this.counters.recordsWritten,
+      records_already_stored: this.counters.recordsAlreadyStored,
       retries: this.counters.retries,
       consecutive_failures: this.counters.consecutiveFailures,
       last_error: this.counters.lastError,
@@ -207,25 +226,38 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async shipSegment(segment: SpoolSegment): Promise<boolean> {
-    if (this.confirmed?.segment !== segment) this.confirmed = { segment, records: 0 };
+    // An earlier process may have shipped part of a segment it left behind before it stopped.
+    if (this.confirmed?.segment !== segment) this.confirmed = { segment, records: 0, unsure: segment.recovered === true };
     const records = await this.spool.read(segment);
     const { batchSize } = this.config.usage;
     for (let start = this.confirmed.records; start < records.length && Date.now() < this.deadline; start += batchSize) {
-      if (!(await this.writeBatch(records.slice(start, start + batchSize)))) return false;
+      if (!(await this.writeBatch(records.slice(start, start + batchSize), this.confirmed))) return false;
       this.confirmed.records = Math.min(records.length, start + batchSize);
     }
     return this.confirmed.records >= records.length;
   }
 
-  private async writeBatch(records: UsageRecord[]): Promise<boolean> {
+  /**
+   * Stores a batch exactly once. A first attempt just inserts. After an attempt whose outcome is
+   * unknown (a timeout, a dropped connection, a crash: the rows may have landed), the next one
+   * waits until the earlier insert no longer runs on the server (each batch's inserts share a
+   * query id) and sends only the records the table does not hold yet.
+   */
+  private async writeBatch(records: UsageRecord[], state: { unsure: boolean }): Promise<boolean> {
+    const queryId = `usage-batch-${records[0].id}`;
     try {
-      await this.usage.insert(records, this.deadlinePassed.signal);
+      const pending = state.unsure ? await this.notYetStored(records, queryId) : records;
+      if (pending === undefined) return false;
+      if (pending.length > 0) await this.usage.insert(pending, { signal: this.deadlinePassed.signal, queryId });
+      state.unsure = false;
       this.counters.batchesWritten++;
-      this.counters.recordsWritten += records.length;
+      this.counters.recordsWritten += pending.length;
+      this.counters.recordsAlreadyStored += records.length - pending.length;
       if (this.counters.consecutiveFailures > 0) this.logger.log({ spooled: this.spool.status().records }, 'usage writes recovered');
       this.counters.consecutiveFailures = 0;
       return true;
     } catch (error) {
+      state.unsure = true;
       if (isRejectedData(error) && records.length > 1) return this.writeOneByOne(records);
       if (isRejectedData(error)) return this.reject(records[0], error);
       this.noteFailure(error, 'usage batch write failed; will retry');
@@ -233,9 +265,19 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
+  /** The records not stored yet; undefined while an earlier insert of them still runs. */
+  private async notYetStored(records: UsageRecord[], queryId: string): Promise<UsageRecord[] | undefined> {
+    if (await this.usage.isRunning(queryId)) {
+      this.noteFailure(new Error(`insert ${queryId} is still running`), 'an earlier insert of this usage batch is still running; will check again');
+      return undefined;
+    }
+    const stored = await this.usage.storedIds(records);
+    return records.filter((record) => !stored.has(record.id));
+  }
+
   /** ClickHouse refused a batch's data: find the record it chokes on, so the rest still ship. */
   private async writeOneByOne(records: UsageRecord[]): Promise<boolean> {
-    for (const record of records) if (!(await this.writeBatch([record]))) return false;
+    for (const record of records) if (!(await this.writeBatch([record], { unsure: true }))) return false;
     return true;
   }
 

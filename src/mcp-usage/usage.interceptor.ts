@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { formatDateTime } from '../clickhouse/sql.js';
+import { unixSeconds } from '../clickhouse/datetime.js';
 import { MAX_ERROR_MESSAGE_LENGTH, MAX_TOOL_NAME_LENGTH, type UsageRecord, serializeArguments, truncate } from './usage-record.js';
 import { UsageWriter } from './usage-writer.js';
 
 /** The facts of one finished tool call that the usage log keeps. */
 export interface ToolCallFacts {
   table: string;
+  servicePrefix: string;
   recordCount: number;
   errorMessage: string | null;
 }
@@ -48,13 +49,14 @@ export class UsageInterceptor {
       user_id: identity.userId,
       api_key_id: identity.keyId,
       tool_name: truncate(toolName, MAX_TOOL_NAME_LENGTH),
+      service_prefix: facts?.servicePrefix ?? '',
       table_name: facts?.table ?? '',
       arguments: serializeArguments(args),
       record_count: facts?.recordCount ?? 0,
       duration_ms: Math.round(performance.now() - started),
       is_error: facts === undefined || facts.errorMessage !== null ? 1 : 0,
       error_message: truncate(facts === undefined ? 'internal error' : (facts.errorMessage ?? ''), MAX_ERROR_MESSAGE_LENGTH),
-      created_at: formatDateTime(startedAt),
+      created_at: unixSeconds(startedAt),
     });
     if (facts === undefined) throw outcome.failure;
     return facts;

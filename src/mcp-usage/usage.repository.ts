@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
+import { SchemaService } from '../clickhouse/schema/schema.service.js';
+import { existingColumnsOnly } from '../clickhouse/schema/table-spec.js';
 import { type Sql, dateTime, int, join, sql, str } from '../clickhouse/sql.js';
 import type { UsageRecord } from './usage-record.js';
+import { USAGE_LOG_TABLE } from './usage-log.table.js';
 
 export interface HistoryFilter {
   userId: string;
@@ -11,7 +14,27 @@ export interface HistoryFilter {
   toolName?: string;
 }
 
-type StoredUsage = Omit<UsageRecord, 'record_count' | 'duration_ms' | 'is_error'> & { record_count: number; duration_ms: number; is_error: number };
+/** A stored call as the history returns it (counts as numbers, created_at in seconds since the epoch). */
+export interface StoredUsage {
+  id: string;
+  user_id: string;
+  api_key_id: string;
+  tool_name: string;
+  service_prefix: string;
+  table_name: string;
+  arguments: string;
+  record_count: number;
+  duration_ms: number;
+  is_error: number;
+  error_message: string;
+  created_at: number;
+}
+
+/** Calls in one hour (start in seconds since the epoch), newest hour first. */
+export interface HourCount {
+  hour: number;
+  calls: number;
+}
 
 export interface DailyUsage {
   date: string;
@@ -26,42 +49,77 @@ export interface ToolUsage {
   total_records: number;
 }
 
+const HOUR_SECONDS = 3600;
+
 /**
- * Every query filters on user_id and a created_at range first: the table's sort key, so a user's
- * history never scans other users' rows. A record shipped twice (a retried batch) has the same id
- * and the same values, so each query keeps one row per id (`LIMIT 1 BY id`, `uniqExact(id)`). The
- * table is a ReplacingMergeTree too, so merges drop the copies eventually; FINAL would give the
- * same answers but costs 5-10x more on ClickHouse 18.16 (bench/README.md).
+ * mcp_tool_usage_log, shared with the original service. Every read filters on user_id and a
+ * created_at range first, the table's sort key, so a user's history never scans other users'
+ * rows. Records are stored once (see UsageWriter), so reads count rows as they are.
  */
 @Injectable()
 export class UsageRepository {
-  constructor(private readonly clickhouse: ClickHouseService) {}
-
-  async insert(records: readonly UsageRecord[], signal?: AbortSignal): Promise<void> {
-    await this.clickhouse.insert('mcp_tool_usage_log', records as unknown as Record<string, unknown>[], { signal });
+  constructor(
+    private readonly clickhouse: ClickHouseService,
+    private readonly schema: SchemaService,
+  ) {
+    schema.register(USAGE_LOG_TABLE);
   }
 
-  async count(filter: HistoryFilter): Promise<number> {
-    const [row] = await this.clickhouse.query<{ total: string }>(sql`
-      SELECT uniqExact(id) AS total FROM mcp_tool_usage_log WHERE ${whereClause(filter)}`);
-    return Number(row.total);
+  /** `queryId` names the insert on the server, so a retry can tell whether it is still running. */
+  async insert(records: readonly UsageRecord[], options: { signal?: AbortSignal; queryId?: string } = {}): Promise<void> {
+    const table = this.schema.table(USAGE_LOG_TABLE.name);
+    const rows = records.map((record) => existingColumnsOnly(table, { ...record }));
+    await this.clickhouse.insert(USAGE_LOG_TABLE.name, rows, options);
   }
 
+  /** Whether a query with this id still runs on the server (an insert the client gave up on may). */
+  async isRunning(queryId: string): Promise<boolean> {
+    const [row] = await this.clickhouse.query<{ running: string }>(sql`SELECT count() AS running FROM system.processes WHERE query_id = ${str(queryId)}`);
+    return Number(row.running) > 0;
+  }
+
+  /** Which of these records the table already holds: read through the sort key (users, then their time range). */
+  async storedIds(records: readonly UsageRecord[]): Promise<Set<string>> {
+    if (records.length === 0) return new Set();
+    const times = records.map((record) => record.created_at);
+    const rows = await this.clickhouse.query<{ id: string }>(sql`
+      SELECT id FROM mcp_tool_usage_log
+      WHERE user_id IN (${join([...new Set(records.map((record) => record.user_id))].map(str), ', ')})
+        AND created_at >= ${dateTime(new Date(Math.min(...times) * 1000))}
+        AND created_at <= ${dateTime(new Date(Math.max(...times) * 1000))}
+        AND id IN (${join(records.map((record) => str(record.id)), ', ')})`);
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** The filtered calls per hour, newest first: the total, and where any page of the history lies. */
+  async hourlyCounts(filter: HistoryFilter): Promise<HourCount[]> {
+    const rows = await this.clickhouse.query<{ hour: number; calls: string }>(sql`
+      SELECT toUnixTimestamp(toStartOfHour(created_at)) AS hour, count() AS calls
+      FROM mcp_tool_usage_log
+      WHERE ${whereClause(filter)}
+      GROUP BY hour
+      ORDER BY hour DESC`);
+    return rows.map((row) => ({ hour: Number(row.hour), calls: Number(row.calls) }));
+  }
+
+  /** Calls of the filter newest first, `offset` rows in; callers narrow the filter to the hours that hold them. */
   async page(filter: HistoryFilter, limit: number, offset: number): Promise<StoredUsage[]> {
-    return this.clickhouse.query<StoredUsage>(sql`
-      SELECT id, user_id, api_key_id, tool_name, table_name, arguments, record_count, duration_ms,
-        is_error, error_message, created_at
+    const rows = await this.clickhouse.query<StoredUsage>(sql`
+      SELECT id, user_id, api_key_id, tool_name, service_prefix, table_name, arguments, record_count, duration_ms,
+        is_error, error_message, toUnixTimestamp(created_at) AS created_at
       FROM mcp_tool_usage_log
       WHERE ${whereClause(filter)}
       ORDER BY created_at DESC, id DESC
-      LIMIT 1 BY id
       LIMIT ${int(offset)}, ${int(limit)}`);
+    return rows.map((row) => ({ ...row, record_count: Number(row.record_count), duration_ms: Number(row.duration_ms), is_error: Number(row.is_error), created_at: Number(row.created_at) }));
   }
 
+  /** Calls and records per UTC day. */
   async daily(filter: HistoryFilter): Promise<DailyUsage[]> {
     const rows = await this.clickhouse.query<{ date: string; call_count: string; total_records: string }>(sql`
-      SELECT toString(toDate(created_at)) AS date, count() AS call_count, sum(record_count) AS total_records
-      FROM ${onePerId(filter, sql`created_at, record_count`)}
+      SELECT toString(toDate(created_at, 'UTC')) AS date, count() AS call_count, sum(record_count) AS total_records
+      FROM mcp_tool_usage_log
+      WHERE ${whereClause(filter)}
       GROUP BY date
       ORDER BY date`);
     return rows.map((row) => ({ date: row.date, call_count: Number(row.call_count), total_records: Number(row.total_records) }));
@@ -70,7 +128,8 @@ export class UsageRepository {
   async topTools(filter: HistoryFilter, limit: number): Promise<ToolUsage[]> {
     const rows = await this.clickhouse.query<{ tool_name: string; table_name: string; call_count: string; total_records: string }>(sql`
       SELECT tool_name, table_name, count() AS call_count, sum(record_count) AS total_records
-      FROM ${onePerId(filter, sql`tool_name, table_name, record_count`)}
+      FROM mcp_tool_usage_log
+      WHERE ${whereClause(filter)}
       GROUP BY tool_name, table_name
       ORDER BY call_count DESC, tool_name, table_name
       LIMIT ${int(limit)}`);
@@ -78,9 +137,31 @@ export class UsageRepository {
   }
 }
 
-/** The filtered records, one row per id, as a subquery. */
-function onePerId(filter: HistoryFilter, columns: Sql): Sql {
-  return sql`(SELECT id, ${columns} FROM mcp_tool_usage_log WHERE ${whereClause(filter)} LIMIT 1 BY id)`;
+/**
+ * The narrowest filter that holds rows [offset, offset + limit) of the history, and the offset
+ * within it: the hours before the page are skipped by the time range, not by reading them.
+ */
+export function locatePage(filter: HistoryFilter, hours: readonly HourCount[], offset: number, limit: number): { filter: HistoryFilter; offset: number } | undefined {
+  let before = 0;
+  let first: number | undefined;
+  let last: number | undefined;
+  let skipped = 0;
+  for (let index = 0; index < hours.length && before < offset + limit; index++) {
+    const { calls } = hours[index];
+    if (first === undefined && before + calls > offset) {
+      first = index;
+      skipped = before;
+    }
+    if (first !== undefined) last = index;
+    before += calls;
+  }
+  if (first === undefined || last === undefined) return undefined;
+  const newest = new Date((hours[first].hour + HOUR_SECONDS) * 1000);
+  const oldest = new Date(hours[last].hour * 1000);
+  return {
+    filter: { ...filter, from: filter.from && filter.from > oldest ? filter.from : oldest, until: filter.until && filter.until < newest ? filter.until : newest },
+    offset: offset - skipped,
+  };
 }
 
 function whereClause(filter: HistoryFilter): Sql {

@@ -18,7 +18,10 @@ export class UserProfileDto {
   @ApiProperty({ example: false })
   is_admin: boolean;
 
-  @ApiProperty({ example: '2026-11-25T10:00:00Z' })
+  @ApiProperty({ example: 'free', description: "The original service's plan name: free, pro or admin" })
+  subscription_tier: string;
+
+  @ApiProperty({ example: '2026-11-25T10:00:00Z', format: 'date-time' })
   created_at: string;
 
   static from(user: User): UserProfileDto {
@@ -28,6 +31,7 @@ export class UserProfileDto {
       username: user.username,
       is_active: user.isActive,
       is_admin: user.isAdmin,
+      subscription_tier: user.subscriptionTier,
       created_at: toIsoSeconds(user.createdAt),
     };
   }

@@ -5,6 +5,7 @@ export class UsageRecordDto {
   @ApiProperty({ example: '6f1c2a4e-9d1b-4c51-8a8e-2f7f8a0b1c2d' }) user_id: string;
   @ApiProperty({ example: '0f4d2c1e-5b6a-4c3d-9e8f-7a6b5c4d3e2f' }) api_key_id: string;
   @ApiProperty({ example: 'get_daily_bars' }) tool_name: string;
+  @ApiProperty({ example: 'tushare_daily', description: 'The data plugin the tool belongs to (empty for unknown tools)' }) service_prefix: string;
   @ApiProperty({ example: 'ods_daily' }) table_name: string;
   @ApiProperty({ example: '{"ts_code":"000001.SZ"}', description: 'Arguments as JSON, truncated to 2000 characters' }) arguments: string;
   @ApiProperty({ example: 5, description: 'Rows the tool returned' }) record_count: number;

@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { type StockTool, toolOutputSchema } from './tools/stock-tool.js';
-import { STOCK_TOOLS } from './tools/index.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { type StockTool, toolOutputSchema } from './stock-tool.js';
+import { TOOL_SETS } from './tools/index.js';
 
 type JsonSchemaObject = Tool['inputSchema'];
 
@@ -13,16 +15,17 @@ function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchemaObje
 }
 
 /**
- * The tools the gateway serves. Definitions and their JSON Schemas are built once here, so a
- * per-request MCP server answers tools/list without converting schemas again.
+ * The tools the gateway serves: the sets MCP_TOOL_SETS names. Only they are listed, and only
+ * they can be called. Definitions and their JSON Schemas are built once here, so a per-request
+ * MCP server answers tools/list without converting schemas again.
  */
 @Injectable()
 export class ToolRegistry {
   readonly definitions: Tool[];
   private readonly byName: Map<string, StockTool>;
 
-  constructor() {
-    const tools: readonly StockTool[] = STOCK_TOOLS;
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    const tools: readonly StockTool[] = config.mcp.toolSets.flatMap((set) => TOOL_SETS[set]);
     const outputSchema = jsonSchemaOf(toolOutputSchema, 'output');
     this.byName = new Map(tools.map((tool) => [tool.name, tool]));
     this.definitions = tools.map((tool) => ({

@@ -2,12 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { StoreSchemaError, StoreUnavailableError } from '../clickhouse/clickhouse-errors.js';
-import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import { echo } from '../common/echo.js';
 import { logOnce } from '../common/log-once.js';
 import { findJsonProblem } from '../common/untrusted-json.js';
+import { MarketDataRepository } from './market-data.repository.js';
+import { type StockTool, ToolError, runStockTool } from './stock-tool.js';
 import { ToolRegistry } from './tool-registry.js';
-import { type StockTool, runStockTool } from './tools/stock-tool.js';
 
 /** What one tools/call did: the MCP result plus the facts the usage log records. */
 export interface ToolCallOutcome {
@@ -15,6 +15,8 @@ export interface ToolCallOutcome {
   toolName: string;
   /** Empty when the tool is unknown. */
   table: string;
+  /** The tool's data plugin (empty when the tool is unknown). */
+  servicePrefix: string;
   /** Exactly the rows returned to the caller. */
   recordCount: number;
   errorMessage: string | null;
@@ -33,14 +35,14 @@ export class ToolCallHandler {
 
   constructor(
     private readonly registry: ToolRegistry,
-    private readonly clickhouse: ClickHouseService,
+    private readonly data: MarketDataRepository,
   ) {}
 
   async call(toolName: string, rawArgs: unknown): Promise<ToolCallOutcome> {
     const tool = this.registry.get(toolName);
     const failed = (message: string) => {
       const text = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT).toWellFormed()}…` : message;
-      return { result: errorResult(text), toolName, table: tool?.table ?? '', recordCount: 0, errorMessage: text, unknownTool: !tool };
+      return { result: errorResult(text), toolName, table: tool?.table ?? '', servicePrefix: tool?.servicePrefix ?? '', recordCount: 0, errorMessage: text, unknownTool: !tool };
     };
     if (!tool) return failed(`Unknown tool: ${echo(toolName)}`);
 
@@ -50,11 +52,12 @@ export class ToolCallHandler {
     if (!parsed.success) return failed(`Invalid arguments for ${toolName}:\n${z.prettifyError(parsed.error)}`);
 
     try {
-      const output = await runStockTool(tool, parsed.data, this.clickhouse);
+      const output = await runStockTool(tool, parsed.data, this.data);
       return {
-        result: { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: { ...output } },
+        result: { content: [{ type: 'text', text: tool.text?.(output) ?? JSON.stringify(output) }], structuredContent: { ...output } },
         toolName,
         table: tool.table,
+        servicePrefix: tool.servicePrefix,
         recordCount: output.row_count,
         errorMessage: null,
         unknownTool: false,
@@ -66,6 +69,7 @@ export class ToolCallHandler {
 
   /** "Try again" only when trying again can help; a schema mismatch names what is missing instead. */
   private describeFailure(tool: StockTool, error: unknown): string {
+    if (error instanceof ToolError) return error.message;
     if (error instanceof StoreUnavailableError) {
       this.logger.warn({ tool: tool.name, err: error.cause }, 'tool query failed: database unavailable');
       return `${tool.name} could not read ${tool.table}: the data store did not answer. Try again shortly.`;

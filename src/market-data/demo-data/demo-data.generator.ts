@@ -1,25 +1,34 @@
 /**
- * Deterministic demo market data in the original system's table shapes: the same `today` always
+ * Deterministic demo market data in the original system's table shapes (every column of its
+ * tushare plugins' schema.json, `version` and `_ingested_at` included): the same `today` always
  * yields the same rows, so tests can assert exact values. Days are UTC calendar days; units follow
- * the original tables (vol in lots of 100 shares, amount and market values in thousand / ten
- * thousand yuan, shares in ten thousand).
+ * the original tables (vol in lots of 100 shares, amount in thousand yuan, market values in ten
+ * thousand yuan, shares in ten thousand). Like the original's loader, the newest trading day is
+ * ingested twice: an early, partial version (lower volume, no turnover yet) and the final one,
+ * with a later `version`; tools must show the final one only.
  */
 
-export type StockBasicRow = {
+/** The loader's bookkeeping columns: `version` (ingest time in seconds) and `_ingested_at` (the same instant). */
+interface Ingested {
+  version: number;
+  _ingested_at: number;
+}
+
+export type StockBasicRow = Ingested & {
   ts_code: string;
   symbol: string;
   name: string;
   area: string;
   industry: string;
   market: string;
-  exchange: string;
   list_date: string;
+  delist_date: string | null;
   list_status: string;
 };
 
-export type TradeCalendarRow = { exchange: string; cal_date: string; is_open: 0 | 1; pretrade_date: string };
+export type TradeCalendarRow = Ingested & { exchange: string; cal_date: string; is_open: 0 | 1; pretrade_date: string };
 
-export type DailyRow = {
+export type DailyRow = Ingested & {
   ts_code: string;
   trade_date: string;
   open: number;
@@ -33,23 +42,30 @@ export type DailyRow = {
   amount: number;
 };
 
-export type DailyBasicRow = {
+export type DailyBasicRow = Ingested & {
   ts_code: string;
   trade_date: string;
   close: number;
-  turnover_rate: number;
-  volume_ratio: number;
-  pe: number;
-  pe_ttm: number;
+  turnover_rate: number | null;
+  turnover_rate_f: number | null;
+  volume_ratio: number | null;
+  pe: number | null;
+  pe_ttm: number | null;
   pb: number;
   ps: number;
+  ps_ttm: number;
+  dv_ratio: number | null;
+  dv_ttm: number | null;
   total_share: number;
   float_share: number;
+  free_share: number;
   total_mv: number;
   circ_mv: number;
 };
 
-export type DemoRow = StockBasicRow | TradeCalendarRow | DailyRow | DailyBasicRow;
+export type AdjFactorRow = Ingested & { ts_code: string; trade_date: string; adj_factor: number };
+
+export type DemoRow = StockBasicRow | TradeCalendarRow | DailyRow | DailyBasicRow | AdjFactorRow;
 
 export interface DemoBatch {
   table: string;
@@ -184,14 +200,25 @@ export function openDays(today: Date): string[] {
   return calendarDays(today).filter(isWeekday).map(isoDay);
 }
 
+/** A day's final ingest: 10:00 UTC, after the Shanghai close (07:00 UTC) and the loader's run. */
+function ingestedOn(day: string, hourUtc = 10): Ingested {
+  const seconds = Date.parse(`${day}T${String(hourUtc).padStart(2, '0')}:00:00Z`) / 1000;
+  return { version: seconds, _ingested_at: seconds };
+}
+
+/** The early, partial ingest of the newest trading day, replaced by the final one later. */
+const EARLY_INGEST_HOUR_UTC = 7;
+
 export function tradeCalendarRows(today: Date): TradeCalendarRow[] {
   const days = calendarDays(today);
+  const ingest = ingestedOn(isoDay(days[0]));
   return EXCHANGES.flatMap((exchange) =>
     days.map((day) => ({
       exchange,
       cal_date: isoDay(day),
       is_open: isWeekday(day) ? 1 : 0,
       pretrade_date: isoDay(previousWeekday(day)),
+      ...ingest,
     })),
   );
 }
@@ -202,24 +229,35 @@ function marketOf(code: string): string {
   return '主板';
 }
 
-export function stockBasicRows(): StockBasicRow[] {
-  return STOCKS.map(([ts_code, name, area, industry, list_date]) => ({
+/** 万科A's renaming shows as two versions of its row: the older one under its former short name. */
+const RENAMED = { ts_code: '000002.SZ', formerName: '万 科Ａ' };
+
+export function stockBasicRows(today: Date): StockBasicRow[] {
+  const ingest = ingestedOn(isoDay(utcDayOf(today)));
+  const rows = STOCKS.map(([ts_code, name, area, industry, list_date]) => ({
     ts_code,
     symbol: ts_code.slice(0, 6),
     name,
     area,
     industry,
     market: marketOf(ts_code),
-    exchange: ts_code.endsWith('.SH') ? 'SSE' : 'SZSE',
     list_date,
+    delist_date: null,
     list_status: 'L',
+    ...ingest,
   }));
+  const renamed = rows.find((row) => row.ts_code === RENAMED.ts_code)!;
+  return [...rows, { ...renamed, name: RENAMED.formerName, ...ingestedOn(isoDay(utcDayOf(today)), EARLY_INGEST_HOUR_UTC) }];
 }
 
 interface Session {
   bar: DailyRow;
   basic: DailyBasicRow;
+  factor: AdjFactorRow;
 }
+
+/** Loss-making companies have no PE (tushare leaves pe and pe_ttm empty). */
+const LOSS_MAKING = new Set(['000002.SZ', '688981.SH']);
 
 /** Per-stock constants drawn once from the stock's own random stream. */
 function stockProfile(spec: StockSpec, random: () => number) {
@@ -233,12 +271,18 @@ function stockProfile(spec: StockSpec, random: () => number) {
     basePrice: price,
     totalShare,
     floatShare,
-    earnings,
-    ttmEarnings: earnings * between(random, 0.85, 1.15),
+    freeShare: round(floatShare * between(random, 0.4, 0.9), 4),
+    earnings: LOSS_MAKING.has(ts_code) ? -earnings : earnings,
+    ttmEarnings: (LOSS_MAKING.has(ts_code) ? -earnings : earnings) * between(random, 0.85, 1.15),
     bookValue: marketValue / between(random, 0.5, 12),
     revenue: marketValue / between(random, 0.5, 15),
+    ttmRevenue: marketValue / between(random, 0.5, 15),
     volatility: between(random, 0.012, 0.027),
     baseTurnover: between(random, 0.2, 2.5),
+    // STAR-market companies here pay no dividend; the others once a year, in July.
+    dividendYield: ts_code.startsWith('688') ? 0 : round(between(random, 0.005, 0.04), 4),
+    exDividendDayOfJuly: 1 + Math.floor(random() * 20),
+    firstFactor: round(between(random, 1, 20), 3),
     // Main-board daily price limit is 10%; ChiNext and STAR allow 20%.
     priceLimit: marketOf(ts_code) === '主板' ? 0.1 : 0.2,
   };
@@ -274,41 +318,70 @@ function nextBar(profile: StockProfile, tradeDate: string, preClose: number, ran
     pct_chg: round((change / preClose) * 100, 4),
     vol,
     amount: round((vol * averagePrice) / 10, 3),
+    ...ingestedOn(tradeDate),
   };
 }
 
 function dailyBasicOf(profile: StockProfile, bar: DailyRow, recentVolumes: readonly number[]): DailyBasicRow {
   const totalMv = bar.close * profile.totalShare;
   const averageVolume = recentVolumes.length === 0 ? bar.vol : recentVolumes.reduce((sum, v) => sum + v, 0) / recentVolumes.length;
+  const dividendYield = profile.dividendYield === 0 ? null : round((profile.dividendYield * profile.basePrice * 100) / bar.close, 4);
+  const peOf = (earnings: number) => (earnings < 0 ? null : round(totalMv / earnings, 4));
   return {
     ts_code: bar.ts_code,
     trade_date: bar.trade_date,
     close: bar.close,
     // vol is in lots of 100 shares and float_share in 10k shares, so vol / float_share is already a percentage.
     turnover_rate: round(bar.vol / profile.floatShare, 4),
+    turnover_rate_f: round(bar.vol / profile.freeShare, 4),
     volume_ratio: round2(bar.vol / averageVolume),
-    pe: round(totalMv / profile.earnings, 4),
-    pe_ttm: round(totalMv / profile.ttmEarnings, 4),
+    pe: peOf(profile.earnings),
+    pe_ttm: peOf(profile.ttmEarnings),
     pb: round(totalMv / profile.bookValue, 4),
     ps: round(totalMv / profile.revenue, 4),
+    ps_ttm: round(totalMv / profile.ttmRevenue, 4),
+    dv_ratio: dividendYield,
+    dv_ttm: dividendYield,
     total_share: profile.totalShare,
     float_share: profile.floatShare,
+    free_share: profile.freeShare,
     total_mv: round(totalMv, 4),
     circ_mv: round(bar.close * profile.floatShare, 4),
+    ...ingestedOn(bar.trade_date),
   };
 }
 
+/** The stock's ex-dividend day in a July: its first trading day on or after its day of the month. */
+function isExDividendDay(profile: StockProfile, day: string, previousDay: string | undefined): boolean {
+  if (profile.dividendYield === 0 || day.slice(5, 7) !== '07') return false;
+  const exDay = `${day.slice(0, 8)}${String(profile.exDividendDayOfJuly).padStart(2, '0')}`;
+  return day >= exDay && (previousDay === undefined || previousDay < exDay);
+}
+
+/**
+ * Raw (unadjusted) bars, as tushare stores them: on an ex-dividend day pre_close is the ex-rights
+ * reference price, below the previous close by the dividend, and adj_factor rises by the same
+ * ratio, so close × adj_factor runs on without a gap.
+ */
 function* sessionsOf(spec: StockSpec, days: readonly string[]): Generator<Session> {
   const random = mulberry32(hashSeed(spec[0]));
   const profile = stockProfile(spec, random);
   const listDate = spec[4];
   let preClose = profile.basePrice;
+  let factor = profile.firstFactor;
+  let previousDay: string | undefined;
   const recentVolumes: number[] = [];
   for (const day of days) {
     if (day < listDate) continue;
+    if (isExDividendDay(profile, day, previousDay)) {
+      const exReference = round2(preClose * (1 - profile.dividendYield));
+      factor = round((factor * preClose) / exReference, 3);
+      preClose = exReference;
+    }
     const bar = nextBar(profile, day, preClose, random);
-    yield { bar, basic: dailyBasicOf(profile, bar, recentVolumes) };
+    yield { bar, basic: dailyBasicOf(profile, bar, recentVolumes), factor: { ts_code: bar.ts_code, trade_date: day, adj_factor: factor, ...ingestedOn(day) } };
     preClose = bar.close;
+    previousDay = day;
     recentVolumes.push(bar.vol);
     if (recentVolumes.length > 5) recentVolumes.shift();
   }
@@ -327,6 +400,24 @@ export function* dailyBasicRows(today: Date): Generator<DailyBasicRow> {
   for (const session of allSessions(today)) yield session.basic;
 }
 
+export function* adjFactorRows(today: Date): Generator<AdjFactorRow> {
+  for (const session of allSessions(today)) yield session.factor;
+}
+
+/**
+ * The early ingest of the newest trading day, for every stock: bars with 70% of the final volume
+ * and amount, valuation rows without turnover yet. Older `version` than the final rows.
+ */
+export function* earlyIngestRows(today: Date): Generator<{ table: 'ods_daily'; row: DailyRow } | { table: 'ods_daily_basic'; row: DailyBasicRow }> {
+  const lastDay = openDays(today).at(-1);
+  const early = lastDay === undefined ? undefined : ingestedOn(lastDay, EARLY_INGEST_HOUR_UTC);
+  for (const session of allSessions(today)) {
+    if (session.bar.trade_date !== lastDay || !early) continue;
+    yield { table: 'ods_daily', row: { ...session.bar, vol: Math.round(session.bar.vol * 0.7), amount: round(session.bar.amount * 0.7, 3), ...early } };
+    yield { table: 'ods_daily_basic', row: { ...session.basic, turnover_rate: null, turnover_rate_f: null, volume_ratio: null, ...early } };
+  }
+}
+
 export function* inBatches<T>(rows: Iterable<T>, size: number): Generator<T[]> {
   let batch: T[] = [];
   for (const row of rows) {
@@ -339,16 +430,25 @@ export function* inBatches<T>(rows: Iterable<T>, size: number): Generator<T[]> {
   if (batch.length > 0) yield batch;
 }
 
+function* ofTable<T extends string>(rows: Iterable<{ table: T; row: DemoRow }>, table: T): Generator<DemoRow> {
+  for (const entry of rows) if (entry.table === table) yield entry.row;
+}
+
 /**
- * Every demo table's rows in insert-sized batches. ods_stock_basic comes last: the seeder treats
- * a non-empty stock list as "seeded", so it must only appear once everything else is in.
+ * Every demo table's rows in insert-sized batches. The early ingests go in their own inserts
+ * after the final rows, as the loader's runs would: their own parts, so until ClickHouse merges
+ * them the tables really hold two versions of those keys. ods_stock_basic comes last: the seeder
+ * treats a non-empty stock list as "seeded", so it must only appear once everything else is in.
  */
 export function* demoDataBatches(today: Date, batchSize: number): Generator<DemoBatch> {
   const tables: [string, Iterable<DemoRow>][] = [
     ['ods_trade_calendar', tradeCalendarRows(today)],
     ['ods_daily', dailyRows(today)],
     ['ods_daily_basic', dailyBasicRows(today)],
-    ['ods_stock_basic', stockBasicRows()],
+    ['ods_adj_factor', adjFactorRows(today)],
+    ['ods_daily', ofTable(earlyIngestRows(today), 'ods_daily')],
+    ['ods_daily_basic', ofTable(earlyIngestRows(today), 'ods_daily_basic')],
+    ['ods_stock_basic', stockBasicRows(today)],
   ];
   for (const [table, rows] of tables) {
     for (const batch of inBatches(rows, batchSize)) yield { table, rows: batch };

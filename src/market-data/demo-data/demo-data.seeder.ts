@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClickHouseService } from '../../clickhouse/clickhouse.service.js';
+import { SchemaService } from '../../clickhouse/schema/schema.service.js';
+import { existingColumnsOnly } from '../../clickhouse/schema/table-spec.js';
 import { sql } from '../../clickhouse/sql.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -14,8 +16,9 @@ export interface SeedResult {
 }
 
 /**
- * Fills the demo stock tables on first start so a fresh install has data to query. A stock list
- * with rows means "already seeded" (the generator writes it last), so restarts never duplicate.
+ * Fills the market tables on first start (DEMO_DATA) so a fresh install has data to query. A
+ * stock list with rows means "already seeded" (the generator writes it last), so restarts never
+ * duplicate. Rows go into whatever columns the adopted tables have.
  */
 @Injectable()
 export class DemoDataSeeder {
@@ -23,6 +26,7 @@ export class DemoDataSeeder {
 
   constructor(
     private readonly clickhouse: ClickHouseService,
+    private readonly schema: SchemaService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -34,7 +38,8 @@ export class DemoDataSeeder {
     }
     const rows: Record<string, number> = {};
     for (const batch of demoDataBatches(today, BATCH_ROWS)) {
-      await this.clickhouse.insert(batch.table, batch.rows);
+      const table = this.schema.table(batch.table);
+      await this.clickhouse.insert(batch.table, batch.rows.map((row) => existingColumnsOnly(table, { ...row })));
       rows[batch.table] = (rows[batch.table] ?? 0) + batch.rows.length;
     }
     this.logger.log({ rows }, 'demo data seeded');

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { bool, int, sql, str } from '../../clickhouse/sql.js';
-import { allOf, dateArg, dateRangeConditions, requireStartNotAfterEnd } from './tool-args.js';
-import { defineTool } from './stock-tool.js';
+import { TRADE_CALENDAR_COLUMNS } from '../market-tables.js';
+import { defineTool } from '../stock-tool.js';
+import { allOf, dateArg, dateRangeConditions, exchangeArg, requireStartNotAfterEnd } from '../tool-args.js';
+
+export const CALENDAR_KEY = ['exchange', 'cal_date'];
 
 export const getTradeCalendarTool = defineTool({
   name: 'get_trade_calendar',
@@ -10,22 +13,22 @@ export const getTradeCalendarTool = defineTool({
     'Calendar days of an exchange in a date range, oldest first: is_open (1 = trading day) and pretrade_date ' +
     '(the trading day before). At most 1000 days.',
   table: 'ods_trade_calendar',
+  servicePrefix: 'tushare_trade_calendar',
   maxRows: 1000,
   input: z
     .object({
-      exchange: z.enum(['SSE', 'SZSE']).default('SSE').describe('SSE (Shanghai) or SZSE (Shenzhen)'),
+      exchange: exchangeArg,
       start_date: dateArg('First calendar day, YYYY-MM-DD or YYYYMMDD'),
       end_date: dateArg('Last calendar day, YYYY-MM-DD or YYYYMMDD'),
       is_open: z.boolean().optional().describe('true for trading days only, false for closed days only; omit for both'),
     })
     .superRefine(requireStartNotAfterEnd),
-  query: (args, limit) => {
-    const conditions = [sql`exchange = ${str(args.exchange)}`, ...dateRangeConditions(sql`cal_date`, args)];
-    if (args.is_open !== undefined) conditions.push(sql`is_open = ${bool(args.is_open)}`);
-    return sql`SELECT exchange, cal_date, is_open, pretrade_date
-      FROM ods_trade_calendar
-      WHERE ${allOf(conditions)}
+  read: (args, data, limit) => {
+    const where = allOf([sql`exchange = ${str(args.exchange)}`, ...dateRangeConditions(sql`cal_date`, args)]);
+    const open = args.is_open === undefined ? sql`1` : sql`is_open = ${bool(args.is_open)}`;
+    return data.rows(sql`SELECT * FROM ${data.latest('ods_trade_calendar', CALENDAR_KEY, TRADE_CALENDAR_COLUMNS, where)}
+      WHERE ${open}
       ORDER BY cal_date
-      LIMIT ${int(limit)}`;
+      LIMIT ${int(limit)}`);
   },
 });

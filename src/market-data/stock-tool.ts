@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import type { MarketDataRepository } from './market-data.repository.js';
+
+export type Row = Record<string, unknown>;
+
+/**
+ * One MCP data tool over the market tables. Adding a tool is one file that exports a StockTool
+ * plus one line in its tool set (tools/index.ts).
+ */
+export interface StockTool<Input extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  /** The table the tool reads; usage records take it from here. */
+  table: string;
+  /** The data plugin the tool belongs to, in the original service's naming (the usage log's service_prefix). */
+  servicePrefix: string;
+  /** Hard cap on rows returned; a result that hit it says so (truncated: true). */
+  maxRows: number;
+  /** Validates and normalizes arguments; its JSON Schema is what tools/list publishes. */
+  input: Input;
+  /** Reads the rows for validated arguments: at most `limit` of them (maxRows + 1, so the runner can tell truncation). */
+  read(args: z.output<Input>, data: MarketDataRepository, limit: number): Promise<Row[]>;
+  /** The text content clients see; the JSON of the whole result unless a tool keeps another shape. */
+  text?(output: ToolOutput): string;
+}
+
+/** What every tool returns, as structuredContent (and, unless the tool says otherwise, as JSON text). */
+export interface ToolOutput {
+  table: string;
+  row_count: number;
+  truncated: boolean;
+  rows: Row[];
+}
+
+export const toolOutputSchema = z.object({
+  table: z.string().describe('ClickHouse table the rows come from'),
+  row_count: z.number().int().describe('Exact number of rows in `rows`'),
+  truncated: z.boolean().describe('True when more rows matched than the tool returns; narrow the query'),
+  rows: z.array(z.record(z.string(), z.unknown())).describe('The rows, one object per row; NULL values are null'),
+});
+
+/** A failure the caller can act on (no adjustment factors for a code, say), answered as a tool error with this text. */
+export class ToolError extends Error {}
+
+export function defineTool<Input extends z.ZodObject>(tool: StockTool<Input>): StockTool {
+  return tool as unknown as StockTool;
+}
+
+/** Runs a tool with already-validated arguments and applies its row cap. */
+export async function runStockTool(tool: StockTool, args: unknown, data: MarketDataRepository): Promise<ToolOutput> {
+  const rows = await tool.read(args as z.output<z.ZodObject>, data, tool.maxRows + 1);
+  const truncated = rows.length > tool.maxRows;
+  const kept = truncated ? rows.slice(0, tool.maxRows) : rows;
+  return { table: tool.table, row_count: kept.length, truncated, rows: kept };
+}

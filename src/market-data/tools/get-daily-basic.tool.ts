@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { int, sql, str } from '../../clickhouse/sql.js';
+import { DAILY_BASIC_COLUMNS } from '../market-tables.js';
+import { defineTool } from '../stock-tool.js';
+import { allOf, dateArg, dateRangeConditions, requireStartNotAfterEnd, tsCodeArg } from '../tool-args.js';
+import { DAILY_KEY } from './get-daily-bars.tool.js';
+
+export const getDailyBasicTool = defineTool({
+  name: 'get_daily_basic',
+  title: 'Daily valuation metrics',
+  description:
+    'Daily valuation metrics of one stock, oldest first: close, turnover_rate and turnover_rate_f (%), volume_ratio, pe, pe_ttm ' +
+    '(null when loss-making), pb, ps, ps_ttm, dv_ratio and dv_ttm (dividend yield, %), total_share, float_share and free_share ' +
+    '(10k shares), total_mv and circ_mv (10k yuan). At most 1000 days.',
+  table: 'ods_daily_basic',
+  servicePrefix: 'tushare_daily_basic',
+  maxRows: 1000,
+  input: z
+    .object({
+      ts_code: tsCodeArg('Stock code, e.g. 000001.SZ or 600519.SH'),
+      start_date: dateArg('First trade date to include, YYYY-MM-DD or YYYYMMDD; omit for the earliest').optional(),
+      end_date: dateArg('Last trade date to include, YYYY-MM-DD or YYYYMMDD; omit for the latest').optional(),
+    })
+    .superRefine(requireStartNotAfterEnd),
+  read: (args, data, limit) => {
+    const where = allOf([sql`ts_code = ${str(args.ts_code)}`, ...dateRangeConditions(sql`trade_date`, args)]);
+    return data.rows(sql`SELECT * FROM ${data.latest('ods_daily_basic', DAILY_KEY, DAILY_BASIC_COLUMNS, where)} ORDER BY trade_date LIMIT ${int(limit)}`);
+  },
+});
