@@ -29,18 +29,19 @@ describe('Auth API (e2e)', () => {
           username: 'newbie',
           is_active: true,
           is_admin: false,
+          subscription_tier: 'free',
           created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
         },
       });
-      expect(JSON.stringify(response.body)).not.toContain('argon2');
+      expect(JSON.stringify(response.body)).not.toContain('$2b$');
     });
 
-    it('should store an argon2id hash, not the password', async () => {
+    it('should store a bcrypt hash (the original service verifies it), not the password', async () => {
       const client = rawClient(app.database);
       const rows = await queryRows<{ password_hash: string }>(client, "SELECT password_hash FROM users FINAL WHERE email = 'new.user@example.com'");
       await client.close();
       expect(rows).toHaveLength(1);
-      expect(rows[0].password_hash).toMatch(/^\$argon2id\$/);
+      expect(rows[0].password_hash).toMatch(/^\$2b\$12\$[./A-Za-z0-9]{53}$/);
       expect(rows[0].password_hash).not.toContain('password123');
     });
 
@@ -108,7 +109,10 @@ describe('Auth API (e2e)', () => {
     it('should return the profile of the token holder', async () => {
       const user = await registerAndLogin(app, 'me@example.com');
       const response = await app.rest.get('/api/auth/me').set('Authorization', `Bearer ${user.jwt}`).expect(200);
-      expect(response.body).toEqual({ id: user.id, email: 'me@example.com', username: 'me', is_active: true, is_admin: false, created_at: expect.any(String) });
+      expect(response.body).toEqual({ id: user.id, email: 'me@example.com', username: 'me', is_active: true, is_admin: false, subscription_tier: 'free', created_at: expect.any(String) });
+      // The claims the original service puts in its tokens, so each accepts the other's.
+      const claims = JSON.parse(Buffer.from(user.jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+      expect(claims).toEqual({ sub: user.id, email: 'me@example.com', tier: 'free', iat: expect.any(Number), exp: (claims.iat as number) + 86_400 });
     });
 
     it('should refuse a missing, tampered or foreign-signed token with 401', async () => {
@@ -140,7 +144,9 @@ describe('Auth API (e2e)', () => {
       const user = await registerAndLogin(app);
       const client = rawClient(app.database);
       await client.command({
-        query: sql`INSERT INTO users SELECT id, email, username, password_hash, 0, is_admin, created_at, now(), version + 1 FROM users FINAL WHERE id = ${str(user.id)}`.text,
+        // As the original service disables an account: a new row, a later updated_at.
+        query: sql`INSERT INTO users (id, email, username, password_hash, is_active, is_admin, subscription_tier, created_at, updated_at)
+          SELECT id, email, username, password_hash, 0, is_admin, subscription_tier, created_at, updated_at + 1 FROM users FINAL WHERE id = ${str(user.id)}`.text,
       });
       await client.close();
       const response = await app.rest.get('/api/auth/me').set('Authorization', `Bearer ${user.jwt}`).expect(401);

@@ -3,7 +3,31 @@ import { queryRows, rawClient } from './support/clickhouse.js';
 import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
 import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
-const TOOL_NAMES = ['get_daily_bars', 'get_daily_basic', 'get_latest_bars', 'get_trade_calendar', 'search_stocks'];
+const STOCK_TOOL_NAMES = ['get_daily_bars', 'get_daily_basic', 'get_latest_bars', 'get_trade_calendar', 'search_stocks'];
+/** The original service's tool names, which its agents call. */
+const TUSHARE_TOOL_NAMES = [
+  'tushare_adj_factor_get_adj_factor',
+  'tushare_adj_factor_get_latest_adj_factor',
+  'tushare_daily_basic_get_all_daily_basic_by_date',
+  'tushare_daily_basic_get_daily_basic',
+  'tushare_daily_basic_get_latest_daily_basic',
+  'tushare_daily_basic_get_latest_trade_date',
+  'tushare_daily_get_all_daily_by_date',
+  'tushare_daily_get_daily_data',
+  'tushare_daily_get_daily_stats',
+  'tushare_daily_get_latest_daily',
+  'tushare_daily_get_latest_trade_date',
+  'tushare_stock_basic_get_all_industries',
+  'tushare_stock_basic_get_all_stock_basic_df',
+  'tushare_stock_basic_get_all_stock_names',
+  'tushare_stock_basic_get_all_stocks',
+  'tushare_stock_basic_get_stock_basic',
+  'tushare_stock_basic_get_stocks_by_industry',
+  'tushare_trade_calendar_get_next_trading_day',
+  'tushare_trade_calendar_get_trade_calendar',
+  'tushare_trade_calendar_get_trading_days',
+];
+const TOOL_NAMES = [...STOCK_TOOL_NAMES, ...TUSHARE_TOOL_NAMES];
 const INITIALIZE = {
   jsonrpc: '2.0',
   id: 0,
@@ -24,7 +48,7 @@ describe('MCP gateway (e2e)', () => {
   let apiKey: string;
 
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ DEMO_DATA: 'true' });
     const user = await registerAndLogin(app);
     apiKey = (await createApiKey(app, user.jwt, { key_name: 'gateway-e2e' })).api_key;
   });
@@ -186,7 +210,7 @@ describe('MCP gateway (e2e)', () => {
     });
 
     it('should answer invalid arguments with a tool error, not a crash', async () => {
-      const { result } = await call('get_daily_bars', { ts_code: 42, start_date: '2025-02-30' });
+      const { result } = await call('get_daily_bars', { ts_code: true, start_date: '2025-02-30' });
       expect(result.isError).toBe(true);
       const text = (result.content as { text: string }[])[0].text;
       expect(text).toMatch(/^Invalid arguments for get_daily_bars/);

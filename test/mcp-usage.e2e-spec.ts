@@ -26,7 +26,7 @@ const toolCall = (id: number, name: string, args: Record<string, unknown>) => ({
 async function countForKey(app: TestApp, keyId: string): Promise<number> {
   const client = rawClient(app.database, app.clickhouseUrl);
   try {
-    const [row] = await queryRows<{ n: string }>(client, sql`SELECT count() AS n FROM mcp_tool_usage_log FINAL WHERE api_key_id = ${str(keyId)}`.text);
+    const [row] = await queryRows<{ n: string }>(client, sql`SELECT count() AS n FROM mcp_tool_usage_log WHERE api_key_id = ${str(keyId)}`.text);
     return Number(row.n);
   } finally {
     await client.close();
@@ -52,7 +52,7 @@ describe('Usage tracking (e2e)', () => {
   const returned: { tool: string; table: string; rows: number }[] = [];
 
   beforeAll(async () => {
-    app = await startTestApp(FAST_FLUSH);
+    app = await startTestApp({ ...FAST_FLUSH, DEMO_DATA: 'true' });
     alice = await registerAndLogin(app, 'usage-alice@example.com');
     bob = await registerAndLogin(app, 'usage-bob@example.com');
     aliceKey = await createApiKey(app, alice.jwt, { key_name: 'alice-usage' });

@@ -63,7 +63,7 @@ async function waitForEmptySpool(restUrl, timeoutMs) {
 async function recordedQueries(clickhouseUrl, database, keyId) {
   const client = createClient({ url: clickhouseUrl, database });
   try {
-    const { text } = sql`SELECT arguments, count() AS n FROM mcp_tool_usage_log FINAL WHERE api_key_id = ${str(keyId)} GROUP BY arguments`;
+    const { text } = sql`SELECT arguments, count() AS n FROM mcp_tool_usage_log WHERE api_key_id = ${str(keyId)} GROUP BY arguments`;
     const result = await client.query({ query: text, format: 'JSONEachRow' });
     const rows = await result.json();
     return new Map(rows.map((row) => [JSON.parse(row.arguments).query, Number(row.n)]));

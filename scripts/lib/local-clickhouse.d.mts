@@ -13,4 +13,4 @@ export const INSTALL_HINT: string;
 export function findClickHouseServer(): string[] | undefined;
 export function hasClickHouseServer(): boolean;
 export function freePort(): Promise<number>;
-export function startLocalClickHouse(options?: { dir?: string; httpPort?: number; tcpPort?: number; timeoutMs?: number }): Promise<LocalClickHouse>;
+export function startLocalClickHouse(options?: { dir?: string; httpPort?: number; tcpPort?: number; timezone?: string; timeoutMs?: number }): Promise<LocalClickHouse>;

@@ -33,7 +33,7 @@ export function freePort() {
   });
 }
 
-function writeConfig(dir, httpPort, tcpPort) {
+function writeConfig(dir, httpPort, tcpPort, timezone) {
   const data = join(dir, 'data');
   for (const sub of ['', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(join(data, sub), { recursive: true });
   writeFileSync(
@@ -64,6 +64,7 @@ function writeConfig(dir, httpPort, tcpPort) {
   <default_database>default</default_database>
   <mark_cache_size>268435456</mark_cache_size>
   <max_concurrent_queries>200</max_concurrent_queries>
+  ${timezone ? `<timezone>${timezone}</timezone>` : ''}
 </yandex>
 `,
   );
@@ -105,14 +106,15 @@ export async function startLocalClickHouse(options = {}) {
   }
 }
 
-async function startOnce({ dir, httpPort, tcpPort, timeoutMs = 30_000 } = {}) {
+/** `timezone`: the server's time zone (DateTime columns without one use it), e.g. Asia/Shanghai as the original service deploys it. */
+async function startOnce({ dir, httpPort, tcpPort, timezone, timeoutMs = 30_000 } = {}) {
   const command = findClickHouseServer();
   if (!command) throw new Error(INSTALL_HINT);
   const home = resolve(dir);
   mkdirSync(home, { recursive: true });
   const http = httpPort ?? (await freePort());
   const tcp = tcpPort ?? (await freePort());
-  const configPath = writeConfig(home, http, tcp);
+  const configPath = writeConfig(home, http, tcp, timezone);
   const child = spawn(command[0], [...command.slice(1), `--config-file=${configPath}`], {
     cwd: home,
     stdio: 'ignore',

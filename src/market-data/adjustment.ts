@@ -36,7 +36,7 @@ export async function adjustBars(bars: Row[], adjustment: Adjustment, data: Mark
     const factor = factorOn(factors, String(bar.ts_code), String(bar.trade_date));
     const scale = adjustment === 'hfq' ? factor : factor / reference.get(String(bar.ts_code))!;
     const adjusted: Row = { ...bar, adj_factor: factor };
-    for (const column of PRICE_COLUMNS) if (typeof bar[column] === 'number') adjusted[column] = round2((bar[column] as number) * scale);
+    for (const column of PRICE_COLUMNS) if (typeof bar[column] === 'number') adjusted[column] = round2((bar[column]) * scale);
     if (typeof adjusted.close === 'number' && typeof adjusted.pre_close === 'number' && 'change' in bar) {
       adjusted.change = round2(adjusted.close - adjusted.pre_close);
       if ('pct_chg' in bar) adjusted.pct_chg = adjusted.pre_close === 0 ? null : round2(((adjusted.close - adjusted.pre_close) / adjusted.pre_close) * 100);

@@ -44,7 +44,7 @@ export const toolOutputSchema = z.object({
 export class ToolError extends Error {}
 
 export function defineTool<Input extends z.ZodObject>(tool: StockTool<Input>): StockTool {
-  return tool as unknown as StockTool;
+  return tool;
 }
 
 /** Runs a tool with already-validated arguments and applies its row cap. */

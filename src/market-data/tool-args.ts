@@ -9,9 +9,11 @@ const LAST_YEAR = 2100;
 
 /**
  * Text that some clients send as a number (the MCP Inspector turns `600` or `20261101` into
- * JSON numbers): a whole number is taken as its decimal digits.
+ * JSON numbers): a whole number is taken as its decimal digits. The published schema says string.
  */
-const textOrDigits = z.union([z.string(), z.number().int().nonnegative().transform(String)]);
+export function textOrDigits<Schema extends z.ZodType>(schema: Schema) {
+  return z.preprocess((value) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value), schema);
+}
 
 /** The exchange a bare six-digit A-share code trades on, as tushare suffixes it. */
 function exchangeSuffix(digits: string): 'SH' | 'SZ' | 'BJ' {
@@ -32,16 +34,14 @@ function normalizeCode(value: string, ctx: z.RefinementCtx): string {
 
 /** A security code such as 000001.SZ (or 000001, or the number 600519); normalized to upper case with its suffix. */
 export function tsCodeArg(description: string) {
-  return textOrDigits.transform(normalizeCode).describe(description);
+  return textOrDigits(z.string().transform(normalizeCode)).describe(description);
 }
 
 /** 1 to `max` codes, as a list or as one comma-separated string (the original service accepted both). */
 export function codesArg(description: string, max = 50) {
-  const list = () => z.array(tsCodeArg('A stock code')).min(1).max(max);
-  const commaSeparated = z.string().transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean));
+  const splitCommas = (value: unknown) => (typeof value === 'string' ? value.split(',').map((part) => part.trim()).filter(Boolean) : value);
   return z
-    // The split strings are valid input for the list; zod's typing wants the exact input type.
-    .union([list(), commaSeparated.pipe(list() as unknown as z.ZodType<string[], string[]>)])
+    .preprocess(splitCommas, z.array(tsCodeArg('A stock code')).min(1).max(max))
     .describe(`${description} (1 to ${max} codes, e.g. ["000001.SZ", "600519.SH"] or "000001.SZ,600519.SH")`);
 }
 
@@ -68,16 +68,14 @@ function isInSupportedYears(isoDate: string): boolean {
  * normalized to YYYY-MM-DD. Each check aborts the next so a caller sees the one problem that matters.
  */
 export function dateArg(description: string) {
-  return textOrDigits
-    .pipe(
-      z
-        .string()
-        .regex(DATE_INPUT, { error: (issue) => `Invalid date ${echo(issue.input)}: use YYYY-MM-DD or YYYYMMDD`, abort: true })
-        .overwrite(toIsoDate)
-        .refine(isCalendarDate, { error: (issue) => `Invalid date ${echo(issue.input)}: no such day`, abort: true })
-        .refine(isInSupportedYears, { error: (issue) => `Invalid date ${echo(issue.input)}: the year must be between ${FIRST_YEAR} and ${LAST_YEAR}` }),
-    )
-    .describe(description);
+  return textOrDigits(
+    z
+      .string()
+      .regex(DATE_INPUT, { error: (issue) => `Invalid date ${echo(issue.input)}: use YYYY-MM-DD or YYYYMMDD`, abort: true })
+      .overwrite(toIsoDate)
+      .refine(isCalendarDate, { error: (issue) => `Invalid date ${echo(issue.input)}: no such day`, abort: true })
+      .refine(isInSupportedYears, { error: (issue) => `Invalid date ${echo(issue.input)}: the year must be between ${FIRST_YEAR} and ${LAST_YEAR}` }),
+  ).describe(description);
 }
 
 export const EXCHANGES = ['SSE', 'SZSE', 'BSE', 'CFFEX', 'SHFE', 'CZCE', 'DCE', 'INE'] as const;

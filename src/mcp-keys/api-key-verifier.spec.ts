@@ -5,10 +5,13 @@ import { LoginLockout } from '../auth/login-lockout.js';
 import { PasswordHasher } from '../auth/password-hasher.js';
 import type { User } from '../auth/user.js';
 import { UsersRepository } from '../auth/users.repository.js';
+import { EmailAllowList } from '../auth/email-allow-list.js';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
-import { MigrationRunner } from '../clickhouse/migration-runner.js';
+import { nextVersionTime } from '../clickhouse/datetime.js';
+import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { type AppConfig, loadAppConfig } from '../config/app-config.js';
-import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
+import { uniqueDatabaseName } from '../../test/support/clickhouse.js';
+import { type AdoptedServices, adoptedServices } from '../../test/support/services.js';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from './api-key.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
@@ -18,7 +21,7 @@ const DAY_MS = 86_400_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe(ApiKeyVerifier.name, () => {
-  const database = uniqueDatabaseName('verifier');
+  let adopted: AdoptedServices;
   const services: ClickHouseService[] = [];
   let config: AppConfig;
   let users: UsersRepository;
@@ -28,38 +31,43 @@ describe(ApiKeyVerifier.name, () => {
   let keyService: McpKeysService;
 
   /** A ClickHouseService closed after the suite; `env` overrides the test database's settings. */
-  const configFor = (env: Record<string, string> = {}) => loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: database, ...env });
+  const configFor = (env: Record<string, string> = {}) => loadAppConfig({ CLICKHOUSE_URL: adopted.config.clickhouse.url, CLICKHOUSE_DATABASE: adopted.database, ...env });
   const clickHouseFor = (appConfig: AppConfig) => {
     const service = new ClickHouseService(appConfig);
     services.push(service);
     return service;
   };
   /** A verifier with a cache of its own, as another instance of the gateway would have. */
-  const newVerifier = (appConfig = config) => {
+  const newVerifier = async (appConfig = config, adopt = true) => {
     const clickhouse = clickHouseFor(appConfig);
-    return new ApiKeyVerifier(new ApiKeysRepository(clickhouse), auth, appConfig);
+    const schema = new SchemaService(clickhouse);
+    const repository = new ApiKeysRepository(clickhouse, schema);
+    // The tables exist already: this adopts them as another instance would at start-up.
+    if (adopt) await schema.adoptAll();
+    return new ApiKeyVerifier(repository, auth, appConfig);
   };
 
   beforeAll(async () => {
-    config = configFor();
-    const clickhouse = clickHouseFor(config);
-    await new MigrationRunner(clickhouse).run();
-    users = new UsersRepository(clickhouse);
-    keys = new ApiKeysRepository(clickhouse);
-    auth = new AuthService(users, new PasswordHasher(), new JwtService({ secret: 'verifier-spec-secret' }), new LoginLockout(config), config);
+    adopted = await adoptedServices('verifier');
+    config = adopted.config;
+    const clickhouse = adopted.clickhouse;
+    users = adopted.users;
+    keys = adopted.keys;
+    const allowList = new EmailAllowList(clickhouse, config, adopted.schema);
+    auth = new AuthService(users, new PasswordHasher(config), new JwtService({ secret: 'verifier-spec-secret' }), new LoginLockout(config), allowList, config);
     verifier = new ApiKeyVerifier(keys, auth, config);
     keyService = new McpKeysService(keys, verifier, config);
   });
 
   afterAll(async () => {
     await Promise.all(services.map((service) => service.onApplicationShutdown()));
-    await dropDatabase(database);
+    await adopted.close();
   });
 
   async function createUser(isActive = true): Promise<User> {
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
     const id = randomUUID();
-    const user: User = { id, email: `${id}@example.com`, username: id, passwordHash: 'unused', isActive, isAdmin: false, createdAt: now, updatedAt: now };
+    const user: User = { id, email: `${id}@example.com`, username: id, passwordHash: 'unused', isActive, isAdmin: false, subscriptionTier: 'free', createdAt: now, updatedAt: now };
     await users.save(user);
     return user;
   }
@@ -81,7 +89,7 @@ describe(ApiKeyVerifier.name, () => {
       isActive: changes.isActive ?? true,
       expiresAt: null,
       createdAt: new Date(Math.floor(Date.now() / 1000) * 1000),
-      revokedAt: changes.isActive === false ? new Date() : null,
+      updatedAt: new Date(Math.floor(Date.now() / 1000) * 1000),
     });
     return keyId;
   }
@@ -100,9 +108,9 @@ describe(ApiKeyVerifier.name, () => {
 
     // Another instance revokes the key: this instance's cache is not told.
     const stored = await keys.findOwned(user.id, keyId);
-    await keys.save({ ...stored!, isActive: false, revokedAt: new Date() });
+    await keys.save({ ...stored!, isActive: false, updatedAt: nextVersionTime(stored!.updatedAt) });
 
-    expect(await newVerifier().verify(rawKey)).toBeUndefined();
+    expect(await (await newVerifier()).verify(rawKey)).toBeUndefined();
     expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
 
     verifier.evict(hashApiKey(rawKey));
@@ -110,13 +118,13 @@ describe(ApiKeyVerifier.name, () => {
   });
 
   it('should look the key up again once the cache TTL has passed', async () => {
-    const shortLived = newVerifier(configFor({ MCP_KEY_CACHE_TTL_SECONDS: '2' }));
+    const shortLived = await newVerifier(configFor({ MCP_KEY_CACHE_TTL_SECONDS: '2' }));
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
     expect(await shortLived.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
 
     const stored = await keys.findOwned(user.id, keyId);
-    await keys.save({ ...stored!, isActive: false, revokedAt: new Date() });
+    await keys.save({ ...stored!, isActive: false, updatedAt: nextVersionTime(stored!.updatedAt) });
     expect(await shortLived.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
 
     await sleep(2_100);
@@ -124,14 +132,14 @@ describe(ApiKeyVerifier.name, () => {
   });
 
   it('should keep a valid key cached while a flood of unknown keys passes through', async () => {
-    const small = newVerifier(configFor({ MCP_KEY_CACHE_MAX_ENTRIES: '2' }));
+    const small = await newVerifier(configFor({ MCP_KEY_CACHE_MAX_ENTRIES: '2' }));
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
     expect(await small.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
 
     for (let i = 0; i < 5; i++) expect(await small.verify(generateApiKey())).toBeUndefined();
     const stored = await keys.findOwned(user.id, keyId);
-    await keys.save({ ...stored!, isActive: false, revokedAt: new Date() });
+    await keys.save({ ...stored!, isActive: false, updatedAt: nextVersionTime(stored!.updatedAt) });
 
     // Still the cached verdict: the unknown keys did not push the valid one out.
     expect(await small.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
@@ -140,7 +148,7 @@ describe(ApiKeyVerifier.name, () => {
   it('should answer concurrent misses alike and hand each caller its own copy', async () => {
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
-    const fresh = newVerifier();
+    const fresh = await newVerifier();
     const [first, second] = await Promise.all([fresh.verify(rawKey), fresh.verify(rawKey)]);
     expect(first).toEqual({ keyId, userId: user.id, expiresAt: null });
     expect(second).toEqual(first);
@@ -179,7 +187,7 @@ describe(ApiKeyVerifier.name, () => {
 
     const keyId = await storeKey(rawKey, user.id);
 
-    expect(await newVerifier().verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await (await newVerifier()).verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
     expect(await verifier.verify(rawKey)).toBeUndefined();
   });
 
@@ -193,7 +201,7 @@ describe(ApiKeyVerifier.name, () => {
     ['a Bearer prefix', `Bearer sk-${'a'.repeat(64)}`],
   ])('should refuse a malformed key (%s) without a lookup', async (_case, candidate) => {
     // Every lookup through this verifier fails, so a refusal without an error means none was made.
-    const unreachable = newVerifier(configFor({ CLICKHOUSE_DATABASE: uniqueDatabaseName('missing') }));
+    const unreachable = await newVerifier(configFor({ CLICKHOUSE_DATABASE: uniqueDatabaseName('missing') }), false);
     await expect(unreachable.verify(generateApiKey())).rejects.toThrow(/Database \S+ (doesn't|does not) exist/);
 
     expect(await unreachable.verify(candidate)).toBeUndefined();
@@ -210,7 +218,7 @@ describe(ApiKeyVerifier.name, () => {
   it('should refuse the key of a deactivated user', async () => {
     const user = await createUser();
     const { rawKey } = await createKey(user.id);
-    await users.save({ ...user, isActive: false });
+    await users.save({ ...user, isActive: false, updatedAt: nextVersionTime(user.updatedAt) });
 
     expect(await verifier.verify(rawKey)).toBeUndefined();
   });

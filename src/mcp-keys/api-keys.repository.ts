@@ -147,6 +147,6 @@ export class ApiKeysRepository {
   private hashIndexSelection(): Sql {
     const { versionColumn, columns } = this.keysTable();
     const order = versionColumn && columns.get(versionColumn)?.startsWith('DateTime') ? sql`toUnixTimestamp(${ident(versionColumn)})` : versionColumn ? ident(versionColumn) : int(0);
-    return sql`SELECT api_key_hash, id, user_id, is_active, expires_at, toUInt64(${order}) * 2 + (1 - is_active) AS ver FROM mcp_api_keys`;
+    return sql`SELECT api_key_hash, id, user_id, is_active, expires_at, toUInt64(toUInt64(${order}) * 2 + (1 - is_active)) AS ver FROM mcp_api_keys`;
   }
 }

@@ -12,7 +12,7 @@ const usageRecord = (n: number): UsageRecord =>
     arguments: JSON.stringify({ query: `q${n}`, hostile: '\'"\\\n\t\u0000😀' }),
     record_count: n,
     duration_ms: 3,
-    created_at: '2026-11-25 10:00:00',
+    created_at: Date.parse('2026-11-25T10:00:00Z') / 1000,
   });
 
 const segmentFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.spool')).sort();
@@ -35,6 +35,12 @@ describe(UsageSpool.name, () => {
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((spool) => spool.close()));
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should read a line an earlier version wrote (created_at as UTC text, no service_prefix) in the current form', () => {
+    const { created_at: _, service_prefix: _prefix, ...rest } = usageRecord(1);
+    const old = encodeSpoolLine({ ...rest, created_at: '2026-11-25 10:00:00' } as unknown as UsageRecord);
+    expect(decodeSpoolSegment(old).records).toEqual([{ ...usageRecord(1), service_prefix: '' }]);
   });
 
   it('should round-trip records with hostile text through the line format', () => {

@@ -3,16 +3,33 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StoreUnavailableError } from '../clickhouse/clickhouse-errors.js';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
-import { MigrationRunner } from '../clickhouse/migration-runner.js';
 import { loadAppConfig } from '../config/app-config.js';
-import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
+import { clickHouseUrl } from '../../test/support/clickhouse.js';
+import { type AdoptedServices, adoptedServices } from '../../test/support/services.js';
 import { usageRecordFixture } from '../../test/support/usage-record.js';
 import { truncate, type UsageRecord } from './usage-record.js';
+import { UsageSpool } from './usage-spool.js';
 import { UsageWriter } from './usage-writer.js';
 import { UsageRepository } from './usage.repository.js';
+import { join as joinSql, sql, str } from '../clickhouse/sql.js';
 
 const userId = 'writer-spec-user';
+
+/**
+ * A schema adopted on the real test server, for writers whose own ClickHouse never answers: the
+ * repository learns the table's columns from it, as it would have at start-up.
+ */
+let adopted: AdoptedServices | undefined;
+async function adoptedSchema() {
+  adopted ??= await adoptedServices('writer_schema');
+  return adopted.schema;
+}
+
+afterAll(async () => {
+  await adopted?.close();
+});
 
 const usageRecord = (changes: Partial<UsageRecord> = {}): UsageRecord => usageRecordFixture({ user_id: userId, api_key_id: 'writer-spec-key', ...changes });
 
@@ -22,22 +39,21 @@ async function waitUntilShipped(writer: UsageWriter): Promise<void> {
 }
 
 describe(UsageWriter.name, () => {
-  const database = uniqueDatabaseName('writer');
+  let services: AdoptedServices;
   let spoolDir: string;
-  let clickhouse: ClickHouseService;
   let repository: UsageRepository;
   let writer: UsageWriter;
 
+  const writerConfig = () => loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: services.database, USAGE_SPOOL_DIR: spoolDir, USAGE_FLUSH_INTERVAL_MS: '50' });
+
   beforeAll(async () => {
-    clickhouse = new ClickHouseService(loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: database }));
-    await new MigrationRunner(clickhouse).run();
-    repository = new UsageRepository(clickhouse);
+    services = await adoptedServices('writer');
+    repository = services.usage;
   });
 
   beforeEach(async () => {
     spoolDir = mkdtempSync(join(tmpdir(), 'usage-writer-spec-'));
-    const config = loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: database, USAGE_SPOOL_DIR: spoolDir, USAGE_FLUSH_INTERVAL_MS: '50' });
-    writer = new UsageWriter(repository, config);
+    writer = new UsageWriter(repository, writerConfig());
     await writer.onModuleInit();
   });
 
@@ -47,8 +63,53 @@ describe(UsageWriter.name, () => {
   });
 
   afterAll(async () => {
-    await clickhouse.onApplicationShutdown();
-    await dropDatabase(database);
+    await services.close();
+  });
+
+  const storedCopies = async (records: UsageRecord[]) => {
+    const rows = await services.clickhouse.query<{ id: string }>(sql`SELECT id FROM mcp_tool_usage_log WHERE user_id = ${str(userId)} AND id IN (${joinSql(records.map((record) => str(record.id)), ', ')})`);
+    return rows.map((row) => row.id).sort();
+  };
+
+  it('should not store a batch twice when the answer to its insert was lost', async () => {
+    // The insert lands, then the connection drops before ClickHouse's answer arrives.
+    let dropped = false;
+    const losingAnswers = Object.create(repository) as UsageRepository;
+    losingAnswers.insert = async (records, options) => {
+      await repository.insert(records, options);
+      if (dropped) return;
+      dropped = true;
+      throw new StoreUnavailableError(new Error('socket hang up'));
+    };
+    await writer.beforeApplicationShutdown();
+    writer = new UsageWriter(losingAnswers, writerConfig());
+    await writer.onModuleInit();
+    const records = [usageRecord(), usageRecord(), usageRecord()];
+
+    await Promise.all(records.map((record) => writer.record(record)));
+    await waitUntilShipped(writer);
+
+    expect(dropped).toBe(true);
+    expect(await storedCopies(records)).toEqual(records.map((record) => record.id).sort());
+    expect(writer.status()).toMatchObject({ queue_depth: 0, records_written: 0, records_already_stored: 3, retries: 1 });
+  });
+
+  it('should ship what an earlier process left in its spool, skipping the records that had landed', async () => {
+    await writer.beforeApplicationShutdown();
+    const records = Array.from({ length: 6 }, () => usageRecord());
+    const leftBehind = new UsageSpool({ dir: spoolDir, maxBytes: 1 << 20, segmentRecords: 100 });
+    await leftBehind.open();
+    await Promise.all(records.map((record) => leftBehind.append(record)));
+    await leftBehind.close();
+    // The earlier process had shipped the first half when it was killed.
+    await repository.insert(records.slice(0, 3));
+
+    writer = new UsageWriter(repository, writerConfig());
+    await writer.onModuleInit();
+    await waitUntilShipped(writer);
+
+    expect(await storedCopies(records)).toEqual(records.map((record) => record.id).sort());
+    expect(writer.status()).toMatchObject({ queue_depth: 0, records_written: 3, records_already_stored: 3 });
   });
 
   it('should ship a lone record within the flush interval and empty the spool', async () => {
@@ -57,7 +118,7 @@ describe(UsageWriter.name, () => {
     await waitUntilShipped(writer);
 
     expect(writer.status()).toMatchObject({ queue_depth: 0, records_written: 1, records_rejected: 0, spool_bytes: 0 });
-    expect((await repository.page({ userId }, 100, 0)).map((row) => row.id)).toContain(record.id);
+    expect(await storedCopies([record])).toEqual([record.id]);
     expect(readdirSync(spoolDir).filter((name) => name.endsWith('.spool'))).toEqual([]);
   });
 
@@ -69,9 +130,7 @@ describe(UsageWriter.name, () => {
     await waitUntilShipped(writer);
 
     expect(writer.status()).toMatchObject({ queue_depth: 0, records_written: 2, records_rejected: 1 });
-    const stored = (await repository.page({ userId }, 100, 0)).map((row) => row.id);
-    expect(stored).toEqual(expect.arrayContaining(good.map((record) => record.id)));
-    expect(stored).not.toContain(poisoned.id);
+    expect(await storedCopies([...good, poisoned])).toEqual(good.map((record) => record.id).sort());
     const [rejected] = readFileSync(join(spoolDir, 'rejected.jsonl'), 'utf8').trim().split('\n');
     expect(JSON.parse(rejected).id).toBe(poisoned.id);
   });
@@ -109,7 +168,7 @@ describe(`${UsageWriter.name} when ClickHouse hangs`, () => {
       USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS: '500',
     });
     const clickhouse = new ClickHouseService(config);
-    const writer = new UsageWriter(new UsageRepository(clickhouse), config);
+    const writer = new UsageWriter(new UsageRepository(clickhouse, await adoptedSchema()), config);
     await writer.onModuleInit();
     await writer.record(usageRecord());
 
@@ -136,7 +195,7 @@ describe(`${UsageWriter.name} shutdown deadline`, () => {
   const startWriter = async (clickhouseUrl: string, settings: Record<string, string>) => {
     const config = loadAppConfig({ CLICKHOUSE_URL: clickhouseUrl, USAGE_SPOOL_DIR: spoolDir, USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS: '500', USAGE_FLUSH_INTERVAL_MS: '10', ...settings });
     const clickhouse = new ClickHouseService(config);
-    const writer = new UsageWriter(new UsageRepository(clickhouse), config);
+    const writer = new UsageWriter(new UsageRepository(clickhouse, await adoptedSchema()), config);
     await writer.onModuleInit();
     return { writer, clickhouse };
   };

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
-import { MigrationRunner } from '../clickhouse/migration-runner.js';
-import { formatDateTime, sql, str } from '../clickhouse/sql.js';
-import { loadAppConfig } from '../config/app-config.js';
-import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
+import { unixSeconds } from '../clickhouse/datetime.js';
+import { type AdoptedServices, adoptedServices } from '../../test/support/services.js';
 import { usageRecordFixture } from '../../test/support/usage-record.js';
 import type { UsageRecord } from './usage-record.js';
-import { type HistoryFilter, UsageRepository } from './usage.repository.js';
+import { type HistoryFilter, type HourCount, UsageRepository, locatePage } from './usage.repository.js';
 
 const at = (iso: string) => new Date(`${iso}Z`);
 
@@ -17,59 +14,63 @@ function usage(userId: string, id: string, createdAt: string, changes: Partial<U
     user_id: userId,
     api_key_id: `key-of-${userId}`,
     tool_name: 'get_daily_bars',
+    service_prefix: 'tushare_daily',
     table_name: 'ods_daily',
     arguments: '{"ts_code":"000001.SZ"}',
     duration_ms: 12,
-    created_at: formatDateTime(at(createdAt)),
+    created_at: unixSeconds(at(createdAt)),
     ...changes,
   });
 }
 
 describe(UsageRepository.name, () => {
-  const database = uniqueDatabaseName('usage');
-  let clickhouse: ClickHouseService;
+  let services: AdoptedServices;
   let repository: UsageRepository;
 
-  /** Everything the four read methods report for one filter, as the REST endpoints would show it. */
+  /** Everything the read methods report for one filter, as the REST endpoints would show it. */
   async function readAll(filter: HistoryFilter) {
-    const [count, page, daily, topTools] = await Promise.all([
-      repository.count(filter),
+    const [hours, page, daily, topTools] = await Promise.all([
+      repository.hourlyCounts(filter),
       repository.page(filter, 100, 0),
       repository.daily(filter),
       repository.topTools(filter, 10),
     ]);
-    return { count, page, daily, topTools };
+    return { count: hours.reduce((sum, hour) => sum + hour.calls, 0), page, daily, topTools };
   }
 
   const ids = (rows: { id: string }[]) => rows.map((row) => row.id);
 
   beforeAll(async () => {
-    clickhouse = new ClickHouseService(loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: database }));
-    await new MigrationRunner(clickhouse).run();
-    // Keeps both copies of a retried batch as separate parts, so only the queries can hide the duplicate.
-    await clickhouse.command(sql`SYSTEM STOP MERGES mcp_tool_usage_log`);
-    repository = new UsageRepository(clickhouse);
+    services = await adoptedServices('usage');
+    repository = services.usage;
   });
 
   afterAll(async () => {
-    await clickhouse.onApplicationShutdown();
-    await dropDatabase(database);
+    await services.close();
   });
 
-  it('should count a batch inserted twice only once', async () => {
+  it('should store and read back every column of a record, in the original service\'s column set', async () => {
+    const userId = randomUUID();
+    const record = usage(userId, randomUUID(), '2026-11-25T10:00:00', { record_count: 5, is_error: 1, error_message: 'boom' });
+    await repository.insert([record]);
+
+    expect(await repository.page({ userId }, 10, 0)).toEqual([record]);
+  });
+
+  it('should report per hour, per UTC day and per tool', async () => {
     const userId = randomUUID();
     const batch = [
       usage(userId, 'call-1', '2026-11-24T09:00:00', { record_count: 5 }),
       usage(userId, 'call-2', '2026-11-25T10:00:00', { record_count: 7 }),
-      usage(userId, 'call-3', '2026-11-25T11:00:00', {
-        tool_name: 'get_stock_basic',
-        table_name: 'ods_stock_basic',
-        record_count: 0,
-        is_error: 1,
-        error_message: 'ts_code not found',
-      }),
+      usage(userId, 'call-3', '2026-11-25T10:59:59', { tool_name: 'search_stocks', service_prefix: 'tushare_stock_basic', table_name: 'ods_stock_basic', record_count: 0, is_error: 1, error_message: 'ts_code not found' }),
     ];
-    const expected = {
+    await repository.insert(batch);
+
+    expect(await repository.hourlyCounts({ userId })).toEqual([
+      { hour: unixSeconds(at('2026-11-25T10:00:00')), calls: 2 },
+      { hour: unixSeconds(at('2026-11-24T09:00:00')), calls: 1 },
+    ]);
+    expect(await readAll({ userId })).toEqual({
       count: 3,
       page: [batch[2], batch[1], batch[0]],
       daily: [
@@ -78,17 +79,9 @@ describe(UsageRepository.name, () => {
       ],
       topTools: [
         { tool_name: 'get_daily_bars', table_name: 'ods_daily', call_count: 2, total_records: 12 },
-        { tool_name: 'get_stock_basic', table_name: 'ods_stock_basic', call_count: 1, total_records: 0 },
+        { tool_name: 'search_stocks', table_name: 'ods_stock_basic', call_count: 1, total_records: 0 },
       ],
-    };
-
-    await repository.insert(batch);
-    expect(await readAll({ userId })).toEqual(expected);
-
-    await repository.insert(batch);
-    const [stored] = await clickhouse.query<{ rows: string }>(sql`SELECT count() AS rows FROM mcp_tool_usage_log WHERE user_id = ${str(userId)}`);
-    expect(Number(stored.rows)).toBe(6);
-    expect(await readAll({ userId })).toEqual(expected);
+    });
   });
 
   it("should never return another user's records", async () => {
@@ -97,7 +90,7 @@ describe(UsageRepository.name, () => {
     await repository.insert([
       usage(alice, 'alice-1', '2026-11-25T10:00:00', { record_count: 3 }),
       usage(bob, 'bob-1', '2026-11-25T10:00:00', { record_count: 40 }),
-      usage(bob, 'bob-2', '2026-11-25T10:30:00', { record_count: 2, tool_name: 'get_stock_basic', table_name: 'ods_stock_basic' }),
+      usage(bob, 'bob-2', '2026-11-25T10:30:00', { record_count: 2, tool_name: 'search_stocks', table_name: 'ods_stock_basic' }),
     ]);
 
     const seenByAlice = await readAll({ userId: alice });
@@ -106,7 +99,7 @@ describe(UsageRepository.name, () => {
     expect(ids(seenByAlice.page)).toEqual(['alice-1']);
     expect(seenByAlice.daily).toEqual([{ date: '2026-11-25', call_count: 1, total_records: 3 }]);
     expect(seenByAlice.topTools).toEqual([{ tool_name: 'get_daily_bars', table_name: 'ods_daily', call_count: 1, total_records: 3 }]);
-    expect(await repository.count({ userId: randomUUID() })).toBe(0);
+    expect(await repository.hourlyCounts({ userId: randomUUID() })).toEqual([]);
   });
 
   it('should include records at `from` and exclude records at `until`', async () => {
@@ -123,7 +116,6 @@ describe(UsageRepository.name, () => {
     expect(november1.count).toBe(2);
     expect(ids(november1.page)).toEqual(['last-second', 'at-from']);
     expect(november1.daily).toEqual([{ date: '2026-11-01', call_count: 2, total_records: 6 }]);
-    expect(november1.topTools).toEqual([{ tool_name: 'get_daily_bars', table_name: 'ods_daily', call_count: 2, total_records: 6 }]);
     expect(ids(await repository.page({ userId, from: at('2026-11-01T00:00:00') }, 100, 0))).toEqual(['at-until', 'last-second', 'at-from']);
     expect(ids(await repository.page({ userId, until: at('2026-11-02T00:00:00') }, 100, 0))).toEqual(['last-second', 'at-from', 'before']);
   });
@@ -146,14 +138,57 @@ describe(UsageRepository.name, () => {
     const userId = randomUUID();
     await repository.insert([
       usage(userId, 'bars', '2026-11-25T10:00:00', { record_count: 9 }),
-      usage(userId, 'basic', '2026-11-25T10:00:01', { tool_name: 'get_stock_basic', table_name: 'ods_stock_basic' }),
+      usage(userId, 'basic', '2026-11-25T10:00:01', { tool_name: 'search_stocks', table_name: 'ods_stock_basic' }),
     ]);
 
     const bars = await readAll({ userId, toolName: 'get_daily_bars' });
 
     expect(bars.count).toBe(1);
     expect(ids(bars.page)).toEqual(['bars']);
-    expect(bars.daily).toEqual([{ date: '2026-11-25', call_count: 1, total_records: 9 }]);
     expect(bars.topTools).toEqual([{ tool_name: 'get_daily_bars', table_name: 'ods_daily', call_count: 1, total_records: 9 }]);
+  });
+
+  it('should tell which records of a batch are stored already', async () => {
+    const userId = randomUUID();
+    const stored = [usage(userId, randomUUID(), '2026-11-25T10:00:00'), usage(userId, randomUUID(), '2026-11-25T12:00:00')];
+    const missing = [usage(userId, randomUUID(), '2026-11-25T11:00:00'), usage(randomUUID(), randomUUID(), '2026-11-25T11:00:00')];
+    await repository.insert(stored);
+
+    expect(await repository.storedIds([...stored, ...missing])).toEqual(new Set(ids(stored)));
+    expect(await repository.storedIds([])).toEqual(new Set());
+    expect(await repository.isRunning(`usage-batch-${randomUUID()}`)).toBe(false);
+  });
+});
+
+describe(locatePage.name, () => {
+  const hour = (index: number) => 1_800_000_000 - index * 3600;
+  // Newest first: 3 calls in the newest hour, then 0..4 calls an hour.
+  const hours: HourCount[] = [
+    { hour: hour(0), calls: 3 },
+    { hour: hour(1), calls: 5 },
+    { hour: hour(3), calls: 2 },
+    { hour: hour(4), calls: 4 },
+  ];
+  const filter = { userId: 'u' };
+  const bounds = (from: number, until: number) => ({ from: new Date(from * 1000), until: new Date(until * 1000) });
+
+  it('should narrow the first page to the newest hours that hold it', () => {
+    expect(locatePage(filter, hours, 0, 2)).toEqual({ filter: { userId: 'u', ...bounds(hour(0), hour(0) + 3600) }, offset: 0 });
+    expect(locatePage(filter, hours, 0, 4)).toEqual({ filter: { userId: 'u', ...bounds(hour(1), hour(0) + 3600) }, offset: 0 });
+  });
+
+  it('should skip whole hours before the page and keep the offset within the first hour it reads', () => {
+    expect(locatePage(filter, hours, 3, 5)).toEqual({ filter: { userId: 'u', ...bounds(hour(1), hour(1) + 3600) }, offset: 0 });
+    expect(locatePage(filter, hours, 9, 3)).toEqual({ filter: { userId: 'u', ...bounds(hour(4), hour(3) + 3600) }, offset: 1 });
+  });
+
+  it('should find nothing past the last call', () => {
+    expect(locatePage(filter, hours, 14, 5)).toBeUndefined();
+    expect(locatePage(filter, [], 0, 5)).toBeUndefined();
+  });
+
+  it('should keep the caller\'s narrower bounds', () => {
+    const narrow = { userId: 'u', ...bounds(hour(0) + 60, hour(0) + 120) };
+    expect(locatePage(narrow, hours, 0, 2)).toEqual({ filter: narrow, offset: 0 });
   });
 });

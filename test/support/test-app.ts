@@ -49,7 +49,10 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
       LOG_LEVEL: 'info',
       // The suites read the usage queue's counters from /health.
       HEALTH_DETAILS: 'true',
-      JWT_SECRET: randomBytes(32).toString('hex'),
+      // Seeding costs a second or two per start; suites that read market data turn it on.
+      DEMO_DATA: 'false',
+      // The original service's name for the secret may stand in for it.
+      ...(env.JWT_SECRET_KEY ? {} : { JWT_SECRET: randomBytes(32).toString('hex') }),
       ...env,
       CLICKHOUSE_URL: clickhouseUrl,
       USAGE_SPOOL_DIR: spoolDir,

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ClickHouseService } from '../clickhouse.service.js';
-import { type Sql, ident, join, sql, str, withoutLowCardinality } from '../sql.js';
+import { ident, join, sql, str, withoutLowCardinality } from '../sql.js';
 import { familyOf, unwrapType } from './column-types.js';
 import { type AdoptedTable, type ColumnSpec, SchemaMismatchError, type TableSpec } from './table-spec.js';
 

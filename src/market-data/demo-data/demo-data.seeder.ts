@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { StoreUnavailableError } from '../../clickhouse/clickhouse-errors.js';
 import { ClickHouseService } from '../../clickhouse/clickhouse.service.js';
 import { SchemaService } from '../../clickhouse/schema/schema.service.js';
 import { existingColumnsOnly } from '../../clickhouse/schema/table-spec.js';
@@ -7,7 +8,9 @@ import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import { demoDataBatches } from './demo-data.generator.js';
 
-const BATCH_ROWS = 10_000;
+const BATCH_ROWS = 5000;
+/** Attempts per batch when ClickHouse is slow or away at start-up; then seeding stops for this run. */
+const ATTEMPTS = 4;
 
 export interface SeedResult {
   seeded: boolean;
@@ -17,8 +20,10 @@ export interface SeedResult {
 
 /**
  * Fills the market tables on first start (DEMO_DATA) so a fresh install has data to query. A
- * stock list with rows means "already seeded" (the generator writes it last), so restarts never
- * duplicate. Rows go into whatever columns the adopted tables have.
+ * stock list with rows means "already seeded" (the generator writes it last). A seed cut short
+ * (ClickHouse away for longer than the retries) is logged and redone on the next start: the
+ * rows it wrote again are newer-or-equal versions of the same keys, which reads collapse. Rows
+ * go into whatever columns the adopted tables have.
  */
 @Injectable()
 export class DemoDataSeeder {
@@ -39,11 +44,27 @@ export class DemoDataSeeder {
     const rows: Record<string, number> = {};
     for (const batch of demoDataBatches(today, BATCH_ROWS)) {
       const table = this.schema.table(batch.table);
-      await this.clickhouse.insert(batch.table, batch.rows.map((row) => existingColumnsOnly(table, { ...row })));
+      if (!(await this.insertWithRetries(batch.table, batch.rows.map((row) => existingColumnsOnly(table, { ...row }))))) {
+        this.logger.warn({ rows }, 'demo data seeding stopped: ClickHouse did not take a batch; the next start tries again');
+        return { seeded: false, rows };
+      }
       rows[batch.table] = (rows[batch.table] ?? 0) + batch.rows.length;
     }
     this.logger.log({ rows }, 'demo data seeded');
     return { seeded: true, rows };
+  }
+
+  private async insertWithRetries(table: string, rows: Record<string, unknown>[]): Promise<boolean> {
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      try {
+        await this.clickhouse.insert(table, rows);
+        return true;
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
+    return false;
   }
 
   private async hasStocks(): Promise<boolean> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type Sql, ident, int, join, sql, str } from '../../clickhouse/sql.js';
 import { STOCK_BASIC_COLUMNS } from '../market-tables.js';
 import { defineTool } from '../stock-tool.js';
-import { allOf } from '../tool-args.js';
+import { allOf, textOrDigits } from '../tool-args.js';
 
 export const searchStocksTool = defineTool({
   name: 'search_stocks',
@@ -14,9 +14,7 @@ export const searchStocksTool = defineTool({
   servicePrefix: 'tushare_stock_basic',
   maxRows: 200,
   input: z.object({
-    query: z
-      .union([z.string(), z.number().int().nonnegative().transform(String)])
-      .pipe(z.string().trim().min(1).max(50))
+    query: textOrDigits(z.string().trim().min(1).max(50))
       .optional()
       .describe('Case-insensitive: a prefix of ts_code or symbol (e.g. "600" or "000001.sz") or a fragment of the name (e.g. "银行")'),
     industry: z.string().trim().min(1).max(50).optional().describe('Exact industry name, e.g. "银行" or "白酒"'),
