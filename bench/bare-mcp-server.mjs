@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 
 const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
@@ -19,12 +19,19 @@ const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 const fromDist = (path) => import(pathToFileURL(join(process.env.BENCH_DIST, path)).href);
 const { loadAppConfig } = await fromDist('config/app-config.js');
 const { ClickHouseService } = await fromDist('clickhouse/clickhouse.service.js');
-const { ToolRegistry } = await fromDist('mcp-gateway/tool-registry.js');
-const { ToolCallHandler } = await fromDist('mcp-gateway/tool-call.handler.js');
+const { SchemaService } = await fromDist('clickhouse/schema/schema.service.js');
+const { MarketDataRepository } = await fromDist('market-data/market-data.repository.js');
+const { ToolRegistry } = await fromDist('market-data/tool-registry.js');
+const { ToolCallHandler } = await fromDist('market-data/tool-call.handler.js');
 
-const clickhouse = new ClickHouseService(loadAppConfig(process.env));
-const registry = new ToolRegistry();
-const tools = new ToolCallHandler(registry, clickhouse);
+const config = loadAppConfig(process.env);
+const clickhouse = new ClickHouseService(config);
+const schema = new SchemaService(clickhouse);
+const market = new MarketDataRepository(clickhouse, schema);
+// The gateway created the tables; adopting them tells the tools which columns they have.
+await schema.adoptAll();
+const registry = new ToolRegistry(config);
+const tools = new ToolCallHandler(registry, market);
 
 function createMcpServer() {
   // Tuned like the gateway: one schema validator per process, not one Ajv per request.
@@ -32,7 +39,7 @@ function createMcpServer() {
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: registry.definitions }));
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const outcome = await tools.call(request.params.name, request.params.arguments);
-    if (outcome.unknownTool) throw new McpError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
+    if (outcome.unknownTool) throw Object.assign(new Error(outcome.errorMessage ?? 'Unknown tool'), { code: ErrorCode.InvalidParams });
     return outcome.result;
   });
   return server;

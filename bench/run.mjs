@@ -77,7 +77,7 @@ async function setUp(options, cleanup) {
   if (clickhouse.external) cleanup.push(() => dropDatabase(clickhouse.url, database));
   log(`ClickHouse at ${clickhouse.url}, database ${database}; starting the gateway and the bare server`);
 
-  const startGatewayWith = ({ nodeArgs, spoolDir }) => startGateway({ distDir, clickhouseUrl: clickhouse.url, database, spoolDir, nodeArgs });
+  const startGatewayWith = ({ nodeArgs, spoolDir, env }) => startGateway({ distDir, clickhouseUrl: clickhouse.url, database, spoolDir, nodeArgs, env });
   const startBareWith = ({ nodeArgs } = {}) => startBareServer({ benchDir, distDir, clickhouseUrl: clickhouse.url, database, nodeArgs });
   const gateway = await startGatewayWith({ spoolDir: join(scratch.dir, 'spool') });
   cleanup.push(gateway.stop);

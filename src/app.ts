@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -105,6 +105,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   // The MCP port is served by its one door, without Express (see McpHttpHandler).
   const mcp = app.get(McpHttpHandler);
   const mcpServer = createServer((req, res) => void mcp.handle(req, res));
+  mcpServer.on('connection', (socket: Socket) => mcp.screen(socket));
   limitConnections(mcpServer, config);
   await listen(mcpServer, config.mcp.port, config.http.host);
 

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { queryRows, rawClient } from './support/clickhouse.js';
@@ -238,9 +239,12 @@ describe('Trust: throttles for strangers and guessers (e2e)', () => {
 
   it('should answer 429 with Retry-After to an address past its failed-key budget, and serve valid keys all the same', async () => {
     for (let i = 0; i < 5; i++) await fromAddress('203.0.113.7', randomKey()).expect(401);
-    const refused = await fromAddress('203.0.113.7', randomKey()).expect(429);
+    // Refused from the headers alone (the body is not even read), and the connection is closed.
+    const refused = await fromAddress('203.0.113.7', randomKey()).expect(429).expect('Connection', 'close');
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(50);
-    expect(refused.body).toEqual({ jsonrpc: '2.0', id: 1, error: { code: -32029, message: expect.stringMatching(/^Too many invalid API keys from this address; retry in \d+ s$/) } });
+    expect(refused.body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32029, message: expect.stringMatching(/^Too many invalid API keys from this address; retry in \d+ s$/) } });
+    const logged = await app.waitForOutput(/too many invalid API keys: throttling this address/);
+    expect(logged).toHaveLength(1);
     // A key already known to be valid costs nothing to check: it still works from that address.
     await rawRpc(app, TOOLS_LIST, apiKey).expect(200);
     await fromAddress('203.0.113.7', apiKey).expect(200);
@@ -281,7 +285,26 @@ describe('Trust: X-Forwarded-For is ignored unless TRUST_PROXY says otherwise (e
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ AUTH_RATE_LIMIT: '3' });
+    app = await startTestApp({ AUTH_RATE_LIMIT: '3', MCP_AUTH_FAILURE_LIMIT: '2' });
+  });
+
+  /** tools/list with a random key from a loopback address of our choosing; resolves with the status, or 0 when the connection was dropped. */
+  const fromLoopback = (localAddress: string) =>
+    new Promise<number>((resolve) => {
+      const body = JSON.stringify(TOOLS_LIST);
+      const key = `sk-${'ab'.repeat(32)}`;
+      const req = request(`${app.mcpUrl}/messages`, { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'content-length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', () => resolve(0));
+      req.end(body);
+    });
+
+  it('should drop new connections from a throttled peer before reading them, and serve other peers', async () => {
+    expect([await fromLoopback('127.0.0.2'), await fromLoopback('127.0.0.2')]).toEqual([401, 401]);
+    expect(await fromLoopback('127.0.0.2')).toBe(0);
+    expect(await fromLoopback('127.0.0.3')).toBe(401);
   });
 
   afterAll(async () => {

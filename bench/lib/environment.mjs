@@ -61,9 +61,10 @@ const clickHouseEnv = (clickhouseUrl, database) => ({
 
 /**
  * The real app (`node <distDir>/main.js`) as in production: NODE_ENV=production, request logging
- * below warn off the hot path, its own usage spool directory. Returns { restUrl, mcpUrl, pid, stop }.
+ * below warn off the hot path, its own usage spool directory; `env` adds settings. Returns
+ * { restUrl, mcpUrl, pid, stop }.
  */
-export async function startGateway({ distDir, clickhouseUrl, database, spoolDir, nodeArgs = [] }) {
+export async function startGateway({ distDir, clickhouseUrl, database, spoolDir, nodeArgs = [], env = {} }) {
   const [httpPort, mcpPort] = [await freePort(), await freePort()];
   mkdirSync(spoolDir, { recursive: true });
   const restUrl = `http://127.0.0.1:${httpPort}`;
@@ -81,6 +82,9 @@ export async function startGateway({ distDir, clickhouseUrl, database, spoolDir,
       LOG_LEVEL: 'warn',
       JWT_SECRET: randomBytes(32).toString('hex'),
       USAGE_SPOOL_DIR: spoolDir,
+      // Production leaves demo data off; the bench's tools/call reads it.
+      DEMO_DATA: 'true',
+      ...env,
     },
     // /health answers once migrations and demo data are done; the MCP listener opens right after.
     readyUrls: [`${restUrl}/health`, `${mcpUrl}/messages`],

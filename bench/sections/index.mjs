@@ -3,6 +3,7 @@
 import { gatewayProfile } from './gateway-profile.mjs';
 import { keyVerification } from './key-verification.mjs';
 import { mcpThroughput } from './mcp-throughput.mjs';
+import { strangerFlood } from './stranger-flood.mjs';
 import { usageIngest } from './usage-ingest.mjs';
 import { usageQueries } from './usage-queries.mjs';
 
@@ -10,6 +11,7 @@ export function sectionsFor(options) {
   return [
     // First, while mcp_tool_usage_log is small and ClickHouse has no merges to run.
     mcpThroughput,
+    strangerFlood,
     keyVerification,
     usageIngest,
     usageQueries,

@@ -12,19 +12,20 @@ const IN_FLIGHT = [1, 64, 512];
 const SINGLE_RECORDS = 2_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function usageRecord(formatDateTime, userId, n) {
+function usageRecord(userId, n) {
   return {
     id: randomUUID(),
     user_id: userId,
     api_key_id: 'bench-ingest-key',
     tool_name: 'search_stocks',
+    service_prefix: 'tushare_stock_basic',
     table_name: 'ods_stock_basic',
     arguments: `{"query":"ingest-${n}"}`,
     record_count: n % 200,
     duration_ms: 3,
     is_error: 0,
     error_message: '',
-    created_at: formatDateTime(new Date()),
+    created_at: Math.floor(Date.now() / 1000),
   };
 }
 
@@ -49,18 +50,21 @@ async function waitUntilShipped(writer, timeoutMs = 300_000) {
 
 async function runWriter(ctx, inFlight, count) {
   const { config: base, clickhouse } = await appClickHouse(ctx.distDir, ctx.clickhouse.url, ctx.clickhouse.database);
-  const [{ UsageWriter }, { UsageRepository }, { formatDateTime }] = await Promise.all([
+  const [{ UsageWriter }, { UsageRepository }, { SchemaService }] = await Promise.all([
     importDist(ctx.distDir, 'mcp-usage/usage-writer.js'),
     importDist(ctx.distDir, 'mcp-usage/usage.repository.js'),
-    importDist(ctx.distDir, 'clickhouse/sql.js'),
+    importDist(ctx.distDir, 'clickhouse/schema/schema.service.js'),
   ]);
   const config = { ...base, usage: { ...base.usage, spoolDir: join(ctx.scratchDir, `ingest-spool-${inFlight}`) } };
-  const writer = new UsageWriter(new UsageRepository(clickhouse), config);
+  const schema = new SchemaService(clickhouse);
+  const repository = new UsageRepository(clickhouse, schema);
+  await schema.adoptAll();
+  const writer = new UsageWriter(repository, config);
   await writer.onModuleInit();
   const userId = `bench-ingest-${inFlight}`;
   try {
     const started = performance.now();
-    const appendSeconds = await appendAll(writer, count, inFlight, (n) => usageRecord(formatDateTime, userId, n));
+    const appendSeconds = await appendAll(writer, count, inFlight, (n) => usageRecord(userId, n));
     await waitUntilShipped(writer);
     const totalSeconds = (performance.now() - started) / 1000;
     const status = writer.status();

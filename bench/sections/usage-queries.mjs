@@ -1,7 +1,8 @@
-// Usage history and stats latency for one user among ~10 million generated usage rows.
+// Usage history and stats latency for a typical user and for one with millions of calls, among
+// ~10 million generated usage rows.
 import { queryRows, scalar, tableParts, waitForMerges } from '../lib/clickhouse.mjs';
 import { table } from '../lib/markdown.mjs';
-import { getJson } from '../../scripts/lib/rest-client.mjs';
+import { getJson, registerAndLogin } from '../../scripts/lib/rest-client.mjs';
 import { formatInt, formatNumber, summarize, timeEach } from '../lib/stats.mjs';
 
 const DAY_MS = 86_400_000;
@@ -18,6 +19,11 @@ const TOOLS = [
 ];
 const WARMUP_REQUESTS = 3;
 const DIAGNOSTIC_RUNS = 10;
+/** Calls of the heavy user, part of --rows. */
+const HEAVY_ROWS = 3_000_000;
+/** The deepest history page USAGE_HISTORY_MAX_OFFSET (10,000) allows at page_size 20. */
+const DEEPEST_PAGE = 500;
+export const TARGET_HEAVY_MS = 300;
 
 const isoDay = (at) => at.toISOString().slice(0, 10);
 const startOfUtcDay = (at) => new Date(Math.floor(at.getTime() / DAY_MS) * DAY_MS);
@@ -35,12 +41,13 @@ function generationSql({ knownUserId, rows, offset, count, endSeconds }) {
   const sliceSeconds = Math.floor((SPAN_DAYS * 86_400) / SLICES);
   const startSeconds = endSeconds - SLICES * sliceSeconds;
   return `INSERT INTO mcp_tool_usage_log
-    (id, user_id, api_key_id, tool_name, table_name, arguments, record_count, duration_ms, is_error, error_message, created_at)
+    (id, user_id, api_key_id, tool_name, service_prefix, table_name, arguments, record_count, duration_ms, is_error, error_message, created_at)
     SELECT
       UUIDNumToString(MD5(concat('bench-usage-', toString(number)))),
       if(user = 0, ${quoted(knownUserId)}, concat('bench-user-', toString(1000000 + user))),
       concat('bench-key-', toString(user)),
       arrayElement(${arrayLiteral(TOOLS.map(([tool]) => tool))}, number % ${TOOLS.length} + 1),
+      'tushare_daily',
       arrayElement(${arrayLiteral(TOOLS.map(([, table]) => table))}, number % ${TOOLS.length} + 1),
       concat('{"ts_code":"', toString(600000 + number % 500), '.SH"}'),
       toUInt32(number % 200),
@@ -54,23 +61,38 @@ function generationSql({ knownUserId, rows, offset, count, endSeconds }) {
     )`;
 }
 
-/** Fills the table with two concurrent inserts (one INSERT ... SELECT uses one core on 18.16). */
-async function generateUsageRows(ctx, knownUserId) {
-  const { rows } = ctx.options;
-  if (rows % (SLICES * USERS) !== 0) throw new Error(`--rows must be a multiple of ${SLICES * USERS}`);
-  const endSeconds = Math.floor(Date.now() / 1000);
-  const halves = [0, rows / 2];
-  const started = performance.now();
-  await Promise.all(
-    halves.map((offset) =>
-      ctx.clickhouse.client.command({ query: generationSql({ knownUserId, rows, offset, count: rows / 2, endSeconds }) }),
-    ),
-  );
-  return { seconds: (performance.now() - started) / 1000 };
+/** The heavy user's calls, evenly over the year up to now, inserted in time order. */
+function heavyUserSql({ heavyUserId, endSeconds }) {
+  const spanSeconds = SPAN_DAYS * 86_400;
+  return `INSERT INTO mcp_tool_usage_log
+    (id, user_id, api_key_id, tool_name, service_prefix, table_name, arguments, record_count, duration_ms, is_error, error_message, created_at)
+    SELECT
+      UUIDNumToString(MD5(concat('bench-heavy-', toString(number)))), ${quoted(heavyUserId)}, 'bench-heavy-key',
+      arrayElement(${arrayLiteral(TOOLS.map(([tool]) => tool))}, number % ${TOOLS.length} + 1), 'tushare_daily',
+      arrayElement(${arrayLiteral(TOOLS.map(([, table]) => table))}, number % ${TOOLS.length} + 1),
+      '{"ts_code":"600519.SH"}', toUInt32(number % 200), toUInt32(1 + number % 50), toUInt8(number % 50 = 0), '',
+      toDateTime(toUInt32(${endSeconds - spanSeconds} + intDiv(number * ${spanSeconds}, ${HEAVY_ROWS})))
+    FROM system.numbers LIMIT ${HEAVY_ROWS}`;
 }
 
-/** The REST requests timed, each with what its answer must be (computed directly in ClickHouse). */
-async function requestSpecs(client, userId, now) {
+/**
+ * The crowd (1000 users, the typical one among them) from two concurrent inserts (one INSERT ...
+ * SELECT uses one core on 18.16), then the heavy user: --rows in all.
+ */
+async function generateUsageRows(ctx, knownUserId, heavyUserId) {
+  const crowd = ctx.options.rows - HEAVY_ROWS;
+  if (crowd <= 0 || crowd % (SLICES * USERS * 2) !== 0) throw new Error(`--rows minus ${HEAVY_ROWS} must be a positive multiple of ${SLICES * USERS * 2}`);
+  const endSeconds = Math.floor(Date.now() / 1000);
+  const started = performance.now();
+  await Promise.all(
+    [0, crowd / 2].map((offset) => ctx.clickhouse.client.command({ query: generationSql({ knownUserId, rows: crowd, offset, count: crowd / 2, endSeconds }) })),
+  );
+  await ctx.clickhouse.client.command({ query: heavyUserSql({ heavyUserId, endSeconds }) });
+  return { seconds: (performance.now() - started) / 1000, crowdRowsPerUser: crowd / USERS };
+}
+
+/** The REST requests timed for one user, each with what its answer must be (computed directly in ClickHouse). */
+async function requestSpecs(client, userId, now, who) {
   const filterFrom = new Date(startOfUtcDay(now).getTime() - 89 * DAY_MS);
   const statsFrom = (days) => new Date(startOfUtcDay(now).getTime() - (days - 1) * DAY_MS);
   const countWhere = (condition) => scalar(client, `SELECT count() FROM mcp_tool_usage_log WHERE user_id = ${quoted(userId)} AND ${condition}`);
@@ -82,17 +104,25 @@ async function requestSpecs(client, userId, now) {
     countWhere(since(statsFrom(365))),
   ]);
   const historyCheck = (total, size) => (body) => body.total === total && body.records.length === Math.min(size, total);
+  const label = (text) => `${who}: ${text}`;
   return [
-    { label: 'GET /api/auth/me (REST floor: JWT + user lookup)', path: '/api/auth/me', check: (body) => body.id === userId },
-    { label: 'history, page 1 of all', path: '/api/mcp-usage/history?page=1&page_size=20', check: historyCheck(all, 20), rows: all },
+    { who, label: label('history, page 1 of all'), path: '/api/mcp-usage/history?page=1&page_size=20', check: historyCheck(all, 20), rows: all },
     {
-      label: 'history, one tool, last 90 days, page 2',
+      who,
+      label: label(`history, page ${DEEPEST_PAGE} of all (the deepest allowed)`),
+      path: `/api/mcp-usage/history?page=${DEEPEST_PAGE}&page_size=20`,
+      check: (body) => body.total === all && body.records.length === Math.max(0, Math.min(20, all - (DEEPEST_PAGE - 1) * 20)),
+      rows: all,
+    },
+    {
+      who,
+      label: label('history, one tool, last 90 days, page 2'),
       path: `/api/mcp-usage/history?page=2&page_size=20&tool_name=get_daily_bars&start_date=${isoDay(filterFrom)}&end_date=${isoDay(now)}`,
       check: (body) => body.total === filtered,
       rows: filtered,
     },
-    { label: 'stats, days=30', path: '/api/mcp-usage/stats?days=30', check: (body) => body.total_calls === last30, rows: last30 },
-    { label: 'stats, days=365', path: '/api/mcp-usage/stats?days=365', check: (body) => body.total_calls === last365, rows: last365 },
+    { who, label: label('stats, days=30'), path: '/api/mcp-usage/stats?days=30', check: (body) => body.total_calls === last30, rows: last30 },
+    { who, label: label('stats, days=365'), path: '/api/mcp-usage/stats?days=365', check: (body) => body.total_calls === last365, rows: last365 },
   ];
 }
 
@@ -103,30 +133,23 @@ async function timeRequest(ctx, jwt, spec) {
   return summarize(await timeEach(ctx.options.queryRequests, () => getJson(ctx.gateway.restUrl, spec.path, jwt)));
 }
 
-/** The repository's queries run directly (deduplicating by id), next to the FINAL form they replaced. */
+/** The repository's reads for the heavy user's deepest page, sent straight to ClickHouse. */
 function diagnosticQueries(userId, now) {
   const user = `user_id = ${quoted(userId)}`;
-  const since30 = `created_at >= toDateTime(${Math.floor((startOfUtcDay(now).getTime() - 29 * DAY_MS) / 1000)})`;
-  const columns = 'id, user_id, api_key_id, tool_name, table_name, arguments, record_count, duration_ms, is_error, error_message, created_at';
+  const since365 = `created_at >= toDateTime(${Math.floor((startOfUtcDay(now).getTime() - 364 * DAY_MS) / 1000)})`;
+  const columns = 'id, user_id, api_key_id, tool_name, service_prefix, table_name, arguments, record_count, duration_ms, is_error, error_message, created_at';
   return [
+    { label: 'calls per hour (the total, and where a page lies)', query: `SELECT toUnixTimestamp(toStartOfHour(created_at)) AS hour, count() FROM mcp_tool_usage_log WHERE ${user} GROUP BY hour ORDER BY hour DESC` },
     {
-      // 18.16 parses no OFFSET after LIMIT BY, hence the `LIMIT offset, count` form.
-      label: 'history page (ORDER BY created_at DESC, id DESC LIMIT 20)',
-      final: `SELECT ${columns} FROM mcp_tool_usage_log FINAL WHERE ${user} ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0`,
-      deduplicated: `SELECT ${columns} FROM mcp_tool_usage_log WHERE ${user} ORDER BY created_at DESC, id DESC LIMIT 1 BY id LIMIT 0, 20`,
+      label: 'a page read from the hours that hold it',
+      query: `SELECT ${columns} FROM mcp_tool_usage_log WHERE ${user} AND created_at >= toDateTime(${Math.floor(now.getTime() / 1000) - 7200}) ORDER BY created_at DESC, id DESC LIMIT 0, 20`,
     },
     {
-      label: 'history total (count)',
-      final: `SELECT count() FROM mcp_tool_usage_log FINAL WHERE ${user}`,
-      deduplicated: `SELECT uniqExact(id) FROM mcp_tool_usage_log WHERE ${user}`,
+      label: `the same page read the naive way (OFFSET ${(DEEPEST_PAGE - 1) * 20} over all the user's rows)`,
+      query: `SELECT ${columns} FROM mcp_tool_usage_log WHERE ${user} ORDER BY created_at DESC, id DESC LIMIT ${(DEEPEST_PAGE - 1) * 20}, 20`,
     },
-    {
-      label: 'stats daily, 30 days',
-      final: `SELECT toString(toDate(created_at)) AS date, count(), sum(record_count) FROM mcp_tool_usage_log FINAL WHERE ${user} AND ${since30} GROUP BY date ORDER BY date`,
-      deduplicated: `SELECT toString(toDate(at)) AS date, count(), sum(records) FROM (
-        SELECT any(created_at) AS at, any(record_count) AS records FROM mcp_tool_usage_log WHERE ${user} AND ${since30} GROUP BY id
-      ) GROUP BY date ORDER BY date`,
-    },
+    { label: 'stats per UTC day, 365 days', query: `SELECT toString(toDate(created_at, 'UTC')) AS date, count(), sum(record_count) FROM mcp_tool_usage_log WHERE ${user} AND ${since365} GROUP BY date ORDER BY date` },
+    { label: 'top tools, 365 days', query: `SELECT tool_name, table_name, count(), sum(record_count) FROM mcp_tool_usage_log WHERE ${user} AND ${since365} GROUP BY tool_name, table_name ORDER BY count() DESC LIMIT 10` },
   ];
 }
 
@@ -137,43 +160,44 @@ async function timeQuery(client, query) {
 
 export async function measureUsageQueries(ctx) {
   const { client } = ctx.clickhouse;
-  const user = ctx.users.history;
-  const generated = await generateUsageRows(ctx, user.id);
-  await waitForMerges(client, 120_000);
+  const typical = ctx.users.history;
+  const heavy = await registerAndLogin(ctx.gateway.restUrl, `bench-heavy-${ctx.clickhouse.database}@example.com`);
+  const generated = await generateUsageRows(ctx, typical.id, heavy.id);
+  await waitForMerges(client, 180_000);
   const storage = await tableParts(client, 'mcp_tool_usage_log');
   const now = new Date();
   const requests = [];
-  for (const spec of await requestSpecs(client, user.id, now)) requests.push({ ...spec, latency: await timeRequest(ctx, user.jwt, spec) });
-  const diagnostics = [];
-  for (const query of diagnosticQueries(user.id, now)) {
-    diagnostics.push({ label: query.label, final: await timeQuery(client, query.final), deduplicated: await timeQuery(client, query.deduplicated) });
+  const floor = { label: 'GET /api/auth/me (REST floor: JWT + user lookup)', path: '/api/auth/me', check: (body) => body.id === typical.id };
+  requests.push({ ...floor, latency: await timeRequest(ctx, typical.jwt, floor) });
+  for (const [user, who] of [[typical, 'typical user'], [heavy, 'heavy user']]) {
+    for (const spec of await requestSpecs(client, user.id, now, who)) requests.push({ ...spec, latency: await timeRequest(ctx, user.jwt, spec) });
   }
-  return { generated, storage, requests, diagnostics, userRows: ctx.options.rows / USERS };
+  const diagnostics = [];
+  for (const query of diagnosticQueries(heavy.id, now)) diagnostics.push({ label: query.label, latency: await timeQuery(client, query.query) });
+  return { generated, storage, requests, diagnostics };
 }
 
 export function renderUsageQueries(data, ctx) {
   const { generated, storage } = data;
   return [
     `${formatInt(storage.rows)} rows in \`mcp_tool_usage_log\`: ${formatInt(ctx.options.rows)} generated server-side in ${formatNumber(generated.seconds)} s ` +
-      `(${formatInt(USERS)} users × ${formatInt(data.userRows)} calls over ${SPAN_DAYS} days, ${TOOLS.length} tools) plus the throughput runs' own. ` +
+      `(${formatInt(USERS)} users × ${formatInt(generated.crowdRowsPerUser)} calls over ${SPAN_DAYS} days, among them the typical user, and one heavy user with ` +
+      `${formatInt(HEAVY_ROWS)} calls; ${TOOLS.length} tools) plus the throughput runs' own. ` +
       `${storage.parts} active parts in ${storage.partitions} monthly partitions when timed ` +
       '(merges settled). Timed through the REST API with the user\'s JWT, one request at a time, ' +
       `${WARMUP_REQUESTS} warm-up requests then ${ctx.options.queryRequests} timed; every answer is checked against a direct count.`,
+    `Target: every heavy-user history page and stats?days=365 within ${TARGET_HEAVY_MS} ms p50.`,
     table(
-      ['request (one user)', 'rows matched', 'p50 ms', 'p99 ms', 'mean ms'],
+      ['request', 'rows matched', 'p50 ms', 'p99 ms', 'mean ms'],
       data.requests.map((r) => [r.label, r.rows === undefined ? '' : formatInt(r.rows), formatNumber(r.latency.p50), formatNumber(r.latency.p99), formatNumber(r.latency.mean)]),
     ),
-    'Where the time goes: the same queries sent straight to ClickHouse (no HTTP, no Nest), deduplicating by `id` as the repository does, next to the FINAL form it replaced (same answers, since a duplicate row is a retried insert of the same id). p50 of ' +
-      `${DIAGNOSTIC_RUNS} runs:`,
-    table(
-      ['query', 'FINAL (replaced) ms', 'dedup by id (used) ms'],
-      data.diagnostics.map((d) => [d.label, formatNumber(d.final.p50), formatNumber(d.deduplicated.p50)]),
-    ),
+    `Where the heavy user's time goes: the repository's queries sent straight to ClickHouse (no HTTP, no Nest), next to the naive deep page they avoid. p50 of ${DIAGNOSTIC_RUNS} runs:`,
+    table(['query', 'p50 ms', 'p99 ms'], data.diagnostics.map((d) => [d.label, formatNumber(d.latency.p50), formatNumber(d.latency.p99)])),
   ].join('\n\n');
 }
 
 export const usageQueries = {
-  title: (ctx) => `Usage history and stats for one user among ${formatInt(ctx.options.rows)} rows`,
+  title: (ctx) => `Usage history and stats among ${formatInt(ctx.options.rows)} rows`,
   measure: measureUsageQueries,
   render: renderUsageQueries,
 };

@@ -38,6 +38,8 @@ export interface AppConfig {
     /** Failed key verifications per client address per window before it gets 429. */
     authFailureLimit: number;
     authFailureWindowSeconds: number;
+    /** ClickHouse lookups of uncached keys at once (16 times as many may wait; more get 503). */
+    keyLookupConcurrency: number;
   };
   clickhouse: {
     url: string;
@@ -157,6 +159,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       toolSets: [...new Set(splitList(vars.MCP_TOOL_SETS))] as ToolSetName[],
       authFailureLimit: vars.MCP_AUTH_FAILURE_LIMIT,
       authFailureWindowSeconds: vars.MCP_AUTH_FAILURE_WINDOW_SECONDS,
+      keyLookupConcurrency: vars.MCP_KEY_LOOKUP_CONCURRENCY,
     },
     clickhouse: {
       url: vars.CLICKHOUSE_URL,

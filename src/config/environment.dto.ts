@@ -130,6 +130,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
   MCP_AUTH_FAILURE_LIMIT = 30;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  MCP_KEY_LOOKUP_CONCURRENCY = 8;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   MCP_AUTH_FAILURE_WINDOW_SECONDS = 60;
 

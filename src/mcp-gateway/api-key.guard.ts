@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage } from 'node:http';
 import { StoreUnavailableError } from '../clickhouse/clickhouse-errors.js';
+import { GateFullError } from '../common/bounded-gate.js';
 import { echo } from '../common/echo.js';
 import { FailureCounter } from '../common/failure-counter.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -32,7 +33,10 @@ const VERIFY_RETRY_AFTER_SECONDS = 5;
  * API key rule — initialize and notifications pass; every other request needs a valid key, also
  * inside a batch. Keys that fail verification are counted per client address: past
  * MCP_AUTH_FAILURE_LIMIT in a window the address gets 429 for anything but a key already known
- * to be valid, so guessing costs the database nothing and valid callers elsewhere are untouched.
+ * to be valid (before its body is read, and its new connections are dropped), so guessing costs
+ * the database nothing and valid callers elsewhere are untouched. Lookups of uncached keys from
+ * everyone together are capped too (MCP_KEY_LOOKUP_CONCURRENCY), for strangers spread over many
+ * addresses.
  */
 @Injectable()
 export class ApiKeyGuard {
@@ -61,14 +65,38 @@ export class ApiKeyGuard {
     this.lastUsed.touch(key.keyId);
   }
 
-  private async verifyThrottled(token: string, address: string, id: JsonRpcId): Promise<VerifiedKey> {
+  /**
+   * The 429 for a request from a throttled address that carries no key known to be valid, decided
+   * from the headers alone, so such a request costs no body read, no parse and no lookup.
+   */
+  earlyRefusal(address: string, authorization: string | undefined): JsonRpcHttpException | undefined {
+    const token = bearerToken(authorization);
+    if (token && this.verifier.cached(token)) return undefined;
+    return this.throttled(address, null);
+  }
+
+  /** Whether a new connection from this peer may be served at all (an address in its throttle window may not). */
+  admitsConnection(address: string): boolean {
+    return this.failures.retryAfterSeconds(address) === 0;
+  }
+
+  private throttled(address: string, id: JsonRpcId): JsonRpcHttpException | undefined {
     const retryAfter = this.failures.retryAfterSeconds(address);
-    if (retryAfter > 0) {
-      throw new JsonRpcHttpException(429, `Too many invalid API keys from this address; retry in ${retryAfter} s`, JSON_RPC_RATE_LIMITED, id, {
-        'Retry-After': String(retryAfter),
-      });
-    }
+    if (retryAfter === 0) return undefined;
+    // Closing the connection makes a flooding client reconnect, and new connections from it are dropped.
+    return new JsonRpcHttpException(429, `Too many invalid API keys from this address; retry in ${retryAfter} s`, JSON_RPC_RATE_LIMITED, id, {
+      'Retry-After': String(retryAfter),
+      Connection: 'close',
+    });
+  }
+
+  private async verifyThrottled(token: string, address: string, id: JsonRpcId): Promise<VerifiedKey> {
+    const throttled = this.throttled(address, id);
+    if (throttled) throw throttled;
     const key = await this.verifier.verify(token).catch((error: unknown) => {
+      if (error instanceof GateFullError) {
+        throw new JsonRpcHttpException(503, 'API key verification is busy; try again shortly', JSON_RPC_UNAVAILABLE, id, { 'Retry-After': '1' });
+      }
       if (!(error instanceof StoreUnavailableError)) throw error;
       this.logger.warn({ err: error.cause }, 'API key verification failed: the database did not answer');
       throw new JsonRpcHttpException(503, 'API key verification is unavailable; try again shortly', JSON_RPC_UNAVAILABLE, id, {
@@ -77,6 +105,9 @@ export class ApiKeyGuard {
     });
     if (key) return key;
     this.failures.recordFailure(address);
+    if (this.failures.retryAfterSeconds(address) > 0) {
+      this.logger.warn({ address, limit: this.config.mcp.authFailureLimit, windowSeconds: this.config.mcp.authFailureWindowSeconds }, 'too many invalid API keys: throttling this address');
+    }
     throw new JsonRpcHttpException(401, 'Invalid or expired API key', JSON_RPC_UNAUTHORIZED, id);
   }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import contentType from 'content-type';
@@ -35,18 +36,34 @@ export class McpHttpHandler {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     try {
       assertRoute(req);
+      const address = clientAddress(req, this.config.http.trustProxy);
+      const early = this.guard.earlyRefusal(address, req.headers.authorization);
+      if (early) {
+        req.resume();
+        throw early;
+      }
       const body = await readJsonBody(req, this.config.http.bodyLimitBytes);
-      await this.guard.authorize(req, body, clientAddress(req, this.config.http.trustProxy));
+      await this.guard.authorize(req, body, address);
       await this.gateway.handle(req, res, body);
     } catch (error) {
       this.refuse(req, res, error);
     }
   }
 
+  /**
+   * Drops a new connection from a peer in its throttle window before any byte is parsed. A peer
+   * that is a trusted proxy carries other clients' requests, so it is never dropped here.
+   */
+  screen(socket: Socket): void {
+    const peer = socket.remoteAddress;
+    if (peer && !this.config.http.trustProxy(peer, 0) && !this.guard.admitsConnection(peer)) socket.destroy();
+  }
+
   private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     if (error instanceof JsonRpcHttpException) {
-      // There is no per-request log line on this port (every tool call is a usage row); refusals get one.
-      this.logger.warn({ status: error.status, detail: error.message, ip: req.socket.remoteAddress }, 'MCP request refused');
+      // Debug only: a client that sends thousands of bad requests must not make us write thousands
+      // of log lines (the key guard logs once when it starts throttling an address).
+      this.logger.debug({ status: error.status, detail: error.message, ip: req.socket.remoteAddress }, 'MCP request refused');
       return writeJsonRpcError(res, error);
     }
     if (req.destroyed) return; // the client left mid-request: nobody to answer

@@ -1,10 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import { BoundedGate } from '../common/bounded-gate.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { type KeyVerdict, hashApiKey, isExpired, isWellFormedApiKey } from './api-key.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
+
+const LOOKUPS_WAITING_PER_SLOT = 16;
 
 /** Who a verified key belongs to; tool handlers receive it as the SDK's authInfo.extra. */
 export interface VerifiedKey {
@@ -26,6 +29,8 @@ export class ApiKeyVerifier {
   private readonly known: LRUCache<string, VerifiedKey>;
   private readonly unknown: LRUCache<string, true>;
   private readonly lookups = new Map<string, Promise<VerifiedKey | undefined>>();
+  /** ClickHouse lookups for keys not in either cache: a fixed share of the database, however many strangers knock. */
+  private readonly lookupGate: BoundedGate;
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -35,6 +40,7 @@ export class ApiKeyVerifier {
     const options = { max: config.mcp.keyCacheMaxEntries, ttl: Math.max(1, config.mcp.keyCacheTtlSeconds * 1000) };
     this.known = new LRUCache<string, VerifiedKey>(options);
     this.unknown = new LRUCache<string, true>(options);
+    this.lookupGate = new BoundedGate(config.mcp.keyLookupConcurrency, config.mcp.keyLookupConcurrency * LOOKUPS_WAITING_PER_SLOT);
   }
 
   /** The key's owner when a valid, unexpired verdict is cached; never asks ClickHouse. */
@@ -74,8 +80,9 @@ export class ApiKeyVerifier {
     return lookup;
   }
 
+  /** Throws GateFullError when too many lookups are already waiting (the caller answers 503). */
   private async lookUp(keyHash: string): Promise<VerifiedKey | undefined> {
-    const key = await this.keys.findByHash(keyHash);
+    const key = await this.lookupGate.run(() => this.keys.findByHash(keyHash));
     if (!key || !key.isActive || !(await this.auth.activeUser(key.userId))) return undefined;
     return toVerifiedKey(key);
   }

@@ -1,0 +1,39 @@
+/** The gate's queue is full: the caller should answer "busy, retry shortly" at once. */
+export class GateFullError extends Error {
+  constructor() {
+    super('too many operations are waiting');
+    this.name = 'GateFullError';
+  }
+}
+
+/**
+ * At most `concurrency` tasks at once, at most `maxWaiting` more queued in arrival order; one
+ * beyond that is refused (GateFullError) rather than queued, so a flood cannot build an unbounded
+ * backlog of promises and sockets, and its share of the resource behind the gate stays fixed.
+ */
+export class BoundedGate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.concurrency) {
+      if (this.waiting.length >= this.maxWaiting) throw new GateFullError();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.active++;
+    }
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next waiter, so `active` never drops below a busy gate.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
