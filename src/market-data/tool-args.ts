@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Sql, date, join, parseIsoDate, sql } from '../clickhouse/sql.js';
+import { type Sql, date, join, parseIsoDate, sql, str } from '../clickhouse/sql.js';
 import { echo } from '../common/echo.js';
 
 const TS_CODE = /^(\d{6})(?:\.(SZ|SH|BJ))?$/i;
@@ -104,6 +104,20 @@ export function requireStartNotAfterEnd(range: DateRange, ctx: z.RefinementCtx):
 export function dateRangeConditions(column: Sql, range: DateRange): Sql[] {
   return [...(range.start_date ? [sql`${column} >= ${date(range.start_date)}`] : []), ...(range.end_date ? [sql`${column} <= ${date(range.end_date)}`] : [])];
 }
+
+/** One stock's rows in a trade-date range: a key-only filter, fit for MarketDataRepository.latest(). */
+export function stockRangeFilter(code: string, range: DateRange): Sql {
+  return allOf([sql`ts_code = ${str(code)}`, ...dateRangeConditions(sql`trade_date`, range)]);
+}
+
+/** Arguments of the per-stock time-series tools: a code and an optional trade-date range. */
+export const stockRangeInput = z
+  .object({
+    ts_code: tsCodeArg('Stock code, e.g. 000001.SZ or 600519.SH'),
+    start_date: dateArg('First trade date to include, YYYY-MM-DD or YYYYMMDD; omit for the earliest').optional(),
+    end_date: dateArg('Last trade date to include, YYYY-MM-DD or YYYYMMDD; omit for the latest').optional(),
+  })
+  .superRefine(requireStartNotAfterEnd);
 
 /** A WHERE body that matches every row when a tool has no filter. */
 export function allOf(conditions: Sql[]): Sql {

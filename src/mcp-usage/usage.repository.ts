@@ -14,22 +14,6 @@ export interface HistoryFilter {
   toolName?: string;
 }
 
-/** A stored call as the history returns it (counts as numbers, created_at in seconds since the epoch). */
-export interface StoredUsage {
-  id: string;
-  user_id: string;
-  api_key_id: string;
-  tool_name: string;
-  service_prefix: string;
-  table_name: string;
-  arguments: string;
-  record_count: number;
-  duration_ms: number;
-  is_error: number;
-  error_message: string;
-  created_at: number;
-}
-
 /** Calls in one hour (start in seconds since the epoch), newest hour first. */
 export interface HourCount {
   hour: number;
@@ -103,15 +87,16 @@ export class UsageRepository {
   }
 
   /** Calls of the filter newest first, `offset` rows in; callers narrow the filter to the hours that hold them. */
-  async page(filter: HistoryFilter, limit: number, offset: number): Promise<StoredUsage[]> {
-    const rows = await this.clickhouse.query<StoredUsage>(sql`
+  async page(filter: HistoryFilter, limit: number, offset: number): Promise<UsageRecord[]> {
+    const rows = await this.clickhouse.query<UsageRecord>(sql`
       SELECT id, user_id, api_key_id, tool_name, service_prefix, table_name, arguments, record_count, duration_ms,
         is_error, error_message, toUnixTimestamp(created_at) AS created_at
       FROM mcp_tool_usage_log
       WHERE ${whereClause(filter)}
       ORDER BY created_at DESC, id DESC
       LIMIT ${int(offset)}, ${int(limit)}`);
-    return rows.map((row) => ({ ...row, record_count: Number(row.record_count), duration_ms: Number(row.duration_ms), is_error: Number(row.is_error), created_at: Number(row.created_at) }));
+    // Int64 counts (the original's column type) arrive as JSON strings.
+    return rows.map((row) => ({ ...row, record_count: Number(row.record_count), duration_ms: Number(row.duration_ms), is_error: Number(row.is_error) === 1 ? 1 : 0, created_at: Number(row.created_at) }));
   }
 
   /** Calls and records per UTC day. */

@@ -1,11 +1,20 @@
-import { z } from 'zod';
-import { int, sql, str } from '../../clickhouse/sql.js';
-import { adjustBars } from '../adjustment.js';
+import { int, sql } from '../../clickhouse/sql.js';
+import { type Adjustment, adjustBars } from '../adjustment.js';
+import type { MarketDataRepository } from '../market-data.repository.js';
 import { DAILY_COLUMNS } from '../market-tables.js';
-import { defineTool } from '../stock-tool.js';
-import { adjustArg, allOf, dateArg, dateRangeConditions, requireStartNotAfterEnd, tsCodeArg } from '../tool-args.js';
+import { type Row, defineTool } from '../stock-tool.js';
+import { type DateRange, adjustArg, stockRangeFilter, stockRangeInput } from '../tool-args.js';
 
 export const DAILY_KEY = ['ts_code', 'trade_date'];
+
+/**
+ * One stock's bars in a date range, oldest first, adjusted as asked. The bar past the cap only
+ * tells truncation, so it stays raw; qfq is relative to the last bar returned.
+ */
+export async function barsInRange(data: MarketDataRepository, columns: readonly string[], code: string, range: DateRange, adjustment: Adjustment, limit: number): Promise<Row[]> {
+  const bars = await data.rows(sql`SELECT * FROM ${data.latest('ods_daily', DAILY_KEY, columns, stockRangeFilter(code, range))} ORDER BY trade_date LIMIT ${int(limit)}`);
+  return [...(await adjustBars(bars.slice(0, limit - 1), adjustment, data)), ...bars.slice(limit - 1)];
+}
 
 export const getDailyBarsTool = defineTool({
   name: 'get_daily_bars',
@@ -16,18 +25,6 @@ export const getDailyBarsTool = defineTool({
   table: 'ods_daily',
   servicePrefix: 'tushare_daily',
   maxRows: 1000,
-  input: z
-    .object({
-      ts_code: tsCodeArg('Stock code, e.g. 000001.SZ or 600519.SH'),
-      start_date: dateArg('First trade date to include, YYYY-MM-DD or YYYYMMDD; omit for the earliest').optional(),
-      end_date: dateArg('Last trade date to include, YYYY-MM-DD or YYYYMMDD; omit for the latest').optional(),
-      adjust: adjustArg,
-    })
-    .superRefine(requireStartNotAfterEnd),
-  read: async (args, data, limit) => {
-    const where = allOf([sql`ts_code = ${str(args.ts_code)}`, ...dateRangeConditions(sql`trade_date`, args)]);
-    const bars = await data.rows(sql`SELECT * FROM ${data.latest('ods_daily', DAILY_KEY, DAILY_COLUMNS, where)} ORDER BY trade_date LIMIT ${int(limit)}`);
-    // The bar past the cap only tells truncation; qfq is relative to the last bar returned.
-    return [...(await adjustBars(bars.slice(0, limit - 1), args.adjust, data)), ...bars.slice(limit - 1)];
-  },
+  input: stockRangeInput.safeExtend({ adjust: adjustArg }),
+  read: (args, data, limit) => barsInRange(data, DAILY_COLUMNS, args.ts_code, args, args.adjust, limit),
 });

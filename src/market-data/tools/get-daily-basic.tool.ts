@@ -1,8 +1,7 @@
-import { z } from 'zod';
-import { int, sql, str } from '../../clickhouse/sql.js';
+import { int, sql } from '../../clickhouse/sql.js';
 import { DAILY_BASIC_COLUMNS } from '../market-tables.js';
 import { defineTool } from '../stock-tool.js';
-import { allOf, dateArg, dateRangeConditions, requireStartNotAfterEnd, tsCodeArg } from '../tool-args.js';
+import { stockRangeFilter, stockRangeInput } from '../tool-args.js';
 import { DAILY_KEY } from './get-daily-bars.tool.js';
 
 export const getDailyBasicTool = defineTool({
@@ -15,15 +14,7 @@ export const getDailyBasicTool = defineTool({
   table: 'ods_daily_basic',
   servicePrefix: 'tushare_daily_basic',
   maxRows: 1000,
-  input: z
-    .object({
-      ts_code: tsCodeArg('Stock code, e.g. 000001.SZ or 600519.SH'),
-      start_date: dateArg('First trade date to include, YYYY-MM-DD or YYYYMMDD; omit for the earliest').optional(),
-      end_date: dateArg('Last trade date to include, YYYY-MM-DD or YYYYMMDD; omit for the latest').optional(),
-    })
-    .superRefine(requireStartNotAfterEnd),
-  read: (args, data, limit) => {
-    const where = allOf([sql`ts_code = ${str(args.ts_code)}`, ...dateRangeConditions(sql`trade_date`, args)]);
-    return data.rows(sql`SELECT * FROM ${data.latest('ods_daily_basic', DAILY_KEY, DAILY_BASIC_COLUMNS, where)} ORDER BY trade_date LIMIT ${int(limit)}`);
-  },
+  input: stockRangeInput,
+  read: (args, data, limit) =>
+    data.rows(sql`SELECT * FROM ${data.latest('ods_daily_basic', DAILY_KEY, DAILY_BASIC_COLUMNS, stockRangeFilter(args.ts_code, args))} ORDER BY trade_date LIMIT ${int(limit)}`),
 });

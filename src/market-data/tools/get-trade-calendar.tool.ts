@@ -1,10 +1,17 @@
 import { z } from 'zod';
-import { bool, int, sql, str } from '../../clickhouse/sql.js';
+import { type Sql, bool, int, sql, str } from '../../clickhouse/sql.js';
+import type { MarketDataRepository } from '../market-data.repository.js';
 import { TRADE_CALENDAR_COLUMNS } from '../market-tables.js';
 import { defineTool } from '../stock-tool.js';
-import { allOf, dateArg, dateRangeConditions, exchangeArg, requireStartNotAfterEnd } from '../tool-args.js';
+import { type DateRange, allOf, dateArg, dateRangeConditions, exchangeArg, requireStartNotAfterEnd } from '../tool-args.js';
 
-export const CALENDAR_KEY = ['exchange', 'cal_date'];
+const CALENDAR_KEY = ['exchange', 'cal_date'];
+
+/** The newest row of each calendar day of one exchange in a date range, as a subquery. */
+export function calendarDays(data: MarketDataRepository, exchange: string, range: DateRange): Sql {
+  const where = allOf([sql`exchange = ${str(exchange)}`, ...dateRangeConditions(sql`cal_date`, range)]);
+  return data.latest('ods_trade_calendar', CALENDAR_KEY, TRADE_CALENDAR_COLUMNS, where);
+}
 
 export const getTradeCalendarTool = defineTool({
   name: 'get_trade_calendar',
@@ -24,9 +31,8 @@ export const getTradeCalendarTool = defineTool({
     })
     .superRefine(requireStartNotAfterEnd),
   read: (args, data, limit) => {
-    const where = allOf([sql`exchange = ${str(args.exchange)}`, ...dateRangeConditions(sql`cal_date`, args)]);
     const open = args.is_open === undefined ? sql`1` : sql`is_open = ${bool(args.is_open)}`;
-    return data.rows(sql`SELECT * FROM ${data.latest('ods_trade_calendar', CALENDAR_KEY, TRADE_CALENDAR_COLUMNS, where)}
+    return data.rows(sql`SELECT * FROM ${calendarDays(data, args.exchange, args)}
       WHERE ${open}
       ORDER BY cal_date
       LIMIT ${int(limit)}`);

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { date, int, sql, str } from '../../../clickhouse/sql.js';
-import { TRADE_CALENDAR_COLUMNS } from '../../market-tables.js';
+import { int, sql } from '../../../clickhouse/sql.js';
 import { defineTool } from '../../stock-tool.js';
-import { allOf, dateArg, dateRangeConditions, exchangeArg, requireStartNotAfterEnd } from '../../tool-args.js';
-import { CALENDAR_KEY } from '../get-trade-calendar.tool.js';
+import { dateArg, exchangeArg, requireStartNotAfterEnd } from '../../tool-args.js';
+import { calendarDays } from '../get-trade-calendar.tool.js';
 import { rowsAsText } from './tushare-tool.js';
 
 const plugin = { table: 'ods_trade_calendar', servicePrefix: 'tushare_trade_calendar' };
@@ -23,8 +22,7 @@ export const tushareTradeCalendarGetTradeCalendar = defineTool({
   maxRows: 5000,
   input: rangeInput,
   read: (args, data, limit) => {
-    const where = allOf([sql`exchange = ${str(args.exchange)}`, ...dateRangeConditions(sql`cal_date`, args)]);
-    return data.rows(sql`SELECT * FROM ${data.latest('ods_trade_calendar', CALENDAR_KEY, TRADE_CALENDAR_COLUMNS, where)} ORDER BY cal_date LIMIT ${int(limit)}`);
+    return data.rows(sql`SELECT * FROM ${calendarDays(data, args.exchange, args)} ORDER BY cal_date LIMIT ${int(limit)}`);
   },
   text: rowsAsText,
 });
@@ -37,8 +35,7 @@ export const tushareTradeCalendarGetTradingDays = defineTool({
   maxRows: 5000,
   input: rangeInput,
   read: (args, data, limit) => {
-    const where = allOf([sql`exchange = ${str(args.exchange)}`, ...dateRangeConditions(sql`cal_date`, args)]);
-    return data.rows(sql`SELECT * FROM ${data.latest('ods_trade_calendar', CALENDAR_KEY, TRADE_CALENDAR_COLUMNS, where)} WHERE is_open = 1 ORDER BY cal_date LIMIT ${int(limit)}`);
+    return data.rows(sql`SELECT * FROM ${calendarDays(data, args.exchange, args)} WHERE is_open = 1 ORDER BY cal_date LIMIT ${int(limit)}`);
   },
   text: rowsAsText,
 });
@@ -51,8 +48,9 @@ export const tushareTradeCalendarGetNextTradingDay = defineTool({
   maxRows: 1,
   input: z.object({ date: dateArg('The day to start after, YYYYMMDD or YYYY-MM-DD'), exchange: exchangeArg }),
   read: (args, data) => {
-    const where = sql`exchange = ${str(args.exchange)} AND cal_date > ${date(args.date)}`;
-    return data.rows(sql`SELECT * FROM ${data.latest('ods_trade_calendar', CALENDAR_KEY, TRADE_CALENDAR_COLUMNS, where)} WHERE is_open = 1 ORDER BY cal_date LIMIT 1`);
+    // The day after `date` is the first one the range may hold.
+    const dayAfter = new Date(Date.parse(`${args.date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    return data.rows(sql`SELECT * FROM ${calendarDays(data, args.exchange, { start_date: dayAfter })} WHERE is_open = 1 ORDER BY cal_date LIMIT 1`);
   },
   text: rowsAsText,
 });

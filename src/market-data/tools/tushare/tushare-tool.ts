@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import type { ToolOutput } from '../../stock-tool.js';
-import { dateArg, requireStartNotAfterEnd, tsCodeArg } from '../../tool-args.js';
+import { date, ident, int, join, sql, str } from '../../../clickhouse/sql.js';
+import { type StockTool, type ToolOutput, defineTool } from '../../stock-tool.js';
+import { codesArg, dateArg, requireStartNotAfterEnd, stockRangeFilter, tsCodeArg } from '../../tool-args.js';
+import { DAILY_KEY } from '../get-daily-bars.tool.js';
 
 /**
  * The original service's tools, by their names (`<plugin dir>_<method>`) and argument names, so
@@ -22,7 +24,69 @@ export const codeRangeInput = z
   })
   .superRefine(requireStartNotAfterEnd);
 
-export const tradeDateInput = z.object({ trade_date: dateArg('The trade date, YYYYMMDD or YYYY-MM-DD') });
+/** One of the original's plugins and the ts_code/trade_date table it reads. */
+export interface TusharePlugin {
+  servicePrefix: string;
+  table: string;
+  /** What its queries select. */
+  columns: readonly string[];
+}
 
-/** The latest trade date of a table as the original returned it: the date alone, as text. */
-export const latestDateText = (table: string) => (output: ToolOutput) => (output.rows[0]?.trade_date as string | undefined) ?? `no trade dates in ${table} yet`;
+interface Naming {
+  name: string;
+  title: string;
+  description: string;
+}
+
+const ofPlugin = (plugin: TusharePlugin) => ({ table: plugin.table, servicePrefix: plugin.servicePrefix, text: rowsAsText });
+
+/** `<plugin>_get_<…>(code, start_date, end_date)`: one stock's rows in a date range, oldest first. */
+export function codeRangeTool(plugin: TusharePlugin, naming: Naming): StockTool {
+  return defineTool({
+    ...ofPlugin(plugin),
+    ...naming,
+    maxRows: 5000,
+    input: codeRangeInput,
+    read: (args, data, limit) =>
+      data.rows(sql`SELECT * FROM ${data.latest(plugin.table, DAILY_KEY, plugin.columns, stockRangeFilter(args.code, args))} ORDER BY trade_date LIMIT ${int(limit)}`),
+  });
+}
+
+/** `<plugin>_get_latest_<…>(codes)`: the newest row of each code, by ts_code. */
+export function latestPerCodeTool(plugin: TusharePlugin, naming: Naming): StockTool {
+  return defineTool({
+    ...ofPlugin(plugin),
+    ...naming,
+    maxRows: 100,
+    input: z.object({ codes: codesArg('Stock codes', 100) }),
+    read: (args, data, limit) =>
+      data.rows(sql`SELECT * FROM ${data.latest(plugin.table, DAILY_KEY, plugin.columns, sql`ts_code IN (${join(args.codes.map(str), ', ')})`)}
+        ORDER BY ts_code, trade_date DESC
+        LIMIT 1 BY ts_code
+        LIMIT ${int(limit)}`),
+  });
+}
+
+/** `<plugin>_get_latest_trade_date()`: the text is the date alone, as the original returned it. */
+export function latestTradeDateTool(plugin: TusharePlugin, naming: Naming): StockTool {
+  return defineTool({
+    ...ofPlugin(plugin),
+    ...naming,
+    maxRows: 1,
+    input: z.object({}),
+    read: (_args, data) => data.rows(sql`SELECT max(trade_date) AS trade_date FROM ${ident(plugin.table)} HAVING count() > 0`),
+    text: (output) => (output.rows[0]?.trade_date as string | undefined) ?? `no trade dates in ${plugin.table} yet`,
+  });
+}
+
+/** `<plugin>_get_all_<…>_by_date(trade_date)`: every stock's row of one day, by ts_code. */
+export function allByDateTool(plugin: TusharePlugin, naming: Naming): StockTool {
+  return defineTool({
+    ...ofPlugin(plugin),
+    ...naming,
+    maxRows: 6000,
+    input: z.object({ trade_date: dateArg('The trade date, YYYYMMDD or YYYY-MM-DD') }),
+    read: (args, data, limit) =>
+      data.rows(sql`SELECT * FROM ${data.latest(plugin.table, DAILY_KEY, plugin.columns, sql`trade_date = ${date(args.trade_date)}`)} ORDER BY ts_code LIMIT ${int(limit)}`),
+  });
+}
