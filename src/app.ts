@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { SchemaService } from './clickhouse/schema/schema.service.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { ConnectionLimiter } from './common/connection-limiter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 import { UntrustedJsonPipe } from './common/untrusted-json.pipe.js';
 import type { AppConfig } from './config/app-config.js';
@@ -53,7 +54,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 /**
  * Slow clients cannot hold a listener: headers must arrive within headersTimeout, the whole
  * request within requestTimeout (Node answers 408 and closes), idle keep-alive connections close
- * after keepAliveTimeout, and connections beyond maxConnections are dropped on arrival.
+ * after keepAliveTimeout, and connections beyond maxConnections, or beyond the per-address cap,
+ * are dropped on arrival.
  */
 function limitConnections(server: Server, config: AppConfig): void {
   // Node enforces both timeouts from a sweep that runs every 30 s by default; read at 'listening'.
@@ -62,6 +64,8 @@ function limitConnections(server: Server, config: AppConfig): void {
   server.requestTimeout = config.http.requestTimeoutMs;
   server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
   server.maxConnections = config.http.maxConnections;
+  const perAddress = new ConnectionLimiter(config.http.maxConnectionsPerAddress, config.http.trustProxy);
+  server.on('connection', (socket: Socket) => perAddress.admit(socket));
 }
 
 const CONNECTION_SWEEP_MS = 1000;

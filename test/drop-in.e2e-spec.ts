@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { hashSync } from '@node-rs/bcrypt';
 import { type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
 import { queryRows, rawClient } from './support/clickhouse.js';
 import { createApiKey, rawRpc } from './support/mcp.js';
@@ -119,6 +120,13 @@ describe('Drop-in on the original service’s database (e2e)', () => {
       // 21:31:43 in Asia/Shanghai, where the original wrote it, is 13:31:43 UTC.
       expect(me.body).toEqual({ id: account.id, email: account.email, username: 'analyst', is_active: true, is_admin: false, subscription_tier: 'free', created_at: '2026-01-06T13:31:43Z' });
       await login(account.email, 'not-the-password').expect(401);
+    });
+
+    it("should refuse the original's default admin while it still has the password printed in the original's source", async () => {
+      await insertOriginalUser(client, { id: randomUUID(), email: 'admin@localhost', passwordHash: hashSync('Admin1234', 4), createdAt: '2026-01-06 21:00:00' });
+      const refused = await login('admin@localhost', 'Admin1234').expect(403);
+      expect(refused.body.detail).toBe("admin@localhost still has the original service's default password; change it there before logging in here");
+      await login('admin@localhost', 'Admin12345').expect(401);
     });
 
     it('should accept a token the original issued with the shared secret', async () => {
@@ -266,7 +274,8 @@ describe('Drop-in on the original service’s database (e2e)', () => {
       const industries = await call('tushare_stock_basic_get_all_industries', {});
       expect(industries.structuredContent.rows[0]).toEqual({ industry: '元器件', stock_count: 1 });
       const hfq = await call('get_daily_bars', { ts_code: '600519.SH', adjust: 'hfq' });
-      expect(hfq.structuredContent.rows.map((row) => [row.close, row.adj_factor])).toEqual([[11884.46, 8.305]]);
+      // 1431 × 8.305 is 11884.454999… in binary; pro_bar's '%.2f' writes 11884.45.
+      expect(hfq.structuredContent.rows.map((row) => [row.close, row.adj_factor])).toEqual([[11884.45, 8.305]]);
     });
   });
 

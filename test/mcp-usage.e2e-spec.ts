@@ -2,10 +2,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
-import { sql, str } from '../src/clickhouse/sql.js';
-import { queryRows, rawClient } from './support/clickhouse.js';
 import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
+import { countForKey, waitForCount } from './support/usage-log.js';
 
 interface UsageRecord {
   tool_name: string;
@@ -22,26 +21,6 @@ const today = () => new Date().toISOString().slice(0, 10);
 const FAST_FLUSH = { USAGE_FLUSH_INTERVAL_MS: '50', USAGE_RETRY_MAX_DELAY_MS: '500' };
 
 const toolCall = (id: number, name: string, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
-
-async function countForKey(app: TestApp, keyId: string): Promise<number> {
-  const client = rawClient(app.database, app.clickhouseUrl);
-  try {
-    const [row] = await queryRows<{ n: string }>(client, sql`SELECT count() AS n FROM mcp_tool_usage_log WHERE api_key_id = ${str(keyId)}`.text);
-    return Number(row.n);
-  } finally {
-    await client.close();
-  }
-}
-
-async function waitForCount(app: TestApp, keyId: string, expected: number, timeoutMs = 20_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let count = await countForKey(app, keyId);
-  while (count < expected && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    count = await countForKey(app, keyId);
-  }
-  return count;
-}
 
 describe('Usage tracking (e2e)', () => {
   let app: TestApp;
@@ -190,7 +169,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
     clickhouse = await startLocalClickHouse({ dir, httpPort: clickhouse.httpPort, tcpPort: clickhouse.tcpPort });
   };
   /** Outage settings: quick retries, and a key cache that outlives the outage. */
-  const outageEnv = () => ({ ...FAST_FLUSH, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_REQUEST_TIMEOUT_MS: '1000', MCP_KEY_CACHE_TTL_SECONDS: '600' });
+  const outageEnv = () => ({ ...FAST_FLUSH, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_REQUEST_TIMEOUT_MS: '1000', MCP_KEY_CACHE_TTL_SECONDS: '600', DEMO_DATA: 'true' });
 
   it('should record every call made while ClickHouse was down, once, after it returns', async () => {
     const app = await startTestApp(outageEnv(), { keepDatabase: true });
@@ -215,7 +194,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
   });
 
   it('should write every acknowledged call of a burst before exiting on SIGTERM', async () => {
-    const env = { CLICKHOUSE_URL: clickhouse.url, USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_BATCH_SIZE: '100000', JWT_SECRET: 'sigterm-test-secret-long-enough-0123456789' };
+    const env = { CLICKHOUSE_URL: clickhouse.url, USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_BATCH_SIZE: '100000', JWT_SECRET: 'sigterm-test-secret-long-enough-0123456789', DEMO_DATA: 'true' };
     const app = await startTestApp(env, { keepDatabase: true });
     const user = await registerAndLogin(app);
     const key = await createApiKey(app, user.jwt);

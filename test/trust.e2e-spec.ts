@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { queryRows, rawClient } from './support/clickhouse.js';
 import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
+import { waitForCount } from './support/usage-log.js';
 
 const TOOLS_LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
 const callTool = (name: string, args: unknown, id: number | string = 2) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
@@ -111,6 +112,13 @@ describe('Trust: the MCP port has one door (e2e)', () => {
     const response = await rawRpc(app, callTool(name, {}), apiKey).expect(200);
     expect(response.body.error.code).toBe(-32602);
     expect(response.body.error.message).toBe(`Unknown tool: "${'x'.repeat(80)}…"`);
+  });
+
+  it('should refuse a batch whose requests share an id, and run none of it', async () => {
+    const before = await usageRows(app);
+    const response = await rawRpc(app, [callTool('search_stocks', { query: '6' }, 7), callTool('search_stocks', { query: '0' }, 7)], apiKey).expect(400);
+    expect(response.body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: the id 7 is used by more than one request of the batch' } });
+    expect(await usageRows(app)).toBe(before);
   });
 
   it('should give the SDK client the unknown-tool error with one "MCP error" prefix', async () => {
@@ -265,6 +273,16 @@ describe('Trust: throttles for strangers and guessers (e2e)', () => {
     await app.rest.post('/api/auth/login').set('X-Forwarded-For', '192.0.2.1').send({ email, password }).expect(200);
   });
 
+  it('should evaluate no more parallel guesses at one account than its failure limit', async () => {
+    const email = `guessed-${Date.now()}@example.com`;
+    await app.rest.post('/api/auth/register').send({ email, password: 'the right password' }).expect(201);
+    const guesses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => app.rest.post('/api/auth/login').set('X-Forwarded-For', `192.0.2.${100 + i}`).send({ email, password: `guess ${i}` })),
+    );
+    const statuses = guesses.map((response) => response.status).sort();
+    expect(statuses).toEqual([401, 401, 401, ...Array<number>(9).fill(429)]);
+  });
+
   it('should let one user run one usage query at a time and refuse the rest with 429', async () => {
     const responses = await Promise.all(Array.from({ length: 8 }, () => app.rest.get('/api/mcp-usage/stats?days=365').set('Authorization', `Bearer ${user.jwt}`)));
     const statuses = responses.map((response) => response.status);
@@ -281,11 +299,40 @@ describe('Trust: throttles for strangers and guessers (e2e)', () => {
   });
 });
 
+describe('Trust: one key cannot take every query slot (e2e)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ MCP_CALLS_PER_KEY: '1', DEMO_DATA: 'true' });
+  });
+
+  afterAll(async () => {
+    await app.stop();
+  });
+
+  it('should queue one key past MCP_CALLS_PER_KEY, refuse what overflows its queue, and serve another key meanwhile', async () => {
+    const busy = await createApiKey(app, (await registerAndLogin(app)).jwt);
+    const other = await createApiKey(app, (await registerAndLogin(app)).jwt);
+    const batch = (offset: number) => Array.from({ length: 100 }, (_, i) => callTool('get_daily_bars', { ts_code: '600519.SH' }, offset + i));
+    const flood = Promise.all([0, 100, 200].map((offset) => rawRpc(app, batch(offset), busy.api_key).expect(200)));
+    const meanwhile = await rawRpc(app, callTool('search_stocks', { query: '600519' }), other.api_key).expect(200);
+    expect(meanwhile.body.result.structuredContent.row_count).toBe(1);
+
+    const answers = (await flood).flatMap((response) => response.body as { result?: unknown; error?: { code: number; message: string } }[]);
+    const refused = answers.filter((answer) => answer.error);
+    expect(answers).toHaveLength(300);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(new Set(refused.map((answer) => JSON.stringify(answer.error)))).toEqual(new Set([JSON.stringify({ code: -32029, message: 'Too many calls of this API key at once; retry shortly' })]));
+    // What ran was recorded; what was refused never ran.
+    expect(await waitForCount(app, busy.key_id, 300 - refused.length)).toBe(300 - refused.length);
+  });
+});
+
 describe('Trust: X-Forwarded-For is ignored unless TRUST_PROXY says otherwise (e2e)', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ AUTH_RATE_LIMIT: '3', MCP_AUTH_FAILURE_LIMIT: '2' });
+    app = await startTestApp({ AUTH_RATE_LIMIT: '3', MCP_AUTH_FAILURE_LIMIT: '2', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '8' });
   });
 
   /** tools/list with a random key from a loopback address of our choosing; resolves with the status, or 0 when the connection was dropped. */
@@ -300,6 +347,30 @@ describe('Trust: X-Forwarded-For is ignored unless TRUST_PROXY says otherwise (e
       req.on('error', () => resolve(0));
       req.end(body);
     });
+
+  /** An idle connection from `localAddress`; resolves once it is open, or closed by the server before any response. */
+  const idleConnection = (localAddress: string) =>
+    new Promise<{ socket: Socket; closedEarly: Promise<boolean> }>((resolve) => {
+      const socket = connect({ port: portOf(app.mcpUrl), host: '127.0.0.1', localAddress });
+      socket.on('error', () => undefined);
+      const closedEarly = new Promise<boolean>((closed) => {
+        socket.on('close', () => closed(true));
+        setTimeout(() => closed(false), 500);
+      });
+      socket.on('connect', () => resolve({ socket, closedEarly }));
+      socket.on('close', () => resolve({ socket, closedEarly }));
+    });
+
+  it('should hold at most HTTP_MAX_CONNECTIONS_PER_ADDRESS connections from one peer, and serve the others', async () => {
+    const held = await Promise.all(Array.from({ length: 8 }, () => idleConnection('127.0.0.4')));
+    expect(await Promise.all(held.map((connection) => connection.closedEarly))).toEqual(Array(8).fill(false));
+    const ninth = await idleConnection('127.0.0.4');
+    expect(await ninth.closedEarly).toBe(true);
+    expect(await fromLoopback('127.0.0.5')).toBe(401);
+    for (const { socket } of held) socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await fromLoopback('127.0.0.4')).toBe(401);
+  });
 
   it('should drop new connections from a throttled peer before reading them, and serve other peers', async () => {
     expect([await fromLoopback('127.0.0.2'), await fromLoopback('127.0.0.2')]).toEqual([401, 401]);
@@ -325,7 +396,7 @@ describe('Trust: slow clients (e2e)', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_MAX_CONNECTIONS: '600' });
+    app = await startTestApp({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_MAX_CONNECTIONS: '600', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '600' });
   });
 
   afterAll(async () => {

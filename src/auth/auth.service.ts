@@ -22,6 +22,10 @@ export interface JwtPayload {
 
 const BAD_CREDENTIALS = 'Incorrect email or password';
 
+/** The account the original service creates on first start, with a password printed in its source. */
+const ORIGINAL_DEFAULT_ADMIN = { email: 'admin@localhost', password: 'Admin1234' };
+const isOriginalDefaultAdmin = (dto: LoginDto) => dto.email === ORIGINAL_DEFAULT_ADMIN.email && dto.password === ORIGINAL_DEFAULT_ADMIN.password;
+
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger(AuthService.name);
@@ -42,13 +46,15 @@ export class AuthService {
 
   /** `address` is the client's, for the per-account lockout (LoginLockout). */
   async login(dto: LoginDto, address: string): Promise<TokenDto> {
-    this.lockout.assertMayTry(dto.email, address);
-    const user = await this.users.findByEmail(dto.email);
-    if (!(await this.hasher.verify(user?.passwordHash, dto.password)) || !user) {
-      this.lockout.recordFailure(dto.email);
-      throw new UnauthorizedException(BAD_CREDENTIALS);
+    let user: User | undefined;
+    const matches = await this.lockout.attempt(dto.email, address, async () => {
+      user = await this.users.findByEmail(dto.email);
+      return this.hasher.verify(user?.passwordHash, dto.password);
+    });
+    if (!matches || !user) throw new UnauthorizedException(BAD_CREDENTIALS);
+    if (isOriginalDefaultAdmin(dto)) {
+      throw new ForbiddenException(`${ORIGINAL_DEFAULT_ADMIN.email} still has the original service's default password; change it there before logging in here`);
     }
-    this.lockout.recordSuccess(dto.email, address);
     if (!user.isActive) throw new ForbiddenException('This account is disabled');
     const account = this.withConfiguredAdmin(user);
     const payload: JwtPayload = { sub: account.id, email: account.email, tier: account.subscriptionTier };

@@ -1,6 +1,7 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { FailureCounter } from '../common/failure-counter.js';
+import { Tally } from '../common/tally.js';
 import { RetryLaterException } from '../common/retry-later.exception.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -21,27 +22,36 @@ const MAX_TRUSTED_PAIRS = 100_000;
 export class LoginLockout {
   private readonly failures: FailureCounter;
   private readonly trusted = new LRUCache<string, true>({ max: MAX_TRUSTED_PAIRS, ttl: TRUSTED_FOR_MS });
+  private readonly pending = new Tally();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.failures = new FailureCounter(config.accountLockout.failureLimit, config.accountLockout.lockSeconds * 1000);
   }
 
-  /** Throws 429 with Retry-After while the account is locked for this address. */
-  assertMayTry(email: string, address: string): void {
-    if (this.trusted.has(pairKey(email, address))) return;
-    const retryAfter = this.failures.retryAfterSeconds(email);
+  /**
+   * Runs one password check for the account: refused with 429 (Retry-After) while it is locked for
+   * this address. Checks under way count as failures until they end, so a burst of parallel
+   * guesses cannot pass the limit while bcrypt is still busy with the first ones.
+   */
+  async attempt(email: string, address: string, check: () => Promise<boolean>): Promise<boolean> {
+    const exempt = this.trusted.has(pairKey(email, address));
+    const retryAfter = exempt ? 0 : this.failures.retryAfterSeconds(email, Date.now(), this.pending.of(email));
     if (retryAfter > 0) {
       throw new RetryLaterException(HttpStatus.TOO_MANY_REQUESTS, `Too many failed logins for this account; try again in ${retryAfter} s`, retryAfter);
     }
-  }
-
-  recordFailure(email: string): void {
-    this.failures.recordFailure(email);
-  }
-
-  recordSuccess(email: string, address: string): void {
-    this.failures.forget(email);
-    this.trusted.set(pairKey(email, address), true);
+    this.pending.increment(email);
+    try {
+      const matches = await check();
+      if (matches) {
+        this.failures.forget(email);
+        this.trusted.set(pairKey(email, address), true);
+      } else {
+        this.failures.recordFailure(email);
+      }
+      return matches;
+    } finally {
+      this.pending.decrement(email);
+    }
   }
 }
 

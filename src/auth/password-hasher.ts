@@ -25,7 +25,7 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.config.passwordHash === 'argon2id' ? argon2Hash(password) : bcryptHash(password, { cost: BCRYPT_COST, version: '2b' });
+    return this.config.passwordHash === 'argon2id' ? argon2Hash(password) : bcryptHash(password, BCRYPT_COST);
   }
 
   async verify(passwordHash: string | undefined, password: string): Promise<boolean> {

@@ -2,6 +2,12 @@ import { REPLACING_ENGINES, type TableSpec } from '../clickhouse/schema/table-sp
 import { sql } from '../clickhouse/sql.js';
 
 /**
+ * The version of a row another service writes without `version` (this gateway's first shapes order
+ * versions by it, in microseconds): its updated_at, so the newest change still wins.
+ */
+export const VERSION_FROM_UPDATED_AT = sql`toUInt64(toUnixTimestamp(updated_at)) * 1000000`;
+
+/**
  * Accounts, in the original stock data service's shape (modules/auth/schema.sql), so both
  * services can share one database. Each change is a new row with a newer updated_at; reads use
  * FINAL. `version` is this gateway's older version column, written while it exists.
@@ -22,7 +28,7 @@ export const USERS_TABLE: TableSpec = {
     { name: 'subscription_tier', family: 'string', type: sql`String`, role: 'added', default: sql`'free'` },
     { name: 'created_at', family: 'datetime', type: sql`DateTime`, role: 'required', default: sql`now()` },
     { name: 'updated_at', family: 'datetime', type: sql`DateTime`, role: 'added', default: sql`now()`, addDefault: (columns) => (columns.has('created_at') ? sql`created_at` : undefined) },
-    { name: 'version', family: 'integer', type: sql`UInt64`, role: 'optional', legacy: true },
+    { name: 'version', family: 'integer', type: sql`UInt64`, role: 'optional', legacy: true, ensureDefault: () => VERSION_FROM_UPDATED_AT },
   ],
 };
 

@@ -124,6 +124,16 @@ export function withoutLowCardinality(type: Sql): Sql {
   return trusted(type.text.replace(/LowCardinality\((\w+(?:\([^()]*\))?)\)/g, '$1'));
 }
 
+/**
+ * A column type as system.columns reports it (`UInt64`, `Nullable(DateTime('UTC'))`), to restate
+ * it in DDL; anything but type syntax is refused.
+ */
+export function columnType(type: string): Sql {
+  assertType(type, 'string', 'columnType');
+  if (!/^[A-Za-z][A-Za-z0-9_]*(\([A-Za-z0-9_(), '/+-]*\))?$/.test(type)) throw new TypeError(`columnType: ${JSON.stringify(type)} is not a column type`);
+  return trusted(type);
+}
+
 export function join(parts: Sql[], separator: ', ' | ' AND ' | ' OR ' | '\n'): Sql {
   parts.forEach((part, index) => {
     if (!(part instanceof Sql)) throw new TypeError(`join: part #${index + 1} is not a Sql value`);

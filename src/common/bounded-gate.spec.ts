@@ -1,4 +1,4 @@
-import { BoundedGate, GateFullError } from './bounded-gate.js';
+import { BoundedGate, GateFullError, KeyedGate } from './bounded-gate.js';
 
 describe(BoundedGate.name, () => {
   it('should run `concurrency` tasks at once, queue `maxWaiting` more in order and refuse the rest', async () => {
@@ -27,5 +27,24 @@ describe(BoundedGate.name, () => {
     const gate = new BoundedGate(1, 0);
     await expect(gate.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await gate.run(() => Promise.resolve(1))).toBe(1);
+  });
+});
+
+describe(KeyedGate.name, () => {
+  it('should limit each key on its own', async () => {
+    const gate = new KeyedGate(1, 0);
+    let release!: () => void;
+    const busy = gate.run('alice', () => new Promise<void>((resolve) => (release = resolve)));
+    await expect(gate.run('alice', () => Promise.resolve())).rejects.toBeInstanceOf(GateFullError);
+    expect(await gate.run('bob', () => Promise.resolve('bob ran'))).toBe('bob ran');
+    release();
+    await busy;
+    expect(await gate.run('alice', () => Promise.resolve('alice again'))).toBe('alice again');
+  });
+
+  it('should free the slot when the task fails', async () => {
+    const gate = new KeyedGate(1, 0);
+    await expect(gate.run('alice', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await gate.run('alice', () => Promise.resolve('ok'))).toBe('ok');
   });
 });

@@ -37,3 +37,24 @@ export class BoundedGate {
     }
   }
 }
+
+/** One BoundedGate per key (an API key, a client address), made on first use and dropped when idle. */
+export class KeyedGate {
+  private readonly gates = new Map<string, { gate: BoundedGate; users: number }>();
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const entry = this.gates.get(key) ?? { gate: new BoundedGate(this.concurrency, this.maxWaiting), users: 0 };
+    this.gates.set(key, entry);
+    entry.users++;
+    try {
+      return await entry.gate.run(task);
+    } finally {
+      if (--entry.users === 0) this.gates.delete(key);
+    }
+  }
+}

@@ -33,4 +33,14 @@ describe(FailureCounter.name, () => {
     expect(counter.retryAfterSeconds('x', t0)).toBe(0);
     expect(counter.retryAfterSeconds('z', t0)).toBe(60);
   });
+
+  it('should count attempts under way against the limit, for a second at a time', () => {
+    const counter = new FailureCounter(3, 60_000);
+    counter.recordFailure('a', t0);
+    expect(counter.retryAfterSeconds('a', t0, 1)).toBe(0);
+    expect(counter.retryAfterSeconds('a', t0, 2)).toBe(1);
+    counter.recordFailure('a', t0);
+    counter.recordFailure('a', t0);
+    expect(counter.retryAfterSeconds('a', t0, 2)).toBe(60);
+  });
 });

@@ -21,11 +21,17 @@ export class FailureCounter {
     this.windows = new LRUCache<string, Window>({ max: maxKeys });
   }
 
-  /** Whole seconds until the key may try again; 0 when it may now. */
-  retryAfterSeconds(key: string, now = Date.now()): number {
+  /**
+   * Whole seconds until the key may try again; 0 when it may now. `pending` counts attempts under
+   * way, as if they had failed already, so parallel attempts cannot pass the limit together; when
+   * only those stand in the way, a second from now they may have succeeded.
+   */
+  retryAfterSeconds(key: string, now = Date.now(), pending = 0): number {
     const window = this.windows.peek(key);
-    if (!window || window.resetAt <= now || window.count < this.limit) return 0;
-    return Math.max(1, Math.ceil((window.resetAt - now) / 1000));
+    const count = window && window.resetAt > now ? window.count : 0;
+    if (count + pending < this.limit) return 0;
+    if (count < this.limit) return 1;
+    return Math.max(1, Math.ceil((window!.resetAt - now) / 1000));
   }
 
   recordFailure(key: string, now = Date.now()): void {

@@ -17,8 +17,9 @@ export interface AppConfig {
     headersTimeoutMs: number;
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
-    /** Open connections per listener; more are closed on arrival. */
+    /** Open connections per listener, and per peer address; more are closed on arrival. */
     maxConnections: number;
+    maxConnectionsPerAddress: number;
     /** Which X-Forwarded-For hops to believe (TRUST_PROXY), for both listeners. */
     trustProxy: TrustProxy;
     /** Whether the unauthenticated /health shows its details (database, usage counters). */
@@ -40,6 +41,8 @@ export interface AppConfig {
     authFailureWindowSeconds: number;
     /** ClickHouse lookups of uncached keys at once (16 times as many may wait; more get 503). */
     keyLookupConcurrency: number;
+    /** tools/call of one key running at once (as many again may wait; more are refused). */
+    callsPerKey: number;
   };
   clickhouse: {
     url: string;
@@ -146,6 +149,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       requestTimeoutMs: vars.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: vars.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: vars.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: vars.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
       trustProxy,
       healthDetails: vars.HEALTH_DETAILS,
     },
@@ -160,6 +164,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       authFailureLimit: vars.MCP_AUTH_FAILURE_LIMIT,
       authFailureWindowSeconds: vars.MCP_AUTH_FAILURE_WINDOW_SECONDS,
       keyLookupConcurrency: vars.MCP_KEY_LOOKUP_CONCURRENCY,
+      callsPerKey: vars.MCP_CALLS_PER_KEY,
     },
     clickhouse: {
       url: vars.CLICKHOUSE_URL,

@@ -86,6 +86,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
   HTTP_MAX_CONNECTIONS = 1024;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS = 128;
+
   /** Checked in loadAppConfig by compiling it (client-address.ts). */
   @IsOptional() @IsString()
   TRUST_PROXY = 'false';
@@ -132,6 +135,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   MCP_KEY_LOOKUP_CONCURRENCY = 8;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  MCP_CALLS_PER_KEY = 8;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   MCP_AUTH_FAILURE_WINDOW_SECONDS = 60;

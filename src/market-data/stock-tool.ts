@@ -43,8 +43,12 @@ export const toolOutputSchema = z.object({
 /** A failure the caller can act on (no adjustment factors for a code, say), answered as a tool error with this text. */
 export class ToolError extends Error {}
 
+/**
+ * Unknown argument names are refused (as the original's Python signatures did): a misspelled
+ * filter silently dropped would return unfiltered data. tools/list then says additionalProperties: false.
+ */
 export function defineTool<Input extends z.ZodObject>(tool: StockTool<Input>): StockTool {
-  return tool;
+  return { ...tool, input: tool.input.strict() };
 }
 
 /** Runs a tool with already-validated arguments and applies its row cap. */

@@ -71,8 +71,17 @@ export class ApiKeyGuard {
    */
   earlyRefusal(address: string, authorization: string | undefined): JsonRpcHttpException | undefined {
     const token = bearerToken(authorization);
-    if (token && this.verifier.cached(token)) return undefined;
+    if (token && this.isKnownKey(token)) return undefined;
     return this.throttled(address, null);
+  }
+
+  /**
+   * A key valid in the cache, or one that was valid here in the last day: a throttled address (a
+   * NAT, or a proxy when TRUST_PROXY is unset) may still check it, so the strangers behind that
+   * address cannot lock its real users out; their random keys are never known.
+   */
+  private isKnownKey(token: string): boolean {
+    return this.verifier.cached(token) !== undefined || this.verifier.wasRecentlyValid(token);
   }
 
   /** Whether a new connection from this peer may be served at all (an address in its throttle window may not). */
@@ -91,7 +100,7 @@ export class ApiKeyGuard {
   }
 
   private async verifyThrottled(token: string, address: string, id: JsonRpcId): Promise<VerifiedKey> {
-    const throttled = this.throttled(address, id);
+    const throttled = this.isKnownKey(token) ? undefined : this.throttled(address, id);
     if (throttled) throw throttled;
     const key = await this.verifier.verify(token).catch((error: unknown) => {
       if (error instanceof GateFullError) {

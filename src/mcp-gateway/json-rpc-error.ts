@@ -4,6 +4,7 @@ export type JsonRpcId = string | number | null;
 
 /** JSON-RPC error codes: the standard ones this port answers itself, and this service's own. */
 export const JSON_RPC_PARSE_ERROR = -32700;
+export const JSON_RPC_INVALID_REQUEST = -32600;
 export const JSON_RPC_INTERNAL_ERROR = -32603;
 /** Transport-level refusals (wrong method, media type or path), as the SDK's transport answers them. */
 export const JSON_RPC_TRANSPORT_ERROR = -32000;

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -14,7 +14,10 @@ import {
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { JSON_RPC_UNAVAILABLE, JsonRpcHttpException } from './json-rpc-error.js';
+import { GateFullError, KeyedGate } from '../common/bounded-gate.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { JSON_RPC_RATE_LIMITED, JSON_RPC_UNAVAILABLE, JsonRpcHttpException } from './json-rpc-error.js';
 import { UsageInterceptor, UsageUnavailableError } from '../mcp-usage/usage.interceptor.js';
 import type { KeyOwner, McpRequest } from './api-key.guard.js';
 import { ToolCallHandler } from '../market-data/tool-call.handler.js';
@@ -27,6 +30,8 @@ const SERVER_INFO = { name: 'stock-data', version: '1.0.0' };
  */
 const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 const ACCEPT_BOTH = 'application/json, text/event-stream';
+/** The SDK's own cap on messages in one batch: a whole batch of one key may wait for its turn. */
+const MAX_BATCH_CALLS = 100;
 
 /**
  * Serves one POST /messages. Stateless: a fresh SDK Server and transport per request, closed with
@@ -35,11 +40,17 @@ const ACCEPT_BOTH = 'application/json, text/event-stream';
  */
 @Injectable()
 export class McpGatewayService {
+  /** One key's tool calls run MCP_CALLS_PER_KEY at a time (a 100-call batch waits its turn), so one key cannot take every query slot. */
+  private readonly callsPerKey: KeyedGate;
+
   constructor(
     private readonly registry: ToolRegistry,
     private readonly tools: ToolCallHandler,
     private readonly usage: UsageInterceptor,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.callsPerKey = new KeyedGate(config.mcp.callsPerKey, MAX_BATCH_CALLS);
+  }
 
   /** Serves `body`, the message the guard judged; the transport never reads the request itself. */
   async handle(req: McpRequest, res: ServerResponse, body: unknown): Promise<void> {
@@ -64,11 +75,12 @@ export class McpGatewayService {
       // The guard verified a key for every tools/call, so the owner is always present here.
       const owner = extra.authInfo?.extra as KeyOwner;
       try {
-        const outcome = await this.usage.intercept(owner, name, args, () => this.tools.call(name, args));
+        const outcome = await this.callsPerKey.run(owner.keyId, () => this.usage.intercept(owner, name, args, () => this.tools.call(name, args)));
         if (outcome.unknownTool) throw protocolError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
         return outcome.result;
       } catch (error) {
         if (error instanceof UsageUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, error.message);
+        if (error instanceof GateFullError) throw protocolError(JSON_RPC_RATE_LIMITED, 'Too many calls of this API key at once; retry shortly');
         throw error;
       }
     });

@@ -8,7 +8,8 @@ import { echo } from '../common/echo.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyGuard, type McpRequest } from './api-key.guard.js';
-import { JSON_RPC_INTERNAL_ERROR, JSON_RPC_TRANSPORT_ERROR, JsonRpcHttpException, writeJsonRpcError } from './json-rpc-error.js';
+import { JSON_RPC_INTERNAL_ERROR, JSON_RPC_INVALID_REQUEST, JSON_RPC_TRANSPORT_ERROR, JsonRpcHttpException, writeJsonRpcError } from './json-rpc-error.js';
+import { repeatedRequestId } from './mcp-request.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 import { readJsonBody } from './request-body.js';
 
@@ -43,6 +44,7 @@ export class McpHttpHandler {
         throw early;
       }
       const body = await readJsonBody(req, this.config.http.bodyLimitBytes);
+      assertUniqueIds(body);
       await this.guard.authorize(req, body, address);
       await this.gateway.handle(req, res, body);
     } catch (error) {
@@ -84,6 +86,13 @@ function assertRoute(req: IncomingMessage): void {
   const type = req.headers['content-type'];
   if (!isJsonContentType(type) || !isUtf8(type)) {
     throw new JsonRpcHttpException(415, 'Unsupported Media Type: Content-Type must be application/json (UTF-8)', JSON_RPC_TRANSPORT_ERROR);
+  }
+}
+
+function assertUniqueIds(body: unknown): void {
+  const repeated = repeatedRequestId(body);
+  if (repeated !== undefined) {
+    throw new JsonRpcHttpException(400, `Invalid Request: the id ${typeof repeated === 'number' ? repeated : echo(repeated)} is used by more than one request of the batch`, JSON_RPC_INVALID_REQUEST);
   }
 }
 

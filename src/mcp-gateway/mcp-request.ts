@@ -19,6 +19,22 @@ export function firstRequestNeedingKey(body: unknown): JsonRpcMessage | undefine
   return messagesOf(body).find((message) => typeof message.method === 'string' && message.id !== undefined && message.method !== 'initialize');
 }
 
+/**
+ * An id used by two requests of one batch: their answers could not be told apart, yet both would
+ * run (and be recorded), so such a batch is refused whole.
+ */
+export function repeatedRequestId(body: unknown): JsonRpcId | undefined {
+  if (!Array.isArray(body)) return undefined;
+  const seen = new Set<string>();
+  for (const message of messagesOf(body)) {
+    if (typeof message.method !== 'string' || message.id === undefined) continue;
+    const key = JSON.stringify(message.id);
+    if (seen.has(key)) return message.id;
+    seen.add(key);
+  }
+  return undefined;
+}
+
 export function bearerToken(authorization: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   return match?.[1];

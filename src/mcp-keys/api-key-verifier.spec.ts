@@ -9,8 +9,9 @@ import { EmailAllowList } from '../auth/email-allow-list.js';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import { nextVersionTime } from '../clickhouse/datetime.js';
 import { SchemaService } from '../clickhouse/schema/schema.service.js';
+import { sql, str } from '../clickhouse/sql.js';
 import { type AppConfig, loadAppConfig } from '../config/app-config.js';
-import { uniqueDatabaseName } from '../../test/support/clickhouse.js';
+import { dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
 import { type AdoptedServices, adoptedServices } from '../../test/support/services.js';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from './api-key.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
@@ -128,7 +129,29 @@ describe(ApiKeyVerifier.name, () => {
     expect(await shortLived.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
 
     await sleep(2_100);
+    // Out of the cache, yet remembered as recently valid (the guard lets such keys past an address throttle).
+    expect([shortLived.cached(rawKey), shortLived.wasRecentlyValid(rawKey), shortLived.wasRecentlyValid(generateApiKey())]).toEqual([undefined, true, false]);
     expect(await shortLived.verify(rawKey)).toBeUndefined();
+  });
+
+  it("should find keys in a keys table with another service's column types, and not break that service's inserts", async () => {
+    const database = uniqueDatabaseName('verifier_types');
+    const clickhouse = clickHouseFor(configFor({ CLICKHOUSE_DATABASE: database }));
+    await clickhouse.ensureDatabase();
+    await clickhouse.command(sql`CREATE TABLE mcp_api_keys (id String, user_id String, key_name String, api_key_hash String, api_key_prefix String,
+      is_active Int8, last_used_at Nullable(DateTime), expires_at Nullable(DateTime('Asia/Shanghai')), created_at DateTime, updated_at DateTime)
+      ENGINE = ReplacingMergeTree(updated_at) ORDER BY (user_id, id)`);
+    const schema = new SchemaService(clickhouse);
+    const repository = new ApiKeysRepository(clickhouse, schema);
+    await schema.adoptAll();
+
+    const rawKey = generateApiKey();
+    // As the other service writes a key: its own column set, Int8 is_active.
+    await clickhouse.command(sql`INSERT INTO mcp_api_keys (id, user_id, key_name, api_key_hash, api_key_prefix, is_active, created_at, updated_at)
+      VALUES ('k-int8', 'u-int8', 'theirs', ${str(hashApiKey(rawKey))}, ${str(apiKeyPrefix(rawKey))}, 1, now(), now())`);
+
+    expect(await repository.findByHash(hashApiKey(rawKey))).toEqual({ id: 'k-int8', userId: 'u-int8', isActive: true, expiresAt: null });
+    await dropDatabase(database);
   });
 
   it('should keep a valid key cached while a flood of unknown keys passes through', async () => {

@@ -8,6 +8,7 @@ import { type KeyVerdict, hashApiKey, isExpired, isWellFormedApiKey } from './ap
 import { ApiKeysRepository } from './api-keys.repository.js';
 
 const LOOKUPS_WAITING_PER_SLOT = 16;
+const RECENTLY_VALID_MS = 86_400_000;
 
 /** Who a verified key belongs to; tool handlers receive it as the SDK's authInfo.extra. */
 export interface VerifiedKey {
@@ -28,6 +29,8 @@ export interface VerifiedKey {
 export class ApiKeyVerifier {
   private readonly known: LRUCache<string, VerifiedKey>;
   private readonly unknown: LRUCache<string, true>;
+  /** Hashes that verified as valid in the last day: never strangers' random keys (see ApiKeyGuard). */
+  private readonly recentlyValid: LRUCache<string, true>;
   private readonly lookups = new Map<string, Promise<VerifiedKey | undefined>>();
   /** ClickHouse lookups for keys not in either cache: a fixed share of the database, however many strangers knock. */
   private readonly lookupGate: BoundedGate;
@@ -40,6 +43,7 @@ export class ApiKeyVerifier {
     const options = { max: config.mcp.keyCacheMaxEntries, ttl: Math.max(1, config.mcp.keyCacheTtlSeconds * 1000) };
     this.known = new LRUCache<string, VerifiedKey>(options);
     this.unknown = new LRUCache<string, true>(options);
+    this.recentlyValid = new LRUCache<string, true>({ max: config.mcp.keyCacheMaxEntries, ttl: RECENTLY_VALID_MS });
     this.lookupGate = new BoundedGate(config.mcp.keyLookupConcurrency, config.mcp.keyLookupConcurrency * LOOKUPS_WAITING_PER_SLOT);
   }
 
@@ -47,6 +51,11 @@ export class ApiKeyVerifier {
   cached(candidate: string, now = new Date()): VerifiedKey | undefined {
     if (!isWellFormedApiKey(candidate)) return undefined;
     return usable(this.known.get(hashApiKey(candidate)), now);
+  }
+
+  /** Whether this key verified as valid here in the last day (it may have been revoked since: verify() tells). */
+  wasRecentlyValid(candidate: string): boolean {
+    return isWellFormedApiKey(candidate) && this.recentlyValid.has(hashApiKey(candidate));
   }
 
   async verify(candidate: string, now = new Date()): Promise<VerifiedKey | undefined> {
@@ -70,8 +79,12 @@ export class ApiKeyVerifier {
     const lookup: Promise<VerifiedKey | undefined> = this.lookUp(keyHash).then((key) => {
       if (this.lookups.get(keyHash) !== lookup) return key;
       this.lookups.delete(keyHash);
-      if (key) this.known.set(keyHash, key);
-      else this.unknown.set(keyHash, true);
+      if (key) {
+        this.known.set(keyHash, key);
+        this.recentlyValid.set(keyHash, true);
+      } else {
+        this.unknown.set(keyHash, true);
+      }
       return key;
     });
     this.lookups.set(keyHash, lookup);

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import { fromUnixSeconds, fromUnixSecondsOrNull, unixSeconds, unixSecondsOrNull } from '../clickhouse/datetime.js';
 import { nextRowVersion } from '../clickhouse/row-version.js';
@@ -44,8 +44,6 @@ export interface ApiKeyWithUsage extends ApiKey {
  */
 @Injectable()
 export class ApiKeysRepository {
-  private readonly logger = new Logger(ApiKeysRepository.name);
-
   constructor(
     private readonly clickhouse: ClickHouseService,
     private readonly schema: SchemaService,
@@ -129,24 +127,27 @@ export class ApiKeysRepository {
   }
 
   /**
-   * Creates the view that copies every insert into mcp_api_keys to the hash index, then copies
-   * the rows that were there before it: rows in both copies collapse (same key, same version).
+   * Creates the view that copies every insert into mcp_api_keys to the hash index (once), then
+   * copies every row of mcp_api_keys (at each start): rows in both copies collapse (same key, same
+   * version), so an earlier start cut short between the two steps cannot leave keys out.
    */
   private async ensureHashIndex(): Promise<void> {
-    const [present] = await this.clickhouse.query<{ name: string }>(
-      sql`SELECT name FROM system.tables WHERE database = currentDatabase() AND name = ${str(MCP_API_KEY_HASHES_VIEW)}`,
-    );
-    if (present) return;
     const selection = this.hashIndexSelection();
     await this.clickhouse.command(sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${ident(MCP_API_KEY_HASHES_VIEW)} TO mcp_api_key_hashes AS ${selection}`);
     await this.clickhouse.command(sql`INSERT INTO mcp_api_key_hashes ${selection}`);
-    this.logger.log({ view: MCP_API_KEY_HASHES_VIEW }, 'key hash index built');
   }
 
-  /** Rows for the hash index; a key's versions order like the source table's version column. */
+  /**
+   * Rows for the hash index, cast to its exact types (an adopted table may use Int8, LowCardinality
+   * or another integer width, and a view that does not match would fail the other service's
+   * inserts too). A key's versions order like the source table's version column.
+   */
   private hashIndexSelection(): Sql {
     const { versionColumn, columns } = this.keysTable();
     const order = versionColumn && columns.get(versionColumn)?.startsWith('DateTime') ? sql`toUnixTimestamp(${ident(versionColumn)})` : versionColumn ? ident(versionColumn) : int(0);
-    return sql`SELECT api_key_hash, id, user_id, is_active, expires_at, toUInt64(toUInt64(${order}) * 2 + (1 - is_active)) AS ver FROM mcp_api_keys`;
+    return sql`SELECT CAST(api_key_hash AS String) AS api_key_hash, CAST(id AS String) AS id, CAST(user_id AS String) AS user_id,
+      toUInt8(is_active) AS is_active, CAST(expires_at AS Nullable(DateTime)) AS expires_at,
+      toUInt64(toUInt64(${order}) * 2 + (1 - toUInt8(is_active))) AS ver
+      FROM mcp_api_keys`;
   }
 }

@@ -1,7 +1,7 @@
 import { BadRequestException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { fromUnixSeconds, toIsoSeconds } from '../clickhouse/datetime.js';
 import { parseIsoDate } from '../clickhouse/sql.js';
-import { ConcurrencyLimiter } from '../common/concurrency-limiter.js';
+import { GateFullError, KeyedGate } from '../common/bounded-gate.js';
 import { RetryLaterException } from '../common/retry-later.exception.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -21,13 +21,14 @@ const startOfUtcDay = (at: Date) => new Date(Math.floor(at.getTime() / DAY_MS) *
  */
 @Injectable()
 export class McpUsageService {
-  private readonly limiter: ConcurrencyLimiter;
+  private readonly queriesPerUser: KeyedGate;
 
   constructor(
     private readonly usage: UsageRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.limiter = new ConcurrencyLimiter(config.usage.queriesPerUser);
+    // Refused, not queued: a client that floods cannot build a backlog that delays everyone else.
+    this.queriesPerUser = new KeyedGate(config.usage.queriesPerUser, 0);
   }
 
   history(userId: string, query: HistoryQueryDto): Promise<UsageHistoryDto> {
@@ -50,9 +51,12 @@ export class McpUsageService {
   }
 
   private async limited<T>(userId: string, task: () => Promise<T>): Promise<T> {
-    const outcome = await this.limiter.run(userId, task);
-    if (!outcome) throw new RetryLaterException(HttpStatus.TOO_MANY_REQUESTS, 'Too many usage queries at once for this account; retry in a moment', 1);
-    return outcome.value;
+    try {
+      return await this.queriesPerUser.run(userId, task);
+    } catch (error) {
+      if (error instanceof GateFullError) throw new RetryLaterException(HttpStatus.TOO_MANY_REQUESTS, 'Too many usage queries at once for this account; retry in a moment', 1);
+      throw error;
+    }
   }
 
   /**

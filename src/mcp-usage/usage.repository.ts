@@ -34,6 +34,8 @@ export interface ToolUsage {
 }
 
 const HOUR_SECONDS = 3600;
+/** ~45 bytes of query text per id: 1000 ids keep a query near 60 KiB. */
+const STORED_IDS_PER_QUERY = 1000;
 
 /**
  * mcp_tool_usage_log, shared with the original service. Every read filters on user_id and a
@@ -62,17 +64,25 @@ export class UsageRepository {
     return Number(row.running) > 0;
   }
 
-  /** Which of these records the table already holds: read through the sort key (users, then their time range). */
+  /**
+   * Which of these records the table already holds, read through the sort key (users, then their
+   * time range), STORED_IDS_PER_QUERY at a time: a query stays far below ClickHouse's
+   * max_query_size (256 KiB) whatever USAGE_BATCH_SIZE is.
+   */
   async storedIds(records: readonly UsageRecord[]): Promise<Set<string>> {
-    if (records.length === 0) return new Set();
-    const times = records.map((record) => record.created_at);
-    const rows = await this.clickhouse.query<{ id: string }>(sql`
-      SELECT id FROM mcp_tool_usage_log
-      WHERE user_id IN (${join([...new Set(records.map((record) => record.user_id))].map(str), ', ')})
-        AND created_at >= ${dateTime(new Date(Math.min(...times) * 1000))}
-        AND created_at <= ${dateTime(new Date(Math.max(...times) * 1000))}
-        AND id IN (${join(records.map((record) => str(record.id)), ', ')})`);
-    return new Set(rows.map((row) => row.id));
+    const stored = new Set<string>();
+    for (let start = 0; start < records.length; start += STORED_IDS_PER_QUERY) {
+      const chunk = records.slice(start, start + STORED_IDS_PER_QUERY);
+      const times = chunk.map((record) => record.created_at);
+      const rows = await this.clickhouse.query<{ id: string }>(sql`
+        SELECT id FROM mcp_tool_usage_log
+        WHERE user_id IN (${join([...new Set(chunk.map((record) => record.user_id))].map(str), ', ')})
+          AND created_at >= ${dateTime(new Date(Math.min(...times) * 1000))}
+          AND created_at <= ${dateTime(new Date(Math.max(...times) * 1000))}
+          AND id IN (${join(chunk.map((record) => str(record.id)), ', ')})`);
+      for (const row of rows) stored.add(row.id);
+    }
+    return stored;
   }
 
   /** The filtered calls per hour, newest first: the total, and where any page of the history lies. */

@@ -92,16 +92,22 @@ describe(SchemaService.name, () => {
 
     const [keys] = await schema.adoptAll();
 
-    expect([keys.created, keys.added, keys.versionColumn]).toEqual([false, ['api_key_hash', 'updated_at'], 'version']);
+    expect([keys.created, keys.added, keys.versionColumn]).toEqual([false, ['api_key_hash', 'updated_at', 'version DEFAULT'], 'version']);
     const [row] = await clickhouse.query<Record<string, unknown>>(sql`SELECT api_key_hash, toUnixTimestamp(updated_at) AS updated_at FROM mcp_api_keys`);
     expect(row).toEqual({ api_key_hash: 'abc123', updated_at: 1767225600 });
+
+    // The original service revokes with a row of its own column set, without `version`: it must win.
+    await clickhouse.command(sql`INSERT INTO mcp_api_keys (id, user_id, key_name, api_key_hash, api_key_prefix, is_active, created_at, updated_at)
+      VALUES ('k1', 'u1', 'old', 'abc123', 'sk-abc...', 0, '2026-01-01 00:00:00', '2026-02-01 00:00:00')`);
+    const [newest] = await clickhouse.query<{ is_active: number; version: string }>(sql`SELECT is_active, toString(version) AS version FROM mcp_api_keys FINAL`);
+    expect(newest).toEqual({ is_active: 0, version: '1769904000000000' });
   });
 
   it('should refuse tables it cannot use, naming table, column and what to do, and change nothing', async () => {
     const { schema, clickhouse } = await schemaFor([USERS_TABLE, MCP_API_KEYS_TABLE, USAGE_LOG_TABLE]);
     await clickhouse.command(sql`CREATE TABLE users (id String, email UInt64, created_at DateTime) ENGINE = MergeTree ORDER BY id`);
     await clickhouse.command(sql`CREATE TABLE mcp_tool_usage_log (id String, user_id String, tool_name String, created_at DateTime) ENGINE = Log`);
-    await clickhouse.command(sql`CREATE TABLE mcp_api_keys (id String, user_id String, updated_at DateTime) ENGINE = ReplacingMergeTree(updated_at) ORDER BY id`);
+    await clickhouse.command(sql`CREATE TABLE mcp_api_keys (id String, user_id String, expires_at DateTime, updated_at DateTime) ENGINE = ReplacingMergeTree(updated_at) ORDER BY id`);
 
     const error = await schema.adoptAll().catch((caught: unknown) => caught);
 
@@ -116,9 +122,10 @@ describe(SchemaService.name, () => {
       'table users has no column password_hash (String), which this service reads and writes; add it: ALTER TABLE users ADD COLUMN password_hash String',
     );
     expect(problems).toContain('table mcp_api_keys has no column key_name (String), which this service reads and writes; add it: ALTER TABLE mcp_api_keys ADD COLUMN key_name String');
+    expect(problems).toContain('table mcp_api_keys column expires_at is DateTime; this service needs a Nullable datetime column such as Nullable(DateTime)');
     expect(problems.some((problem) => problem.startsWith('table mcp_tool_usage_log has engine Log'))).toBe(true);
     // Nothing was added to the one table that could have been extended.
-    expect(await columnsOf(clickhouse, 'mcp_api_keys')).toEqual(['id String', 'user_id String', 'updated_at DateTime']);
+    expect(await columnsOf(clickhouse, 'mcp_api_keys')).toEqual(['id String', 'user_id String', 'expires_at DateTime', 'updated_at DateTime']);
   });
 
   it('should run what a table asked for once it is adopted', async () => {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ClickHouseService } from '../clickhouse.service.js';
-import { ident, join, sql, str, withoutLowCardinality } from '../sql.js';
+import { StoreRejectedDataError, StoreSchemaError } from '../clickhouse-errors.js';
+import { columnType, ident, join, sql, str, withoutLowCardinality } from '../sql.js';
 import { familyOf, unwrapType } from './column-types.js';
 import { type AdoptedTable, type ColumnSpec, SchemaMismatchError, type TableSpec } from './table-spec.js';
 
@@ -8,6 +9,7 @@ interface ExistingTable {
   engine: string;
   engineFull: string;
   columns: Map<string, string>;
+  defaults: Set<string>;
 }
 
 interface Registration {
@@ -50,7 +52,11 @@ export class SchemaService {
       const table = existing.has(spec.name) ? await this.extend(spec, existing.get(spec.name)!) : await this.create(spec, lowCardinality);
       this.adopted.set(spec.name, table);
       if (table.created || table.added.length > 0) this.logger.log({ table: spec.name, created: table.created, added: table.added }, 'table adopted');
-      await onAdopted?.(table);
+      await onAdopted?.(table).catch((error: unknown) => {
+        // A view or index the service builds on a table it cannot read as it expects.
+        if (error instanceof StoreSchemaError || error instanceof StoreRejectedDataError) throw new SchemaMismatchError([`table ${spec.name}: ${error.detail}`]);
+        throw error;
+      });
     }
     return [...this.adopted.values()];
   }
@@ -75,18 +81,22 @@ export class SchemaService {
     const tables = await this.clickhouse.query<{ name: string; engine: string; engine_full: string }>(
       sql`SELECT name, engine, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN (${list})`,
     );
-    const columns = await this.clickhouse.query<{ table: string; name: string; type: string }>(
-      sql`SELECT table, name, type FROM system.columns WHERE database = currentDatabase() AND table IN (${list})`,
+    const columns = await this.clickhouse.query<{ table: string; name: string; type: string; default_expression: string }>(
+      sql`SELECT table, name, type, default_expression FROM system.columns WHERE database = currentDatabase() AND table IN (${list})`,
     );
     return new Map(
-      tables.map((table) => [
-        table.name,
-        {
-          engine: table.engine,
-          engineFull: table.engine_full,
-          columns: new Map(columns.filter((column) => column.table === table.name).map((column) => [column.name, column.type])),
-        },
-      ]),
+      tables.map((table) => {
+        const own = columns.filter((column) => column.table === table.name);
+        return [
+          table.name,
+          {
+            engine: table.engine,
+            engineFull: table.engine_full,
+            columns: new Map(own.map((column) => [column.name, column.type])),
+            defaults: new Set(own.filter((column) => column.default_expression !== '').map((column) => column.name)),
+          },
+        ];
+      }),
     );
   }
 
@@ -110,6 +120,12 @@ export class SchemaService {
       await this.addColumn(spec.name, column, existing.columns);
       added.push(column.name);
     }
+    for (const column of spec.columns.filter((candidate) => candidate.ensureDefault && existing.columns.has(candidate.name) && !existing.defaults.has(candidate.name))) {
+      const expression = column.ensureDefault!(existing.columns);
+      if (!expression) continue;
+      await this.clickhouse.command(sql`ALTER TABLE ${ident(spec.name)} MODIFY COLUMN ${ident(column.name)} ${columnType(existing.columns.get(column.name)!)} DEFAULT ${expression}`);
+      added.push(`${column.name} DEFAULT`);
+    }
     const now = added.length > 0 ? (await this.describe([spec.name])).get(spec.name)! : existing;
     return { ...adoptedTable(spec.name, now), added };
   }
@@ -127,7 +143,7 @@ export class SchemaService {
 }
 
 function adoptedTable(name: string, existing: ExistingTable): AdoptedTable {
-  return { name, engine: existing.engine, versionColumn: versionColumnOf(existing), columns: existing.columns, created: false, added: [] };
+  return { name, engine: existing.engine, versionColumn: versionColumnOf(existing), columns: existing.columns, defaults: existing.defaults, created: false, added: [] };
 }
 
 /** `ReplacingMergeTree(updated_at)` → updated_at; the replicated form's last argument likewise. */
@@ -154,8 +170,10 @@ export function problemsWith(spec: TableSpec, existing: ExistingTable): string[]
       }
       continue;
     }
-    if (familyOf(type) !== column.family || (unwrapType(type).nullable && !column.nullable)) {
-      problems.push(`table ${spec.name} column ${column.name} is ${type}; this service needs ${column.nullable ? 'a nullable ' : 'a non-nullable '}${column.family} column such as ${column.type.text}`);
+    const { nullable } = unwrapType(type);
+    if (familyOf(type) !== column.family || (nullable && !column.nullable) || (!nullable && column.nullable === 'required')) {
+      const kind = column.nullable === 'required' ? 'a Nullable ' : column.nullable ? 'a ' : 'a non-nullable ';
+      problems.push(`table ${spec.name} column ${column.name} is ${type}; this service needs ${kind}${column.family} column such as ${column.type.text}`);
     }
   }
   return problems;

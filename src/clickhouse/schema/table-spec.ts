@@ -17,8 +17,8 @@ export interface ColumnSpec {
   /** The DDL type when this service creates the table or adds the column; LowCardinality(...) falls back to the inner type where the server lacks it. */
   type: Sql;
   role: ColumnRole;
-  /** Whether a Nullable(...) column is fine (the code reads NULL). */
-  nullable?: boolean;
+  /** Whether a Nullable(...) column is fine (the code reads NULL); 'required' when the service writes NULL into it. */
+  nullable?: boolean | 'required';
   /** DEFAULT expression in CREATE TABLE. */
   default?: Sql;
   /**
@@ -28,6 +28,12 @@ export interface ColumnSpec {
   addDefault?: (columns: ReadonlyMap<string, string>) => Sql | undefined;
   /** Left out of CREATE TABLE: a column of an older shape this service still reads. */
   legacy?: boolean;
+  /**
+   * A DEFAULT to give the existing column when it has none (ALTER TABLE ... MODIFY COLUMN: metadata
+   * only, no data is rewritten). For a version column of an older shape, so that rows another
+   * service writes without it still order by time.
+   */
+  ensureDefault?: (columns: ReadonlyMap<string, string>) => Sql | undefined;
 }
 
 export interface TableSpec {
@@ -51,8 +57,10 @@ export interface AdoptedTable {
   versionColumn: string | undefined;
   /** Every column the table has now, with its ClickHouse type. */
   columns: Map<string, string>;
+  /** Columns that have a DEFAULT expression now. */
+  defaults: Set<string>;
   created: boolean;
-  /** Columns this start added. */
+  /** Columns this start added or gave a default. */
   added: string[];
 }
 

@@ -437,8 +437,8 @@ function* ofTable<T extends string>(rows: Iterable<{ table: T; row: DemoRow }>, 
 /**
  * Every demo table's rows in insert-sized batches. The early ingests go in their own inserts
  * after the final rows, as the loader's runs would: their own parts, so until ClickHouse merges
- * them the tables really hold two versions of those keys. ods_stock_basic comes last: the seeder
- * treats a non-empty stock list as "seeded", so it must only appear once everything else is in.
+ * them the tables really hold two versions of those keys. ods_stock_basic comes last, so tools
+ * list stocks only once their bars are in.
  */
 export function* demoDataBatches(today: Date, batchSize: number): Generator<DemoBatch> {
   const tables: [string, Iterable<DemoRow>][] = [

@@ -3,9 +3,10 @@ import { StoreUnavailableError } from '../../clickhouse/clickhouse-errors.js';
 import { ClickHouseService } from '../../clickhouse/clickhouse.service.js';
 import { SchemaService } from '../../clickhouse/schema/schema.service.js';
 import { existingColumnsOnly } from '../../clickhouse/schema/table-spec.js';
-import { sql } from '../../clickhouse/sql.js';
+import { ident, sql } from '../../clickhouse/sql.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.module.js';
+import { MARKET_TABLES } from '../market-tables.js';
 import { demoDataBatches } from './demo-data.generator.js';
 
 const BATCH_ROWS = 5000;
@@ -19,11 +20,11 @@ export interface SeedResult {
 }
 
 /**
- * Fills the market tables on first start (DEMO_DATA) so a fresh install has data to query. A
- * stock list with rows means "already seeded" (the generator writes it last). A seed cut short
- * (ClickHouse away for longer than the retries) is logged and redone on the next start: the
- * rows it wrote again are newer-or-equal versions of the same keys, which reads collapse. Rows
- * go into whatever columns the adopted tables have.
+ * Fills the market tables on first start (DEMO_DATA) so a fresh install has data to query. It
+ * writes only when every market table is empty: made-up prices must never mix with someone's
+ * real ones (a database with bars but no stock list yet is a real one mid-load). A seed cut short
+ * (ClickHouse away for longer than the retries) is logged; the rows it left keep later starts
+ * from seeding until the tables are emptied. Rows go into whatever columns the adopted tables have.
  */
 @Injectable()
 export class DemoDataSeeder {
@@ -37,15 +38,16 @@ export class DemoDataSeeder {
 
   async seedIfEmpty(today = new Date()): Promise<SeedResult> {
     if (!this.config.demoData) return { seeded: false, rows: {} };
-    if (await this.hasStocks()) {
-      this.logger.log({ table: 'ods_stock_basic' }, 'stock data present, demo data not seeded');
+    const holdingRows = await this.tablesWithRows();
+    if (holdingRows.length > 0) {
+      this.logger.log({ tables: holdingRows }, 'market tables hold data, demo data not seeded');
       return { seeded: false, rows: {} };
     }
     const rows: Record<string, number> = {};
     for (const batch of demoDataBatches(today, BATCH_ROWS)) {
       const table = this.schema.table(batch.table);
       if (!(await this.insertWithRetries(batch.table, batch.rows.map((row) => existingColumnsOnly(table, { ...row }))))) {
-        this.logger.warn({ rows }, 'demo data seeding stopped: ClickHouse did not take a batch; the next start tries again');
+        this.logger.warn({ rows }, 'demo data seeding stopped: ClickHouse did not take a batch; empty the market tables to seed on the next start');
         return { seeded: false, rows };
       }
       rows[batch.table] = (rows[batch.table] ?? 0) + batch.rows.length;
@@ -67,8 +69,12 @@ export class DemoDataSeeder {
     return false;
   }
 
-  private async hasStocks(): Promise<boolean> {
-    const found = await this.clickhouse.query<{ present: number }>(sql`SELECT 1 AS present FROM ods_stock_basic LIMIT 1`);
-    return found.length > 0;
+  private async tablesWithRows(): Promise<string[]> {
+    const holding: string[] = [];
+    for (const table of MARKET_TABLES) {
+      const found = await this.clickhouse.query<{ present: number }>(sql`SELECT 1 AS present FROM ${ident(table.name)} LIMIT 1`);
+      if (found.length > 0) holding.push(table.name);
+    }
+    return holding;
   }
 }

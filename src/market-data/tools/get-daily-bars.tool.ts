@@ -13,7 +13,7 @@ export const DAILY_KEY = ['ts_code', 'trade_date'];
  */
 export async function barsInRange(data: MarketDataRepository, columns: readonly string[], code: string, range: DateRange, adjustment: Adjustment, limit: number): Promise<Row[]> {
   const bars = await data.rows(sql`SELECT * FROM ${data.latest('ods_daily', DAILY_KEY, columns, stockRangeFilter(code, range))} ORDER BY trade_date LIMIT ${int(limit)}`);
-  return [...(await adjustBars(bars.slice(0, limit - 1), adjustment, data)), ...bars.slice(limit - 1)];
+  return [...(await adjustBars(bars.slice(0, limit - 1), adjustment, data, range.end_date)), ...bars.slice(limit - 1)];
 }
 
 export const getDailyBarsTool = defineTool({

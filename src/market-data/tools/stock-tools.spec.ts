@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { ident, sql } from '../../clickhouse/sql.js';
 import { type SeededMarket, TODAY, issuesOf, seededMarket, significantDigits, withoutIngest } from '../../../test/support/market.js';
+import { round2 } from '../adjustment.js';
 import { adjFactorRows, dailyBasicRows, dailyRows } from '../demo-data/demo-data.generator.js';
+import { DemoDataSeeder } from '../demo-data/demo-data.seeder.js';
 import { getDailyBarsTool } from './get-daily-bars.tool.js';
 import { getDailyBasicTool } from './get-daily-basic.tool.js';
 import { getLatestBarsTool } from './get-latest-bars.tool.js';
@@ -46,9 +48,24 @@ describe('stock tools', () => {
       expect(await tableCounts()).toEqual(SEEDED_ROWS);
     });
 
-    it('should not seed again when the stock list has rows', async () => {
+    it('should not seed again when the tables have rows', async () => {
       expect(await market.seeder.seedIfEmpty(TODAY)).toEqual({ seeded: false, rows: {} });
       expect(await tableCounts()).toEqual(SEEDED_ROWS);
+    });
+
+    it('should not mix demo rows into a real database whose stock list is still empty', async () => {
+      const loading = await seededMarket('stock_tools_loading', { DEMO_DATA: 'false' });
+      try {
+        await loading.clickhouse.insert('ods_daily', [{ ts_code: '600519.SH', trade_date: '2026-11-24', close: 1500.5 }]);
+        const seeder = new DemoDataSeeder(loading.clickhouse, loading.schema, { ...loading.config, demoData: true });
+        expect(await seeder.seedIfEmpty(TODAY)).toEqual({ seeded: false, rows: {} });
+        const counts = await loading.clickhouse.query<{ n: string }>(
+          sql`SELECT toString(count()) AS n FROM ods_daily UNION ALL SELECT toString(count()) AS n FROM ods_stock_basic`,
+        );
+        expect(counts.map((row) => row.n).sort()).toEqual(['0', '1']);
+      } finally {
+        await loading.close();
+      }
     });
 
     it('should seed nothing when DEMO_DATA is false, yet create the tables in the original shape', async () => {
@@ -71,10 +88,15 @@ describe('stock tools', () => {
       expect(new Set(names).size).toBe(25);
       expect(TOOL_SETS.stock.map((tool) => tool.name)).toEqual(['search_stocks', 'get_daily_bars', 'get_latest_bars', 'get_trade_calendar', 'get_daily_basic']);
       for (const tool of [...TOOL_SETS.stock, ...TOOL_SETS.tushare]) {
-        const schema = z.toJSONSchema(tool.input, { target: 'draft-7', io: 'input' }) as { properties: Record<string, { description?: string }> };
+        const schema = z.toJSONSchema(tool.input, { target: 'draft-7', io: 'input' }) as { properties: Record<string, { description?: string }>; additionalProperties?: boolean };
         const undocumented = Object.entries(schema.properties).filter(([, property]) => !property.description);
-        expect([tool.name, undocumented]).toEqual([tool.name, []]);
+        expect([tool.name, undocumented, schema.additionalProperties]).toEqual([tool.name, [], false]);
       }
+    });
+
+    it('should refuse a misspelled argument by name instead of returning unfiltered rows', () => {
+      expect(issuesOf(searchStocksTool, { industy: '银行' })).toEqual([['', 'Unrecognized key: "industy"']]);
+      expect(issuesOf(getDailyBarsTool, { ts_code: '600519.SH', start: '20240101' })).toEqual([['', 'Unrecognized key: "start"']]);
     });
   });
 
@@ -248,6 +270,19 @@ describe('stock tools', () => {
       const expected = GENERATED_BASICS.filter((row) => row.ts_code === '000002.SZ' && row.trade_date >= '2026-11-24');
       expect(significantDigits(result.rows)).toEqual(expected);
       expect(result.rows.map((row) => [row.pe, row.pe_ttm, typeof row.turnover_rate])).toEqual([[null, null, 'number'], [null, null, 'number']]);
+    });
+  });
+
+  describe('adjustment against factors beyond the bars', () => {
+    it('should take the qfq reference from the newest factor up to end_date, as pro_bar does', async () => {
+      // tushare publishes a factor for a day the stock did not trade (or before its bar is in).
+      await market.clickhouse.insert('ods_adj_factor', [{ ts_code: '000002.SZ', trade_date: '2026-11-27', adj_factor: 20, version: 1 }]);
+      const factorOf = (day: string) => GENERATED_FACTORS.find((row) => row.ts_code === '000002.SZ' && row.trade_date === day)!.adj_factor;
+      const bars = GENERATED_BARS.filter((bar) => bar.ts_code === '000002.SZ' && bar.trade_date >= '2026-11-24');
+      const qfq = await run(getDailyBarsTool, { ts_code: '000002.SZ', start_date: '2026-11-24', end_date: '2026-11-27', adjust: 'qfq' });
+      expect(qfq.rows.map((row) => row.close)).toEqual(bars.map((bar) => round2((bar.close * factorOf(bar.trade_date)) / 20)));
+      const upToTheLastBar = await run(getDailyBarsTool, { ts_code: '000002.SZ', start_date: '2026-11-24', end_date: '2026-11-25', adjust: 'qfq' });
+      expect(upToTheLastBar.rows.map((row) => row.close)).toEqual(bars.map((bar) => bar.close));
     });
   });
 
