@@ -37,7 +37,8 @@ function readOptions() {
       rows: { type: 'string', default: '10000000' },
       requests: { type: 'string', default: '30' },
       profile: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(benchDir, 'results.md') },
+      only: { type: 'string' },
+      out: { type: 'string' },
     },
   });
   return {
@@ -48,7 +49,9 @@ function readOptions() {
     rows: Number(values.rows),
     queryRequests: Number(values.requests),
     profile: values.profile,
-    out: resolve(values.out),
+    only: values.only?.split(','),
+    // A run of some sections only does not replace the full report.
+    out: resolve(values.out ?? (values.only ? join(workDir, 'partial-results.md') : join(benchDir, 'results.md'))),
     argv: process.argv.slice(2).join(' '),
   };
 }

@@ -247,7 +247,8 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
     try {
       const user = await registerAndLogin(app);
       const key = await createApiKey(app, user.jwt);
-      await rawRpc(app, toolCall(0, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
+      const before = await rawRpc(app, toolCall(0, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
+      expect(before.body.result.structuredContent.row_count).toBe(1);
       expect(await waitForCount(app, key.key_id, 1)).toBe(1);
       await clickhouse.stop();
       let acknowledged = 0;

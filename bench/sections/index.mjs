@@ -7,14 +7,20 @@ import { strangerFlood } from './stranger-flood.mjs';
 import { usageIngest } from './usage-ingest.mjs';
 import { usageQueries } from './usage-queries.mjs';
 
+/** Every section by the name `--only` takes, in run order. */
+export const SECTIONS = {
+  // First, while mcp_tool_usage_log is small and ClickHouse has no merges to run.
+  'mcp-throughput': mcpThroughput,
+  'stranger-flood': strangerFlood,
+  'key-verification': keyVerification,
+  'usage-ingest': usageIngest,
+  'usage-queries': usageQueries,
+  'gateway-profile': gatewayProfile,
+};
+
 export function sectionsFor(options) {
-  return [
-    // First, while mcp_tool_usage_log is small and ClickHouse has no merges to run.
-    mcpThroughput,
-    strangerFlood,
-    keyVerification,
-    usageIngest,
-    usageQueries,
-    ...(options.profile ? [gatewayProfile] : []),
-  ];
+  const wanted = options.only ?? Object.keys(SECTIONS).filter((name) => name !== 'gateway-profile' || options.profile);
+  const unknown = wanted.filter((name) => !(name in SECTIONS));
+  if (unknown.length > 0) throw new Error(`--only: unknown section ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`);
+  return Object.entries(SECTIONS).filter(([name]) => wanted.includes(name)).map(([, section]) => section);
 }

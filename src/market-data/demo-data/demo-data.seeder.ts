@@ -10,8 +10,14 @@ import { MARKET_TABLES } from '../market-tables.js';
 import { demoDataBatches } from './demo-data.generator.js';
 
 const BATCH_ROWS = 5000;
-/** Attempts per batch when ClickHouse is slow or away at start-up; then seeding stops for this run. */
-const ATTEMPTS = 4;
+/**
+ * Attempts per batch when ClickHouse is slow or away at start-up (about 15 s of waits in all); then
+ * seeding stops for this run. A cut-short seed stays cut short (see the class comment), so it is
+ * worth waiting for: a batch that timed out on the client has usually landed, and its retry only
+ * adds versions that reads collapse.
+ */
+const ATTEMPTS = 8;
+const MAX_RETRY_DELAY_MS = 4000;
 
 export interface SeedResult {
   seeded: boolean;
@@ -63,7 +69,7 @@ export class DemoDataSeeder {
         return true;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)));
       }
     }
     return false;
