@@ -109,7 +109,6 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
   // The MCP port is served by its one door, without Express (see McpHttpHandler).
   const mcp = app.get(McpHttpHandler);
   const mcpServer = createServer((req, res) => void mcp.handle(req, res));
-  mcpServer.on('connection', (socket: Socket) => mcp.screen(socket));
   limitConnections(mcpServer, config);
   await listen(mcpServer, config.mcp.port, config.http.host);
 

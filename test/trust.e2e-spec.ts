@@ -229,6 +229,7 @@ describe('Trust: throttles for strangers and guessers (e2e)', () => {
     app = await startTestApp({
       TRUST_PROXY: 'loopback',
       MCP_AUTH_FAILURE_LIMIT: '5',
+      MCP_THROTTLED_HOLD_MS: '300',
       AUTH_RATE_LIMIT: '1000',
       AUTH_ACCOUNT_FAILURE_LIMIT: '3',
       AUTH_ACCOUNT_LOCK_SECONDS: '600',
@@ -247,8 +248,10 @@ describe('Trust: throttles for strangers and guessers (e2e)', () => {
 
   it('should answer 429 with Retry-After to an address past its failed-key budget, and serve valid keys all the same', async () => {
     for (let i = 0; i < 5; i++) await fromAddress('203.0.113.7', randomKey()).expect(401);
-    // Refused from the headers alone (the body is not even read), and the connection is closed.
+    // Refused from the headers alone (the body is not even read), after MCP_THROTTLED_HOLD_MS, and the connection is closed.
+    const started = Date.now();
     const refused = await fromAddress('203.0.113.7', randomKey()).expect(429).expect('Connection', 'close');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(50);
     expect(refused.body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32029, message: expect.stringMatching(/^Too many invalid API keys from this address; retry in \d+ s$/) } });
     const logged = await app.waitForOutput(/too many invalid API keys: throttling this address/);
@@ -332,21 +335,23 @@ describe('Trust: X-Forwarded-For is ignored unless TRUST_PROXY says otherwise (e
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ AUTH_RATE_LIMIT: '3', MCP_AUTH_FAILURE_LIMIT: '2', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '8' });
+    app = await startTestApp({ AUTH_RATE_LIMIT: '3', MCP_AUTH_FAILURE_LIMIT: '2', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '8', MCP_THROTTLED_HOLD_MS: '1000' });
   });
 
-  /** tools/list with a random key from a loopback address of our choosing; resolves with the status, or 0 when the connection was dropped. */
-  const fromLoopback = (localAddress: string) =>
-    new Promise<number>((resolve) => {
+  /** tools/list with a random key from a loopback address of our choosing; resolves with the status (0 when the connection was dropped) and how long the answer took. */
+  const timedFromLoopback = (localAddress: string) =>
+    new Promise<{ status: number; ms: number }>((resolve) => {
+      const started = Date.now();
       const body = JSON.stringify(TOOLS_LIST);
       const key = `sk-${'ab'.repeat(32)}`;
       const req = request(`${app.mcpUrl}/messages`, { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'content-length': body.length } }, (res) => {
         res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - started }));
       });
-      req.on('error', () => resolve(0));
+      req.on('error', () => resolve({ status: 0, ms: Date.now() - started }));
       req.end(body);
     });
+  const fromLoopback = async (localAddress: string) => (await timedFromLoopback(localAddress)).status;
 
   /** An idle connection from `localAddress`; resolves once it is open, or closed by the server before any response. */
   const idleConnection = (localAddress: string) =>
@@ -372,10 +377,13 @@ describe('Trust: X-Forwarded-For is ignored unless TRUST_PROXY says otherwise (e
     expect(await fromLoopback('127.0.0.4')).toBe(401);
   });
 
-  it('should drop new connections from a throttled peer before reading them, and serve other peers', async () => {
+  it('should keep a throttled peer waiting MCP_THROTTLED_HOLD_MS for its 429, and answer other peers at once', async () => {
     expect([await fromLoopback('127.0.0.2'), await fromLoopback('127.0.0.2')]).toEqual([401, 401]);
-    expect(await fromLoopback('127.0.0.2')).toBe(0);
-    expect(await fromLoopback('127.0.0.3')).toBe(401);
+    const [held, other] = await Promise.all([timedFromLoopback('127.0.0.2'), timedFromLoopback('127.0.0.3')]);
+    expect(held.status).toBe(429);
+    expect(held.ms).toBeGreaterThanOrEqual(1000);
+    expect(other.status).toBe(401);
+    expect(other.ms).toBeLessThan(1000);
   });
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 // A separate process that keeps IN_FLIGHT tools/list requests with distinct random API keys in
-// flight against URL for SECONDS, then prints {sent, statuses, seconds} as JSON. Run apart from
+// flight against URL for SECONDS, then prints {sent, statuses, seconds} as JSON (statuses.error: connections closed on it). Run apart from
 // the load generator so the two do not share a CPU budget inside one event loop, and from its own
 // loopback address (127.0.0.2): the stranger is not the valid clients' machine.
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,9 @@ const agent = new Agent({ keepAlive: true, maxSockets: sockets });
 const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
 const statuses = {};
 let sent = 0;
+// Requests still waiting at the deadline (a gateway that holds throttled requests keeps many) are
+// abandoned then, not waited for.
+const stop = new AbortController();
 
 function once() {
   return new Promise((resolve) => {
@@ -17,6 +20,7 @@ function once() {
       method: 'POST',
       agent,
       localAddress: '127.0.0.2',
+      signal: stop.signal,
       headers: { 'content-type': 'application/json', authorization: `Bearer sk-${randomBytes(32).toString('hex')}`, 'content-length': Buffer.byteLength(body) },
     }, (res) => {
       res.resume();
@@ -26,7 +30,7 @@ function once() {
       });
     });
     req.on('error', () => {
-      statuses.error = (statuses.error ?? 0) + 1;
+      if (!stop.signal.aborted) statuses.error = (statuses.error ?? 0) + 1;
       resolve();
     });
     req.end(body);
@@ -35,9 +39,10 @@ function once() {
 
 const started = performance.now();
 const deadline = Date.now() + seconds * 1000;
+setTimeout(() => stop.abort(), seconds * 1000);
 await Promise.all(
   Array.from({ length: inFlight }, async () => {
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !stop.signal.aborted) {
       sent++;
       await once();
     }

@@ -39,6 +39,8 @@ export interface AppConfig {
     /** Failed key verifications per client address per window before it gets 429. */
     authFailureLimit: number;
     authFailureWindowSeconds: number;
+    /** How long a throttled address's request waits for its 429. */
+    throttledHoldMs: number;
     /** ClickHouse lookups of uncached keys at once (16 times as many may wait; more get 503). */
     keyLookupConcurrency: number;
     /** tools/call of one key running at once (as many again may wait; more are refused). */
@@ -163,6 +165,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       toolSets: [...new Set(splitList(vars.MCP_TOOL_SETS))] as ToolSetName[],
       authFailureLimit: vars.MCP_AUTH_FAILURE_LIMIT,
       authFailureWindowSeconds: vars.MCP_AUTH_FAILURE_WINDOW_SECONDS,
+      throttledHoldMs: vars.MCP_THROTTLED_HOLD_MS,
       keyLookupConcurrency: vars.MCP_KEY_LOOKUP_CONCURRENCY,
       callsPerKey: vars.MCP_CALLS_PER_KEY,
     },

@@ -142,6 +142,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   MCP_AUTH_FAILURE_WINDOW_SECONDS = 60;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
+  MCP_THROTTLED_HOLD_MS = 10_000;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   USAGE_QUERIES_PER_USER = 2;
 

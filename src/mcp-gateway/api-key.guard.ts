@@ -14,6 +14,7 @@ import {
   JSON_RPC_RATE_LIMITED,
   JSON_RPC_UNAUTHORIZED,
   JSON_RPC_UNAVAILABLE,
+  HeldRefusal,
   type JsonRpcId,
   JsonRpcHttpException,
 } from './json-rpc-error.js';
@@ -27,6 +28,8 @@ export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId'>;
 
 /** How long a client should wait when key verification cannot reach the database. */
 const VERIFY_RETRY_AFTER_SECONDS = 5;
+/** Also how long a "busy" answer is held: a botnet's sockets then wait as long as they are told to. */
+const BUSY_RETRY_AFTER_SECONDS = 1;
 
 /**
  * Judges every message the SDK will execute: Origin/Host checks against DNS rebinding, then the
@@ -69,7 +72,7 @@ export class ApiKeyGuard {
    * The 429 for a request from a throttled address that carries no key known to be valid, decided
    * from the headers alone, so such a request costs no body read, no parse and no lookup.
    */
-  earlyRefusal(address: string, authorization: string | undefined): JsonRpcHttpException | undefined {
+  earlyRefusal(address: string, authorization: string | undefined): HeldRefusal | undefined {
     const token = bearerToken(authorization);
     if (token && this.isKnownKey(token)) return undefined;
     return this.throttled(address, null);
@@ -84,19 +87,12 @@ export class ApiKeyGuard {
     return this.verifier.cached(token) !== undefined || this.verifier.wasRecentlyValid(token);
   }
 
-  /** Whether a new connection from this peer may be served at all (an address in its throttle window may not). */
-  admitsConnection(address: string): boolean {
-    return this.failures.retryAfterSeconds(address) === 0;
-  }
-
-  private throttled(address: string, id: JsonRpcId): JsonRpcHttpException | undefined {
+  private throttled(address: string, id: JsonRpcId): HeldRefusal | undefined {
     const retryAfter = this.failures.retryAfterSeconds(address);
     if (retryAfter === 0) return undefined;
-    // Closing the connection makes a flooding client reconnect, and new connections from it are dropped.
-    return new JsonRpcHttpException(429, `Too many invalid API keys from this address; retry in ${retryAfter} s`, JSON_RPC_RATE_LIMITED, id, {
-      'Retry-After': String(retryAfter),
-      Connection: 'close',
-    });
+    // Closing the connection frees its slot; the client's next connection waits like this one.
+    const message = `Too many invalid API keys from this address; retry in ${retryAfter} s`;
+    return new HeldRefusal(this.config.mcp.throttledHoldMs, 429, message, JSON_RPC_RATE_LIMITED, id, { 'Retry-After': String(retryAfter), Connection: 'close' });
   }
 
   private async verifyThrottled(token: string, address: string, id: JsonRpcId): Promise<VerifiedKey> {
@@ -104,7 +100,9 @@ export class ApiKeyGuard {
     if (throttled) throw throttled;
     const key = await this.verifier.verify(token).catch((error: unknown) => {
       if (error instanceof GateFullError) {
-        throw new JsonRpcHttpException(503, 'API key verification is busy; try again shortly', JSON_RPC_UNAVAILABLE, id, { 'Retry-After': '1' });
+        throw new HeldRefusal(BUSY_RETRY_AFTER_SECONDS * 1000, 503, 'API key verification is busy; try again shortly', JSON_RPC_UNAVAILABLE, id, {
+          'Retry-After': String(BUSY_RETRY_AFTER_SECONDS),
+        });
       }
       if (!(error instanceof StoreUnavailableError)) throw error;
       this.logger.warn({ err: error.cause }, 'API key verification failed: the database did not answer');

@@ -29,6 +29,20 @@ export class JsonRpcHttpException extends Error {
   }
 }
 
+/**
+ * A refusal answered only after `holdMs`, its body unread: a flooding client's connection waits
+ * instead of sending again at once (answering at once only makes a flood faster and, on a small
+ * machine, lets its own CPU starve valid traffic). Held refusals are bounded by the connection caps.
+ */
+export class HeldRefusal extends JsonRpcHttpException {
+  constructor(
+    readonly holdMs: number,
+    ...refusal: ConstructorParameters<typeof JsonRpcHttpException>
+  ) {
+    super(...refusal);
+  }
+}
+
 /** Writes the error with its HTTP status; a 401 names the Bearer scheme (RFC 6750). */
 export function writeJsonRpcError(res: ServerResponse, error: JsonRpcHttpException): void {
   if (res.headersSent) {

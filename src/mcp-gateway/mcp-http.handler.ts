@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import contentType from 'content-type';
@@ -8,7 +7,14 @@ import { echo } from '../common/echo.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyGuard, type McpRequest } from './api-key.guard.js';
-import { JSON_RPC_INTERNAL_ERROR, JSON_RPC_INVALID_REQUEST, JSON_RPC_TRANSPORT_ERROR, JsonRpcHttpException, writeJsonRpcError } from './json-rpc-error.js';
+import {
+  HeldRefusal,
+  JSON_RPC_INTERNAL_ERROR,
+  JSON_RPC_INVALID_REQUEST,
+  JSON_RPC_TRANSPORT_ERROR,
+  JsonRpcHttpException,
+  writeJsonRpcError,
+} from './json-rpc-error.js';
 import { repeatedRequestId } from './mcp-request.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 import { readJsonBody } from './request-body.js';
@@ -39,26 +45,21 @@ export class McpHttpHandler {
       assertRoute(req);
       const address = clientAddress(req, this.config.http.trustProxy);
       const early = this.guard.earlyRefusal(address, req.headers.authorization);
-      if (early) {
-        req.resume();
-        throw early;
-      }
+      if (early) throw early;
       const body = await readJsonBody(req, this.config.http.bodyLimitBytes);
       assertUniqueIds(body);
       await this.guard.authorize(req, body, address);
       await this.gateway.handle(req, res, body);
     } catch (error) {
-      this.refuse(req, res, error);
+      if (error instanceof HeldRefusal && error.holdMs > 0) this.refuseLater(req, res, error);
+      else this.refuse(req, res, error);
     }
   }
 
-  /**
-   * Drops a new connection from a peer in its throttle window before any byte is parsed. A peer
-   * that is a trusted proxy carries other clients' requests, so it is never dropped here.
-   */
-  screen(socket: Socket): void {
-    const peer = socket.remoteAddress;
-    if (peer && !this.config.http.trustProxy(peer, 0) && !this.guard.admitsConnection(peer)) socket.destroy();
+  /** See HeldRefusal; a stop cuts held requests short with their connections. */
+  private refuseLater(req: IncomingMessage, res: ServerResponse, refusal: HeldRefusal): void {
+    const timer = setTimeout(() => this.refuse(req, res, refusal), refusal.holdMs);
+    res.once('close', () => clearTimeout(timer));
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
