@@ -3,6 +3,7 @@
 // the load generator so the two do not share a CPU budget inside one event loop, and from its own
 // loopback address (127.0.0.2): the stranger is not the valid clients' machine.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'node:http';
 
 const [url, seconds, inFlight, sockets] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
@@ -13,6 +14,7 @@ let sent = 0;
 // Requests still waiting at the deadline (a gateway that holds throttled requests keeps many) are
 // abandoned then, not waited for.
 const stop = new AbortController();
+setMaxListeners(0, stop.signal); // one listener per request in flight
 
 function once() {
   return new Promise((resolve) => {

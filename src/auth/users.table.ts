@@ -1,11 +1,6 @@
 import { REPLACING_ENGINES, type TableSpec } from '../clickhouse/schema/table-spec.js';
 import { sql } from '../clickhouse/sql.js';
-
-/**
- * The version of a row another service writes without `version` (this gateway's first shapes order
- * versions by it, in microseconds): its updated_at, so the newest change still wins.
- */
-export const VERSION_FROM_UPDATED_AT = sql`toUInt64(toUnixTimestamp(updated_at)) * 1000000`;
+import { LEGACY_VERSION_COLUMN, UPDATED_AT_COLUMN } from '../clickhouse/schema/version-columns.js';
 
 /**
  * Accounts, in the original stock data service's shape (modules/auth/schema.sql), so both
@@ -27,8 +22,8 @@ export const USERS_TABLE: TableSpec = {
     { name: 'is_admin', family: 'integer', type: sql`UInt8`, role: 'required', default: sql`0` },
     { name: 'subscription_tier', family: 'string', type: sql`String`, role: 'added', default: sql`'free'` },
     { name: 'created_at', family: 'datetime', type: sql`DateTime`, role: 'required', default: sql`now()` },
-    { name: 'updated_at', family: 'datetime', type: sql`DateTime`, role: 'added', default: sql`now()`, addDefault: (columns) => (columns.has('created_at') ? sql`created_at` : undefined) },
-    { name: 'version', family: 'integer', type: sql`UInt64`, role: 'optional', legacy: true, ensureDefault: () => VERSION_FROM_UPDATED_AT },
+    UPDATED_AT_COLUMN,
+    LEGACY_VERSION_COLUMN,
   ],
 };
 

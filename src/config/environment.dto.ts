@@ -137,7 +137,7 @@ export class EnvironmentVariables {
   MCP_KEY_LOOKUP_CONCURRENCY = 8;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
-  MCP_CALLS_PER_KEY = 8;
+  MCP_CALLS_PER_KEY = 16;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   MCP_AUTH_FAILURE_WINDOW_SECONDS = 60;

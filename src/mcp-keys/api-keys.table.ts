@@ -1,6 +1,6 @@
 import { REPLACING_ENGINES, type TableSpec } from '../clickhouse/schema/table-spec.js';
 import { sql } from '../clickhouse/sql.js';
-import { VERSION_FROM_UPDATED_AT } from '../auth/users.table.js';
+import { LEGACY_VERSION_COLUMN, UPDATED_AT_COLUMN } from '../clickhouse/schema/version-columns.js';
 
 /**
  * Keys, in the original stock data service's shape (modules/mcp_api_key/schema.sql): only the
@@ -25,9 +25,9 @@ export const MCP_API_KEYS_TABLE: TableSpec = {
     { name: 'last_used_at', family: 'datetime', type: sql`Nullable(DateTime)`, role: 'optional', nullable: true, default: sql`NULL` },
     { name: 'expires_at', family: 'datetime', type: sql`Nullable(DateTime)`, role: 'required', nullable: 'required', default: sql`NULL` },
     { name: 'created_at', family: 'datetime', type: sql`DateTime`, role: 'required', default: sql`now()` },
-    { name: 'updated_at', family: 'datetime', type: sql`DateTime`, role: 'added', default: sql`now()`, addDefault: (columns) => (columns.has('created_at') ? sql`created_at` : undefined) },
+    UPDATED_AT_COLUMN,
     { name: 'key_hash', family: 'string', type: sql`String`, role: 'optional', legacy: true },
-    { name: 'version', family: 'integer', type: sql`UInt64`, role: 'optional', legacy: true, ensureDefault: () => VERSION_FROM_UPDATED_AT },
+    LEGACY_VERSION_COLUMN,
     { name: 'revoked_at', family: 'datetime', type: sql`Nullable(DateTime)`, role: 'optional', nullable: true, legacy: true },
   ],
 };
