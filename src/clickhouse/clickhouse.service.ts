@@ -11,6 +11,13 @@ export interface QueryOptions {
 }
 
 /**
+ * How long start-up work (DDL, the key index backfill, the demo seed) may take per statement. It
+ * runs once, before any request, and a slow server must not fail a start that a request timeout
+ * tuned for interactive reads (CLICKHOUSE_REQUEST_TIMEOUT_MS) would cut short.
+ */
+const START_UP_WORK_TIMEOUT_MS = 300_000;
+
+/**
  * The project's only door to ClickHouse. Queries take Sql fragments (never plain strings) so
  * every value has gone through the binding helper. Every failure is classified on the way out
  * (clickhouse-errors.ts), so callers tell "try again" from "the schema is wrong" from a bug.
@@ -19,6 +26,7 @@ export interface QueryOptions {
 @Injectable()
 export class ClickHouseService implements OnApplicationShutdown {
   private readonly client: ClickHouseClient;
+  private readonly startUpClient: ClickHouseClient;
   private readonly connection: ClickHouseClientConfigOptions;
   private readonly readLimits: ClickHouseSettings;
   readonly database: string;
@@ -38,6 +46,11 @@ export class ClickHouseService implements OnApplicationShutdown {
       max_memory_usage: String(config.clickhouse.queryMaxMemoryBytes),
     };
     this.client = createClient({ ...this.connection, database: this.database });
+    this.startUpClient = createClient({
+      ...this.connection,
+      database: this.database,
+      request_timeout: Math.max(config.clickhouse.requestTimeoutMs, START_UP_WORK_TIMEOUT_MS),
+    });
   }
 
   /** Creates the configured database, through a client not bound to it (it may not exist yet). */
@@ -61,19 +74,24 @@ export class ClickHouseService implements OnApplicationShutdown {
     }
   }
 
+  /** DDL and backfills, run at start-up (START_UP_WORK_TIMEOUT_MS). */
   async command(statement: Sql): Promise<void> {
     try {
-      await this.client.command({ query: statement.text });
+      await this.startUpClient.command({ query: statement.text });
     } catch (error) {
       throw classifyClickHouseError(error);
     }
   }
 
   /** JSONEachRow insert: values travel as JSON data, never as SQL text. */
-  async insert<Row extends Record<string, unknown>>(table: string, rows: readonly Row[], options: QueryOptions & { queryId?: string } = {}): Promise<void> {
+  async insert<Row extends Record<string, unknown>>(
+    table: string,
+    rows: readonly Row[],
+    options: QueryOptions & { queryId?: string; startUpWork?: boolean } = {},
+  ): Promise<void> {
     if (rows.length === 0) return;
     try {
-      await this.client.insert({ table: ident(table).text, values: rows as Row[], format: 'JSONEachRow', abort_signal: options.signal, query_id: options.queryId });
+      await (options.startUpWork ? this.startUpClient : this.client).insert({ table: ident(table).text, values: rows as Row[], format: 'JSONEachRow', abort_signal: options.signal, query_id: options.queryId });
     } catch (error) {
       throw classifyClickHouseError(error);
     }
@@ -85,6 +103,6 @@ export class ClickHouseService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.client.close();
+    await Promise.all([this.client.close(), this.startUpClient.close()]);
   }
 }

@@ -65,7 +65,7 @@ export class DemoDataSeeder {
   private async insertWithRetries(table: string, rows: Record<string, unknown>[]): Promise<boolean> {
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       try {
-        await this.clickhouse.insert(table, rows);
+        await this.clickhouse.insert(table, rows, { startUpWork: true });
         return true;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
