@@ -76,12 +76,17 @@ async function factorsFor(bars: Row[], data: MarketDataRepository, rangeEnd: str
 const noFactors = (code: string, day?: string) =>
   new ToolError(`No adjustment factors for ${code} in ods_adj_factor${day ? ` around ${day}` : ''}, so adjusted prices cannot be computed; ask with adjust: "none"`);
 
-/** The factor of that day, else the latest earlier one, else the earliest later one. */
+/** The factor of that day, else the latest earlier one, else the earliest later one (a binary search: series are oldest first). */
 function factorOn(factors: Map<string, Factor[]>, code: string, day: string): number {
   const series = factors.get(code) ?? [];
   if (series.length === 0) throw noFactors(code, day);
-  let found = series[0];
-  for (const factor of series) if (factor.trade_date <= day) found = factor;
-  return Number(found.adj_factor);
+  let onOrBefore = 0;
+  let after = series.length;
+  while (after - onOrBefore > 1) {
+    const middle = (onOrBefore + after) >> 1;
+    if (series[middle].trade_date <= day) onOrBefore = middle;
+    else after = middle;
+  }
+  return Number(series[onOrBefore].adj_factor);
 }
 

@@ -86,7 +86,7 @@ export const exchangeArg = z.enum(EXCHANGES).default('SSE').describe('Exchange c
 export const adjustArg = z
   .enum(['none', 'qfq', 'hfq'])
   .default('none')
-  .describe('Price adjustment: none (raw prices), qfq (forward: relative to the last bar returned) or hfq (backward: price × adj_factor)');
+  .describe('Price adjustment: none (raw prices), qfq (forward: relative to the newest factor up to end_date) or hfq (backward: price × adj_factor)');
 
 export interface DateRange {
   start_date?: string;

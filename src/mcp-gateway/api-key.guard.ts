@@ -35,9 +35,9 @@ const BUSY_RETRY_AFTER_SECONDS = 1;
  * Judges every message the SDK will execute: Origin/Host checks against DNS rebinding, then the
  * API key rule — initialize and notifications pass; every other request needs a valid key, also
  * inside a batch. Keys that fail verification are counted per client address: past
- * MCP_AUTH_FAILURE_LIMIT in a window the address gets 429 for anything but a key already known
- * to be valid (before its body is read, and its new connections are dropped), so guessing costs
- * the database nothing and valid callers elsewhere are untouched. Lookups of uncached keys from
+ * MCP_AUTH_FAILURE_LIMIT in a window the address gets 429 for anything but a key known to be
+ * valid (judged before its body is read, and held before it is answered), so guessing costs the
+ * database nothing and valid callers are untouched. Lookups of uncached keys from
  * everyone together are capped too (MCP_KEY_LOOKUP_CONCURRENCY), for strangers spread over many
  * addresses.
  */
@@ -73,9 +73,7 @@ export class ApiKeyGuard {
    * from the headers alone, so such a request costs no body read, no parse and no lookup.
    */
   earlyRefusal(address: string, authorization: string | undefined): HeldRefusal | undefined {
-    const token = bearerToken(authorization);
-    if (token && this.isKnownKey(token)) return undefined;
-    return this.throttled(address, null);
+    return this.throttledUnlessKnown(address, bearerToken(authorization), null);
   }
 
   /**
@@ -87,16 +85,17 @@ export class ApiKeyGuard {
     return this.verifier.cached(token) !== undefined || this.verifier.wasRecentlyValid(token);
   }
 
-  private throttled(address: string, id: JsonRpcId): HeldRefusal | undefined {
+  /** The held 429 while the address is throttled, unless the request carries a known key (checked only then: it costs a hash). */
+  private throttledUnlessKnown(address: string, token: string | undefined, id: JsonRpcId): HeldRefusal | undefined {
     const retryAfter = this.failures.retryAfterSeconds(address);
-    if (retryAfter === 0) return undefined;
+    if (retryAfter === 0 || (token !== undefined && this.isKnownKey(token))) return undefined;
     // Closing the connection frees its slot; the client's next connection waits like this one.
     const message = `Too many invalid API keys from this address; retry in ${retryAfter} s`;
     return new HeldRefusal(this.config.mcp.throttledHoldMs, 429, message, JSON_RPC_RATE_LIMITED, id, { 'Retry-After': String(retryAfter), Connection: 'close' });
   }
 
   private async verifyThrottled(token: string, address: string, id: JsonRpcId): Promise<VerifiedKey> {
-    const throttled = this.isKnownKey(token) ? undefined : this.throttled(address, id);
+    const throttled = this.throttledUnlessKnown(address, token, id);
     if (throttled) throw throttled;
     const key = await this.verifier.verify(token).catch((error: unknown) => {
       if (error instanceof GateFullError) {

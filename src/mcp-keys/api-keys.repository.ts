@@ -72,11 +72,14 @@ export class ApiKeysRepository {
     await this.clickhouse.insert(MCP_API_KEYS_TABLE.name, [existingColumnsOnly(this.keysTable(), row)]);
   }
 
-  /** The key with this hash, from the hash index: a primary-key read, whoever created the key. */
+  /**
+   * The key with this hash, from the hash index: a primary-key read, whoever created the key. The
+   * newest `ver` is the answer FINAL would give, so unmerged versions need no FINAL.
+   */
   async findByHash(keyHash: string): Promise<KeyVerdict | undefined> {
     const [row] = await this.clickhouse.query<{ id: string; user_id: string; is_active: number; expires_at: number | null }>(sql`
       SELECT id, user_id, is_active, toUnixTimestamp(expires_at) AS expires_at
-      FROM mcp_api_key_hashes FINAL
+      FROM mcp_api_key_hashes
       WHERE api_key_hash = ${str(keyHash)}
       ORDER BY ver DESC
       LIMIT 1`);

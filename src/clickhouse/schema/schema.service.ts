@@ -143,7 +143,7 @@ export class SchemaService {
 }
 
 function adoptedTable(name: string, existing: ExistingTable): AdoptedTable {
-  return { name, engine: existing.engine, versionColumn: versionColumnOf(existing), columns: existing.columns, defaults: existing.defaults, created: false, added: [] };
+  return { name, engine: existing.engine, versionColumn: versionColumnOf(existing), columns: existing.columns, created: false, added: [] };
 }
 
 /** `ReplacingMergeTree(updated_at)` → updated_at; the replicated form's last argument likewise. */

@@ -57,8 +57,6 @@ export interface AdoptedTable {
   versionColumn: string | undefined;
   /** Every column the table has now, with its ClickHouse type. */
   columns: Map<string, string>;
-  /** Columns that have a DEFAULT expression now. */
-  defaults: Set<string>;
   created: boolean;
   /** Columns this start added or gave a default. */
   added: string[];

@@ -9,7 +9,7 @@ export const DAILY_KEY = ['ts_code', 'trade_date'];
 
 /**
  * One stock's bars in a date range, oldest first, adjusted as asked. The bar past the cap only
- * tells truncation, so it stays raw; qfq is relative to the last bar returned.
+ * tells truncation, so it stays raw; qfq is relative to the newest factor up to end_date.
  */
 export async function barsInRange(data: MarketDataRepository, columns: readonly string[], code: string, range: DateRange, adjustment: Adjustment, limit: number): Promise<Row[]> {
   const bars = await data.rows(sql`SELECT * FROM ${data.latest('ods_daily', DAILY_KEY, columns, stockRangeFilter(code, range))} ORDER BY trade_date LIMIT ${int(limit)}`);
