@@ -1,4 +1,5 @@
 // tools/call throughput and latency: the gateway (key auth + usage recording) vs a bare SDK server.
+import { pollUntil } from '../../scripts/lib/poll.mjs';
 import { queryRows, scalar, waitForMerges } from '../lib/clickhouse.mjs';
 import { combineRuns, failureCount, runLoad } from '../lib/load.mjs';
 import { table } from '../lib/markdown.mjs';
@@ -117,14 +118,8 @@ async function measureLevel(targets, connections, ctx) {
 const usageRowsOf = (ctx, userId) => scalar(ctx.clickhouse.client, `SELECT count() FROM mcp_tool_usage_log WHERE user_id = '${userId}'`);
 
 /** Usage recording was really on: every answered gateway call has its row (the writer may lag a little). */
-async function waitForUsageRows(ctx, userId, expected, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let rows = await usageRowsOf(ctx, userId);
-  while (rows < expected && Date.now() < deadline) {
-    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
-    rows = await usageRowsOf(ctx, userId);
-  }
-  return rows;
+function waitForUsageRows(ctx, userId, expected, timeoutMs = 30_000) {
+  return pollUntil(() => usageRowsOf(ctx, userId), (rows) => rows >= expected, { timeoutMs, intervalMs: 250 });
 }
 
 export async function measureMcpThroughput(ctx) {

@@ -9,6 +9,7 @@ import { loadAppConfig } from '../config/app-config.js';
 import { clickHouseUrl } from '../../test/support/clickhouse.js';
 import { type AdoptedServices, adoptedServices } from '../../test/support/services.js';
 import { usageRecordFixture } from '../../test/support/usage-record.js';
+import { pollUntil } from '../../scripts/lib/poll.mjs';
 import { truncate, type UsageRecord } from './usage-record.js';
 import { UsageSpool } from './usage-spool.js';
 import { UsageWriter } from './usage-writer.js';
@@ -34,8 +35,7 @@ afterAll(async () => {
 const usageRecord = (changes: Partial<UsageRecord> = {}): UsageRecord => usageRecordFixture({ user_id: userId, api_key_id: 'writer-spec-key', ...changes });
 
 async function waitUntilShipped(writer: UsageWriter): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (writer.status().queue_depth > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await pollUntil(() => writer.status().queue_depth, (depth) => depth === 0, { timeoutMs: 10_000, intervalMs: 20 });
 }
 
 describe(UsageWriter.name, () => {
@@ -210,9 +210,7 @@ describe(`${UsageWriter.name} shutdown deadline`, () => {
     // Nothing listens on port 9 of this host: every insert fails at once, then waits 10..20 s.
     const { writer, clickhouse } = await startWriter('http://127.0.0.1:9', { USAGE_RETRY_BASE_DELAY_MS: '10000', USAGE_RETRY_MAX_DELAY_MS: '60000' });
     await writer.record(usageRecord());
-    const deadline = Date.now() + 5000;
-    while (writer.status().retries === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(writer.status().retries).toBe(1);
+    expect(await pollUntil(() => writer.status().retries, (retries) => retries > 0, { timeoutMs: 5000, intervalMs: 10 })).toBe(1);
 
     expect(await timeShutdown(writer)).toBeLessThan(1500);
     expect(writer.status()).toMatchObject({ queue_depth: 1, records_written: 0 });
@@ -226,9 +224,7 @@ describe(`${UsageWriter.name} shutdown deadline`, () => {
     const { port } = blackHole.address() as AddressInfo;
     const { writer, clickhouse } = await startWriter(`http://127.0.0.1:${port}`, { CLICKHOUSE_REQUEST_TIMEOUT_MS: '60000' });
     await writer.record(usageRecord());
-    const deadline = Date.now() + 5000;
-    while (requests === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(requests).toBe(1);
+    expect(await pollUntil(() => requests, (count) => count > 0, { timeoutMs: 5000, intervalMs: 10 })).toBe(1);
 
     expect(await timeShutdown(writer)).toBeLessThan(1500);
     expect(writer.status()).toMatchObject({ queue_depth: 1, records_written: 0 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { startAppProcess } from '../../scripts/lib/app-process.mjs';
+import { pollUntil } from '../../scripts/lib/poll.mjs';
 import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from './clickhouse.js';
 
 export interface TestApp {
@@ -69,14 +70,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
     mcp: request(app.mcpUrl),
     process: app.child,
     output: app.output,
-    waitForOutput: async (pattern, timeoutMs = 5_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const lines = app.output().split('\n').filter((line) => pattern.test(line));
-        if (lines.length > 0 || Date.now() > deadline) return lines;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
+    waitForOutput: (pattern, timeoutMs = 5_000) =>
+      pollUntil(() => app.output().split('\n').filter((line) => pattern.test(line)), (lines) => lines.length > 0, { timeoutMs, intervalMs: 25 }),
     signal: app.signal,
     stop: async () => {
       await app.signal('SIGTERM');

@@ -1,4 +1,5 @@
 import { sql, str } from '../../src/clickhouse/sql.js';
+import { pollUntil } from '../../scripts/lib/poll.mjs';
 import { queryRows, rawClient } from './clickhouse.js';
 import type { TestApp } from './test-app.js';
 
@@ -14,12 +15,6 @@ export async function countForKey(app: TestApp, keyId: string): Promise<number> 
 }
 
 /** The key's row count once it reaches `expected` (usage rows are shipped in the background), or when the wait ends. */
-export async function waitForCount(app: TestApp, keyId: string, expected: number, timeoutMs = 20_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let count = await countForKey(app, keyId);
-  while (count < expected && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    count = await countForKey(app, keyId);
-  }
-  return count;
+export function waitForCount(app: TestApp, keyId: string, expected: number, timeoutMs = 20_000): Promise<number> {
+  return pollUntil(() => countForKey(app, keyId), (count) => count >= expected, { timeoutMs, intervalMs: 100 });
 }
