@@ -4,6 +4,7 @@ import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { AdminGuard } from './admin.guard.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { ClientAddressThrottlerGuard } from './client-address-throttler.guard.js';
@@ -32,7 +33,7 @@ import { UsersRepository } from './users.repository.js';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, UsersRepository, EmailAllowList, PasswordHasher, LoginLockout, JwtStrategy, JwtAuthGuard, ClientAddressThrottlerGuard],
-  exports: [JwtAuthGuard, AuthService],
+  providers: [AuthService, AdminGuard, UsersRepository, EmailAllowList, PasswordHasher, LoginLockout, JwtStrategy, JwtAuthGuard, ClientAddressThrottlerGuard],
+  exports: [JwtAuthGuard, AdminGuard, AuthService, UsersRepository],
 })
 export class AuthModule {}
