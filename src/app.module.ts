@@ -9,20 +9,26 @@ import { McpGatewayModule } from './mcp-gateway/mcp-gateway.module.js';
 import { McpKeysModule } from './mcp-keys/mcp-keys.module.js';
 import { McpUsageModule } from './mcp-usage/mcp-usage.module.js';
 import { createLoggerOptions } from './common/logger.options.js';
+import { type Clock, systemClock } from './common/clock.js';
+import { ClockModule } from './common/clock.module.js';
+import { McpMeteringModule } from './mcp-metering/mcp-metering.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `clock` is the system clock but for tests that move time (quota periods). */
+  static forRoot(config: AppConfig, clock: Clock = systemClock): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
+        ClockModule.forRoot(clock),
         LoggerModule.forRoot(createLoggerOptions(config)),
         ClickHouseModule,
         HealthModule,
         AuthModule,
         McpKeysModule,
         McpUsageModule,
+        McpMeteringModule,
         McpGatewayModule,
       ],
     };

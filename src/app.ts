@@ -12,6 +12,7 @@ import { ConnectionLimiter } from './common/connection-limiter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 import { UntrustedJsonPipe } from './common/untrusted-json.pipe.js';
 import type { AppConfig } from './config/app-config.js';
+import type { Clock } from './common/clock.js';
 import { McpHttpHandler } from './mcp-gateway/mcp-http.handler.js';
 import { UsageWriter } from './mcp-usage/usage-writer.js';
 
@@ -82,8 +83,8 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /** Builds the one Nest application and opens its two listeners: REST (HTTP_PORT) and MCP (MCP_PORT). */
-export async function startApp(config: AppConfig): Promise<RunningApp> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+export async function startApp(config: AppConfig, options: { clock?: Clock } = {}): Promise<RunningApp> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options.clock), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);

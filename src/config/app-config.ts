@@ -3,6 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { type TrustProxy, compileTrustProxy } from '../common/client-address.js';
 import type { ToolSetName } from '../market-data/tools/index.js';
+import type { QuotaName } from '../mcp-keys/key-policy.js';
 import { EnvironmentVariables } from './environment.dto.js';
 
 /** The typed, validated settings every module reads; built once at start-up from the environment. */
@@ -79,6 +80,15 @@ export interface AppConfig {
     queriesPerUser: number;
     /** Deepest history offset (page × page_size); deeper pages are 400, date filters reach the rest. */
     historyMaxOffset: number;
+  };
+  /** Rate limits and quotas (see src/mcp-metering); 0 means none. */
+  metering: {
+    defaultCallsPerMinute: number;
+    /** For keys whose policy sets no quota of that name. */
+    keyQuotas: Record<QuotaName, number>;
+    /** Each user's totals over all of their keys. */
+    userQuotas: Record<QuotaName, number>;
+    refreshSeconds: number;
   };
   demoData: boolean;
 }
@@ -189,6 +199,12 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     authRateLimit: { limit: vars.AUTH_RATE_LIMIT, windowSeconds: vars.AUTH_RATE_WINDOW_SECONDS },
     accountLockout: { failureLimit: vars.AUTH_ACCOUNT_FAILURE_LIMIT, lockSeconds: vars.AUTH_ACCOUNT_LOCK_SECONDS },
     demoData: vars.DEMO_DATA ?? vars.NODE_ENV !== 'production',
+    metering: {
+      defaultCallsPerMinute: vars.MCP_DEFAULT_CALLS_PER_MINUTE,
+      keyQuotas: { records_per_day: vars.QUOTA_KEY_RECORDS_PER_DAY, records_per_month: vars.QUOTA_KEY_RECORDS_PER_MONTH, calls_per_day: vars.QUOTA_KEY_CALLS_PER_DAY },
+      userQuotas: { records_per_day: vars.QUOTA_USER_RECORDS_PER_DAY, records_per_month: vars.QUOTA_USER_RECORDS_PER_MONTH, calls_per_day: vars.QUOTA_USER_CALLS_PER_DAY },
+      refreshSeconds: vars.QUOTA_REFRESH_SECONDS,
+    },
     usage: {
       batchSize: vars.USAGE_BATCH_SIZE,
       flushIntervalMs: vars.USAGE_FLUSH_INTERVAL_MS,

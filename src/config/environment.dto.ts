@@ -145,6 +145,33 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
   MCP_THROTTLED_HOLD_MS = 10_000;
 
+  /** Per-key rate limit for keys without their own; 0: none. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000)
+  MCP_DEFAULT_CALLS_PER_MINUTE = 0;
+
+  /** Quotas of keys without their own (0: none), and each user's totals over all their keys (0: none). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0)
+  QUOTA_KEY_RECORDS_PER_DAY = 0;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0)
+  QUOTA_KEY_RECORDS_PER_MONTH = 0;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0)
+  QUOTA_KEY_CALLS_PER_DAY = 0;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0)
+  QUOTA_USER_RECORDS_PER_DAY = 0;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0)
+  QUOTA_USER_RECORDS_PER_MONTH = 0;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0)
+  QUOTA_USER_CALLS_PER_DAY = 0;
+
+  /** How often quota counters re-read ClickHouse for what other instances (or the original service) recorded. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  QUOTA_REFRESH_SECONDS = 30;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   USAGE_QUERIES_PER_USER = 2;
 

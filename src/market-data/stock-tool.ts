@@ -51,10 +51,14 @@ export function defineTool<Input extends z.ZodObject>(tool: StockTool<Input>): S
   return { ...tool, input: tool.input.strict() };
 }
 
-/** Runs a tool with already-validated arguments and applies its row cap. */
-export async function runStockTool(tool: StockTool, args: unknown, data: MarketDataRepository): Promise<ToolOutput> {
-  const rows = await tool.read(args as z.output<z.ZodObject>, data, tool.maxRows + 1);
-  const truncated = rows.length > tool.maxRows;
-  const kept = truncated ? rows.slice(0, tool.maxRows) : rows;
+/**
+ * Runs a tool with already-validated arguments and applies its row cap, or a lower one (what is
+ * left of the caller's record quota).
+ */
+export async function runStockTool(tool: StockTool, args: unknown, data: MarketDataRepository, maxRows = tool.maxRows): Promise<ToolOutput> {
+  const cap = Math.min(tool.maxRows, maxRows);
+  const rows = await tool.read(args as z.output<z.ZodObject>, data, cap + 1);
+  const truncated = rows.length > cap;
+  const kept = truncated ? rows.slice(0, cap) : rows;
   return { table: tool.table, row_count: kept.length, truncated, rows: kept };
 }

@@ -38,12 +38,10 @@ export class ToolCallHandler {
     private readonly data: MarketDataRepository,
   ) {}
 
-  async call(toolName: string, rawArgs: unknown): Promise<ToolCallOutcome> {
+  /** `maxRows` lowers the tool's own row cap (what is left of a record quota). */
+  async call(toolName: string, rawArgs: unknown, maxRows?: number): Promise<ToolCallOutcome> {
     const tool = this.registry.get(toolName);
-    const failed = (message: string) => {
-      const text = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT).toWellFormed()}…` : message;
-      return { result: errorResult(text), toolName, table: tool?.table ?? '', servicePrefix: tool?.servicePrefix ?? '', recordCount: 0, errorMessage: text, unknownTool: !tool };
-    };
+    const failed = (message: string) => this.refuse(toolName, message);
     if (!tool) return failed(`Unknown tool: ${echo(toolName)}`);
 
     const problem = findJsonProblem(rawArgs);
@@ -52,7 +50,7 @@ export class ToolCallHandler {
     if (!parsed.success) return failed(`Invalid arguments for ${toolName}:\n${z.prettifyError(parsed.error)}`);
 
     try {
-      const output = await runStockTool(tool, parsed.data, this.data);
+      const output = await runStockTool(tool, parsed.data, this.data, maxRows);
       return {
         result: { content: [{ type: 'text', text: tool.text?.(output) ?? JSON.stringify(output) }], structuredContent: { ...output } },
         toolName,
@@ -65,6 +63,13 @@ export class ToolCallHandler {
     } catch (error) {
       return failed(this.describeFailure(tool, error));
     }
+  }
+
+  /** The tool error answering a call that is not run (bad arguments, outside the key's scope). */
+  refuse(toolName: string, message: string): ToolCallOutcome {
+    const tool = this.registry.get(toolName);
+    const text = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT).toWellFormed()}…` : message;
+    return { result: errorResult(text), toolName, table: tool?.table ?? '', servicePrefix: tool?.servicePrefix ?? '', recordCount: 0, errorMessage: text, unknownTool: !tool };
   }
 
   /** "Try again" only when trying again can help; a schema mismatch names what is missing instead. */

@@ -41,4 +41,9 @@ export class ToolRegistry {
   get(name: string): StockTool | undefined {
     return this.byName.get(name);
   }
+
+  /** The tables the served tools read. */
+  tables(): ReadonlySet<string> {
+    return new Set([...this.byName.values()].map((tool) => tool.table));
+  }
 }

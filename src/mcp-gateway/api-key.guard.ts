@@ -9,6 +9,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyVerifier, type VerifiedKey } from '../mcp-keys/api-key-verifier.js';
 import { LastUsedTracker } from '../mcp-keys/last-used-tracker.js';
+import { MeteringService } from '../mcp-metering/metering.service.js';
 import {
   JSON_RPC_FORBIDDEN,
   JSON_RPC_RATE_LIMITED,
@@ -23,8 +24,11 @@ import { bearerToken, firstRequestNeedingKey } from './mcp-request.js';
 /** A request to /messages, with the verified key once the guard passed it (the SDK's authInfo). */
 export type McpRequest = IncomingMessage & { auth?: AuthInfo };
 
-/** The verified key owner, as tool handlers read it from extra.authInfo.extra. */
-export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId'>;
+/**
+ * The verified key, as tool handlers read it from extra.authInfo.extra; one per HTTP request.
+ * `rateCharged` once the door counted a lone tools/call against the rate limit.
+ */
+export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId' | 'policy'> & { rateCharged?: boolean };
 
 /** How long a client should wait when key verification cannot reach the database. */
 const VERIFY_RETRY_AFTER_SECONDS = 5;
@@ -49,6 +53,7 @@ export class ApiKeyGuard {
   constructor(
     private readonly verifier: ApiKeyVerifier,
     private readonly lastUsed: LastUsedTracker,
+    private readonly metering: MeteringService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.failures = new FailureCounter(config.mcp.authFailureLimit, config.mcp.authFailureWindowSeconds * 1000);
@@ -63,7 +68,8 @@ export class ApiKeyGuard {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new JsonRpcHttpException(401, 'API key required', JSON_RPC_UNAUTHORIZED, id);
     const key = this.verifier.cached(token) ?? (await this.verifyThrottled(token, address, id));
-    const owner: KeyOwner = { keyId: key.keyId, userId: key.userId };
+    if (this.metering.needsCounts(key)) await this.countUsage(key.userId, id);
+    const owner: KeyOwner = { keyId: key.keyId, userId: key.userId, policy: key.policy };
     req.auth = { token, clientId: key.keyId, scopes: [], ...(key.expiresAt ? { expiresAt: Math.floor(key.expiresAt.getTime() / 1000) } : {}), extra: owner };
     this.lastUsed.touch(key.keyId);
   }
@@ -105,9 +111,7 @@ export class ApiKeyGuard {
       }
       if (!(error instanceof StoreUnavailableError)) throw error;
       this.logger.warn({ err: error.cause }, 'API key verification failed: the database did not answer');
-      throw new JsonRpcHttpException(503, 'API key verification is unavailable; try again shortly', JSON_RPC_UNAVAILABLE, id, {
-        'Retry-After': String(VERIFY_RETRY_AFTER_SECONDS),
-      });
+      throw databaseUnavailable('API key verification is unavailable; try again shortly', id);
     });
     if (key) return key;
     this.failures.recordFailure(address);
@@ -115,6 +119,15 @@ export class ApiKeyGuard {
       this.logger.warn({ address, limit: this.config.mcp.authFailureLimit, windowSeconds: this.config.mcp.authFailureWindowSeconds }, 'too many invalid API keys: throttling this address');
     }
     throw new JsonRpcHttpException(401, 'Invalid or expired API key', JSON_RPC_UNAUTHORIZED, id);
+  }
+
+  /** A user's quota counters are read once, with their first key verified here; until then no call can be judged. */
+  private async countUsage(userId: string, id: JsonRpcId): Promise<void> {
+    await this.metering.countUser(userId).catch((error: unknown) => {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.logger.warn({ err: error.cause }, 'quota counters could not be read: the database did not answer');
+      throw databaseUnavailable('Usage quotas cannot be checked right now; try again shortly', id);
+    });
   }
 
   private assertAllowedOrigin(req: IncomingMessage): void {
@@ -129,6 +142,9 @@ export class ApiKeyGuard {
     }
   }
 }
+
+const databaseUnavailable = (message: string, id: JsonRpcId) =>
+  new JsonRpcHttpException(503, message, JSON_RPC_UNAVAILABLE, id, { 'Retry-After': String(VERIFY_RETRY_AFTER_SECONDS) });
 
 /** `http://localhost` in the allow-list admits http://localhost on any port. */
 function sameOriginIgnoringPort(origin: string, allowed: string): boolean {

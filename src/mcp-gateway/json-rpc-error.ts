@@ -10,6 +10,8 @@ export const JSON_RPC_INTERNAL_ERROR = -32603;
 export const JSON_RPC_TRANSPORT_ERROR = -32000;
 export const JSON_RPC_UNAUTHORIZED = -32001;
 export const JSON_RPC_FORBIDDEN = -32003;
+/** The original service's answer to a call past its quota: -32003 "Quota exhausted", with the quota in data. */
+export const JSON_RPC_QUOTA_EXHAUSTED = JSON_RPC_FORBIDDEN;
 /** A dependency (ClickHouse, the usage spool) cannot serve the request right now; retry later. */
 export const JSON_RPC_UNAVAILABLE = -32010;
 /** Too many requests from this client; retry after the Retry-After header. */
@@ -23,6 +25,8 @@ export class JsonRpcHttpException extends Error {
     readonly jsonRpcCode: number,
     readonly jsonRpcId: JsonRpcId = null,
     readonly headers: Record<string, string> = {},
+    /** The JSON-RPC error's data member, when the refusal has facts a client can act on. */
+    readonly data?: unknown,
   ) {
     super(message);
     this.name = 'JsonRpcHttpException';
@@ -53,5 +57,6 @@ export function writeJsonRpcError(res: ServerResponse, error: JsonRpcHttpExcepti
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   res.statusCode = error.status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify({ jsonrpc: '2.0', id: error.jsonRpcId, error: { code: error.jsonRpcCode, message: error.message } }));
+  const data = error.data === undefined ? {} : { data: error.data };
+  res.end(JSON.stringify({ jsonrpc: '2.0', id: error.jsonRpcId, error: { code: error.jsonRpcCode, message: error.message, ...data } }));
 }

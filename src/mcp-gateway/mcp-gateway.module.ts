@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MarketDataModule } from '../market-data/market-data.module.js';
 import { McpKeysModule } from '../mcp-keys/mcp-keys.module.js';
+import { McpMeteringModule } from '../mcp-metering/mcp-metering.module.js';
 import { McpUsageModule } from '../mcp-usage/mcp-usage.module.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
@@ -8,7 +9,7 @@ import { McpHttpHandler } from './mcp-http.handler.js';
 
 /** The MCP port: its one door (McpHttpHandler), the key guard, and the per-request SDK server. */
 @Module({
-  imports: [McpKeysModule, McpUsageModule, MarketDataModule],
+  imports: [McpKeysModule, McpUsageModule, McpMeteringModule, MarketDataModule],
   providers: [McpGatewayService, McpHttpHandler, ApiKeyGuard],
 })
 export class McpGatewayModule {}

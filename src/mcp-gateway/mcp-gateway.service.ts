@@ -3,6 +3,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
+  type CallToolResult,
   CallToolRequestSchema,
   ErrorCode,
   InitializeRequestSchema,
@@ -10,6 +11,7 @@ import {
   PingRequestSchema,
   type ServerNotification,
   type ServerRequest,
+  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { ServerResponse } from 'node:http';
@@ -17,11 +19,16 @@ import { z } from 'zod';
 import { GateFullError, KeyedGate } from '../common/bounded-gate.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { JSON_RPC_RATE_LIMITED, JSON_RPC_UNAVAILABLE, JsonRpcHttpException } from './json-rpc-error.js';
+import { JSON_RPC_QUOTA_EXHAUSTED, JSON_RPC_RATE_LIMITED, JSON_RPC_UNAVAILABLE, type JsonRpcId, JsonRpcHttpException } from './json-rpc-error.js';
 import { UsageInterceptor, UsageUnavailableError } from '../mcp-usage/usage.interceptor.js';
 import type { KeyOwner, McpRequest } from './api-key.guard.js';
-import { ToolCallHandler } from '../market-data/tool-call.handler.js';
+import { type ToolCallOutcome, ToolCallHandler } from '../market-data/tool-call.handler.js';
 import { ToolRegistry } from '../market-data/tool-registry.js';
+import type { StockTool } from '../market-data/stock-tool.js';
+import { type KeyPolicy, scopeRefusal } from '../mcp-keys/key-policy.js';
+import { type Admission, MeteringService } from '../mcp-metering/metering.service.js';
+import { QuotaExhaustedError, type QuotaState } from '../mcp-metering/quota-exhausted.error.js';
+import { loneToolCall } from './mcp-request.js';
 
 const SERVER_INFO = { name: 'stock-data', version: '1.0.0' };
 /**
@@ -42,11 +49,14 @@ const MAX_BATCH_CALLS = 100;
 export class McpGatewayService {
   /** One key's tool calls run MCP_CALLS_PER_KEY at a time (a 100-call batch waits its turn), so one key cannot take every query slot. */
   private readonly callsPerKey: KeyedGate;
+  /** tools/list per policy object (one per verified key): built once, not per request. */
+  private readonly definitionsOfPolicy = new WeakMap<KeyPolicy, Tool[]>();
 
   constructor(
     private readonly registry: ToolRegistry,
     private readonly tools: ToolCallHandler,
     private readonly usage: UsageInterceptor,
+    private readonly metering: MeteringService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.callsPerKey = new KeyedGate(config.mcp.callsPerKey, MAX_BATCH_CALLS);
@@ -55,6 +65,7 @@ export class McpGatewayService {
   /** Serves `body`, the message the guard judged; the transport never reads the request itself. */
   async handle(req: McpRequest, res: ServerResponse, body: unknown): Promise<void> {
     assertValidInitialize(body);
+    this.admitLoneCall(req, body);
     acceptJsonAndEventStream(req);
     const server = this.createServer();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
@@ -66,26 +77,106 @@ export class McpGatewayService {
     await transport.handleRequest(req, res, body);
   }
 
+  /**
+   * A request that is one tools/call gets its rate-limit or quota refusal as an HTTP status (429
+   * with Retry-After, 403 as the original service answers); calls inside a batch get theirs as
+   * JSON-RPC errors in the batch's answer.
+   */
+  private admitLoneCall(req: McpRequest, body: unknown): void {
+    const call = loneToolCall(body);
+    const owner = req.auth?.extra as KeyOwner | undefined;
+    if (!call || !owner) return;
+    const retryAfter = this.metering.takeRateToken(owner);
+    if (retryAfter > 0) {
+      throw this.rateLimited(owner, retryAfter, (message, data) => new JsonRpcHttpException(429, message, JSON_RPC_RATE_LIMITED, call.id, { 'Retry-After': String(retryAfter) }, data));
+    }
+    owner.rateCharged = true;
+    const exhausted = this.metering.exhaustedQuota(owner, (this.registry.get(call.name)?.maxRows ?? 0) > 0);
+    if (exhausted) throw new JsonRpcHttpException(403, 'Quota exhausted', JSON_RPC_QUOTA_EXHAUSTED, call.id, {}, new QuotaExhaustedError(exhausted).data);
+  }
+
   private createServer(): Server {
     const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR });
     onRequest(server, 'ping', PingRequestSchema, () => ({}));
-    onRequest(server, 'tools/list', ListToolsRequestSchema, () => ({ tools: this.registry.definitions }));
+    onRequest(server, 'tools/list', ListToolsRequestSchema, (_request, extra) => ({ tools: this.definitionsFor((extra.authInfo?.extra as KeyOwner).policy) }));
     onRequest(server, 'tools/call', CallToolRequestSchema, async (request, extra) => {
       const { name, arguments: args } = request.params;
       // The guard verified a key for every tools/call, so the owner is always present here.
       const owner = extra.authInfo?.extra as KeyOwner;
       try {
-        const outcome = await this.callsPerKey.run(owner.keyId, () => this.usage.intercept(owner, name, args, () => this.tools.call(name, args)));
-        if (outcome.unknownTool) throw protocolError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
-        return outcome.result;
+        return await this.callTool(owner, name, args);
       } catch (error) {
         if (error instanceof UsageUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, error.message);
         if (error instanceof GateFullError) throw protocolError(JSON_RPC_RATE_LIMITED, 'Too many calls of this API key at once; retry shortly');
+        if (error instanceof QuotaExhaustedError) throw protocolError(JSON_RPC_QUOTA_EXHAUSTED, error.message, error.data);
         throw error;
       }
     });
     return server;
   }
+
+  /**
+   * Rate limit, then quotas (a call reserves what it may return), then the key's scope: a call
+   * outside it is a tool error, recorded like any other call. The result carries what was metered.
+   */
+  private async callTool(owner: KeyOwner, name: string, args: Record<string, unknown> | undefined): Promise<CallToolResult> {
+    const retryAfter = owner.rateCharged ? 0 : this.metering.takeRateToken(owner);
+    if (retryAfter > 0) throw this.rateLimited(owner, retryAfter, (message, data) => protocolError(JSON_RPC_RATE_LIMITED, message, data));
+    const tool = this.registry.get(name);
+    const admission = await this.metering.admit(owner, tool?.maxRows ?? 0);
+    try {
+      const outcome = await this.callsPerKey.run(owner.keyId, () => this.usage.intercept(owner, name, args, () => this.runInScope(owner, tool, name, args, admission)));
+      if (outcome.unknownTool) throw protocolError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
+      return withMeteredUsage(outcome, this.metering.quotaStates(owner), quotaCut(tool, admission, outcome));
+    } finally {
+      admission.release();
+    }
+  }
+
+  private runInScope(owner: KeyOwner, tool: StockTool | undefined, name: string, args: unknown, admission: Admission): Promise<ToolCallOutcome> {
+    const refusal = tool && scopeRefusal(owner.policy, tool);
+    return refusal ? Promise.resolve(this.tools.refuse(name, refusal)) : this.tools.call(name, args, admission.maxRows);
+  }
+
+  /** The refusal of a call over the key's rate limit, built by `as` (an HTTP 429, or a JSON-RPC error in a batch). */
+  private rateLimited<E extends Error>(owner: KeyOwner, retryAfterSeconds: number, as: (message: string, data: object) => E): E {
+    const limit = this.metering.callsPerMinute(owner);
+    return as(`Rate limit of this API key (${limit} calls per minute) exceeded; retry in ${retryAfterSeconds} s`, { calls_per_minute: limit, retry_after_seconds: retryAfterSeconds });
+  }
+
+  private definitionsFor(policy: KeyPolicy): Tool[] {
+    if (policy.tools.length === 0 && policy.tables.length === 0) return this.registry.definitions;
+    let definitions = this.definitionsOfPolicy.get(policy);
+    if (!definitions) {
+      definitions = this.registry.definitions.filter((definition) => {
+        const tool = this.registry.get(definition.name);
+        return tool !== undefined && scopeRefusal(policy, tool) === undefined;
+      });
+      this.definitionsOfPolicy.set(policy, definitions);
+    }
+    return definitions;
+  }
+}
+
+/** Whether what was left of a record quota, not the tool's own cap, cut the result short. */
+function quotaCut(tool: StockTool | undefined, admission: Admission, outcome: ToolCallOutcome): boolean {
+  const truncated = (outcome.result.structuredContent as { truncated?: unknown } | undefined)?.truncated === true;
+  return tool !== undefined && admission.maxRows !== undefined && admission.maxRows < tool.maxRows && truncated && outcome.recordCount === admission.maxRows;
+}
+
+/**
+ * What was metered and what is left, in the result's _meta (MCP's place for it) and, for clients of
+ * the original service, in its `_usage {record_count, quota_remaining}` (quota_remaining: what is
+ * left of the tightest record quota, present only when one applies).
+ */
+function withMeteredUsage(outcome: ToolCallOutcome, quotas: QuotaState[], limitedByQuota: boolean): CallToolResult {
+  const recordQuotas = quotas.filter((quota) => quota.quota !== 'calls_per_day');
+  const quotaRemaining = recordQuotas.length > 0 ? Math.min(...recordQuotas.map((quota) => quota.remaining)) : undefined;
+  return {
+    ...outcome.result,
+    _meta: { ...outcome.result._meta, usage: { table: outcome.table, record_count: outcome.recordCount, limited_by_quota: limitedByQuota, quotas } },
+    _usage: { record_count: outcome.recordCount, ...(quotaRemaining === undefined ? {} : { quota_remaining: quotaRemaining }) },
+  };
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -118,8 +209,8 @@ function assertValidInitialize(body: unknown): void {
  * An error the SDK turns into a JSON-RPC error with exactly this code and message. (McpError would
  * prefix "MCP error <code>: " to the message, and the client's McpError prefixes it again.)
  */
-function protocolError(code: number, message: string): Error & { code: number } {
-  return Object.assign(new Error(message), { code });
+function protocolError(code: number, message: string, data?: unknown): Error & { code: number } {
+  return Object.assign(new Error(message), { code, ...(data === undefined ? {} : { data }) });
 }
 
 /**

@@ -39,3 +39,11 @@ export function bearerToken(authorization: string | undefined): string | undefin
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   return match?.[1];
 }
+
+/** The tool a request body calls when it is a single tools/call request (not a batch). */
+export function loneToolCall(body: unknown): { id: JsonRpcId; name: string } | undefined {
+  if (Array.isArray(body) || typeof body !== 'object' || body === null) return undefined;
+  const message = body as { id?: JsonRpcId; method?: unknown; params?: { name?: unknown } };
+  if (message.method !== 'tools/call' || message.id === undefined) return undefined;
+  return { id: message.id, name: typeof message.params?.name === 'string' ? message.params.name : '' };
+}

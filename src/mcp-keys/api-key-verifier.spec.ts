@@ -16,6 +16,9 @@ import { type AdoptedServices, adoptedServices } from '../../test/support/servic
 import { apiKeyPrefix, generateApiKey, hashApiKey } from './api-key.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
+import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
+import { UNRESTRICTED_POLICY } from './key-policy.js';
+import { ToolRegistry } from '../market-data/tool-registry.js';
 import { McpKeysService } from './mcp-keys.service.js';
 
 const DAY_MS = 86_400_000;
@@ -43,9 +46,10 @@ describe(ApiKeyVerifier.name, () => {
     const clickhouse = clickHouseFor(appConfig);
     const schema = new SchemaService(clickhouse);
     const repository = new ApiKeysRepository(clickhouse, schema);
+    const policies = new ApiKeyPoliciesRepository(clickhouse, schema);
     // The tables exist already: this adopts them as another instance would at start-up.
     if (adopt) await schema.adoptAll();
-    return new ApiKeyVerifier(repository, auth, appConfig);
+    return new ApiKeyVerifier(repository, policies, auth, appConfig);
   };
 
   beforeAll(async () => {
@@ -56,8 +60,8 @@ describe(ApiKeyVerifier.name, () => {
     keys = adopted.keys;
     const allowList = new EmailAllowList(clickhouse, config, adopted.schema);
     auth = new AuthService(users, new PasswordHasher(config), new JwtService({ secret: 'verifier-spec-secret' }), new LoginLockout(config), allowList, config);
-    verifier = new ApiKeyVerifier(keys, auth, config);
-    keyService = new McpKeysService(keys, verifier, config);
+    verifier = new ApiKeyVerifier(keys, adopted.policies, auth, config);
+    keyService = new McpKeysService(keys, adopted.policies, verifier, new ToolRegistry(config), config);
   });
 
   afterAll(async () => {
@@ -74,7 +78,7 @@ describe(ApiKeyVerifier.name, () => {
   }
 
   async function createKey(userId: string, expiresDays?: number) {
-    const created = await keyService.create(userId, { key_name: 'spec', expires_days: expiresDays });
+    const created = await keyService.create({ id: userId, isAdmin: false }, { key_name: 'spec', expires_days: expiresDays });
     return { rawKey: created.api_key, keyId: created.key_id, expiresAt: created.expires_at === null ? null : new Date(created.expires_at) };
   }
 
@@ -99,20 +103,20 @@ describe(ApiKeyVerifier.name, () => {
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
 
-    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
   });
 
   it('should serve a second verify from the cache, even after the row changed in ClickHouse, until evicted', async () => {
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
-    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
 
     // Another instance revokes the key: this instance's cache is not told.
     const stored = await keys.findOwned(user.id, keyId);
     await keys.save({ ...stored!, isActive: false, updatedAt: nextVersionTime(stored!.updatedAt) });
 
     expect(await (await newVerifier()).verify(rawKey)).toBeUndefined();
-    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
 
     verifier.evict(hashApiKey(rawKey));
     expect(await verifier.verify(rawKey)).toBeUndefined();
@@ -122,11 +126,11 @@ describe(ApiKeyVerifier.name, () => {
     const shortLived = await newVerifier(configFor({ MCP_KEY_CACHE_TTL_SECONDS: '2' }));
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
-    expect(await shortLived.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await shortLived.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
 
     const stored = await keys.findOwned(user.id, keyId);
     await keys.save({ ...stored!, isActive: false, updatedAt: nextVersionTime(stored!.updatedAt) });
-    expect(await shortLived.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await shortLived.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
 
     await sleep(2_100);
     // Out of the cache, yet remembered as recently valid (the guard lets such keys past an address throttle).
@@ -158,14 +162,14 @@ describe(ApiKeyVerifier.name, () => {
     const small = await newVerifier(configFor({ MCP_KEY_CACHE_MAX_ENTRIES: '2' }));
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
-    expect(await small.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await small.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
 
     for (let i = 0; i < 5; i++) expect(await small.verify(generateApiKey())).toBeUndefined();
     const stored = await keys.findOwned(user.id, keyId);
     await keys.save({ ...stored!, isActive: false, updatedAt: nextVersionTime(stored!.updatedAt) });
 
     // Still the cached verdict: the unknown keys did not push the valid one out.
-    expect(await small.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await small.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
   });
 
   it('should answer concurrent misses alike and hand each caller its own copy', async () => {
@@ -173,7 +177,7 @@ describe(ApiKeyVerifier.name, () => {
     const { rawKey, keyId } = await createKey(user.id);
     const fresh = await newVerifier();
     const [first, second] = await Promise.all([fresh.verify(rawKey), fresh.verify(rawKey)]);
-    expect(first).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(first).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
     expect(second).toEqual(first);
 
     first!.userId = 'tampered';
@@ -183,7 +187,7 @@ describe(ApiKeyVerifier.name, () => {
   it('should refuse a key revoked in this process on the very next verify', async () => {
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
-    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await verifier.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
 
     await keyService.revoke(user.id, keyId);
 
@@ -210,7 +214,7 @@ describe(ApiKeyVerifier.name, () => {
 
     const keyId = await storeKey(rawKey, user.id);
 
-    expect(await (await newVerifier()).verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await (await newVerifier()).verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
     expect(await verifier.verify(rawKey)).toBeUndefined();
   });
 

@@ -6,6 +6,8 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { type KeyVerdict, hashApiKey, isExpired, isWellFormedApiKey } from './api-key.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
+import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
+import type { KeyPolicy } from './key-policy.js';
 
 const LOOKUPS_WAITING_PER_SLOT = 16;
 const RECENTLY_VALID_MS = 86_400_000;
@@ -15,6 +17,8 @@ export interface VerifiedKey {
   keyId: string;
   userId: string;
   expiresAt: Date | null;
+  /** Read with the key and cached with it: checking scopes and limits costs no round trip. Never mutated. */
+  policy: KeyPolicy;
 }
 
 /**
@@ -37,6 +41,7 @@ export class ApiKeyVerifier {
 
   constructor(
     private readonly keys: ApiKeysRepository,
+    private readonly policies: ApiKeyPoliciesRepository,
     private readonly auth: AuthService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -96,12 +101,13 @@ export class ApiKeyVerifier {
   /** Throws GateFullError when too many lookups are already waiting (the caller answers 503). */
   private async lookUp(keyHash: string): Promise<VerifiedKey | undefined> {
     const key = await this.lookupGate.run(() => this.keys.findByHash(keyHash));
-    if (!key || !key.isActive || !(await this.auth.activeUser(key.userId))) return undefined;
-    return toVerifiedKey(key);
+    if (!key || !key.isActive) return undefined;
+    const [user, policy] = await Promise.all([this.auth.activeUser(key.userId), this.policies.find(key.id)]);
+    return user ? toVerifiedKey(key, Object.freeze(policy)) : undefined;
   }
 }
 
 /** A copy of an unexpired verdict, so that no caller can alter the cached one. */
 const usable = (key: VerifiedKey | undefined, now: Date) => (key && !isExpired(key, now) ? { ...key } : undefined);
 
-const toVerifiedKey = (key: KeyVerdict): VerifiedKey => ({ keyId: key.id, userId: key.userId, expiresAt: key.expiresAt });
+const toVerifiedKey = (key: KeyVerdict, policy: KeyPolicy): VerifiedKey => ({ keyId: key.id, userId: key.userId, expiresAt: key.expiresAt, policy });

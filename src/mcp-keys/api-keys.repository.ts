@@ -86,6 +86,11 @@ export class ApiKeysRepository {
     return row && { id: row.id, userId: row.user_id, isActive: Number(row.is_active) === 1, expiresAt: fromUnixSecondsOrNull(row.expires_at) };
   }
 
+  async findById(keyId: string): Promise<ApiKey | undefined> {
+    const [row] = await this.select(sql`id = ${str(keyId)}`);
+    return row ? toApiKey(row) : undefined;
+  }
+
   async findOwned(userId: string, keyId: string): Promise<ApiKey | undefined> {
     const [row] = await this.select(sql`user_id = ${str(userId)} AND id = ${str(keyId)}`);
     return row ? toApiKey(row) : undefined;

@@ -6,6 +6,7 @@ import type { User } from '../auth/user.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { CreateKeyDto, CreateKeyResponseDto } from './dto/create-key.dto.js';
 import { KeyListDto } from './dto/key-list.dto.js';
+import { KeyPolicyResponseDto, SetKeyPolicyDto } from './dto/key-policy.dto.js';
 import { RevokeKeyDto, SuccessDto } from './dto/revoke-key.dto.js';
 import { McpKeysService } from './mcp-keys.service.js';
 
@@ -21,9 +22,22 @@ export class McpKeysController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Create an MCP API key (the full key is shown only in this response)' })
   @ApiResponse({ status: 200, type: CreateKeyResponseDto })
+  @ApiResponse({ status: 400, type: ErrorResponseDto, description: 'Invalid field, or a scope naming a tool or table not served here' })
+  @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'A limit above the service default (administrators only)' })
   @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'The per-user cap on active keys is reached' })
   create(@CurrentUser() user: User, @Body() dto: CreateKeyDto): Promise<CreateKeyResponseDto> {
-    return this.keys.create(user.id, dto);
+    return this.keys.create(user, dto);
+  }
+
+  @Post('policy')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: "Change one of your keys' scopes, rate limit or quotas (fields left out keep their value; null: the default)" })
+  @ApiResponse({ status: 200, type: KeyPolicyResponseDto })
+  @ApiResponse({ status: 400, type: ErrorResponseDto, description: 'Invalid field, or a scope naming a tool or table not served here' })
+  @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'A limit above the service default (administrators only)' })
+  @ApiResponse({ status: 404, type: ErrorResponseDto, description: 'No such key among yours' })
+  setPolicy(@CurrentUser() user: User, @Body() dto: SetKeyPolicyDto): Promise<KeyPolicyResponseDto> {
+    return this.keys.setPolicy(user, dto.key_id, dto.policy, 'own');
   }
 
   @Get('list')

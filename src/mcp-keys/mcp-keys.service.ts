@@ -1,16 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import type { User } from '../auth/user.js';
 import { nextVersionTime, toIsoSeconds, toIsoSecondsOrNull } from '../clickhouse/datetime.js';
 import { SerialQueue } from '../common/serial-queue.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { ToolRegistry } from '../market-data/tool-registry.js';
 import { type ApiKey, apiKeyPrefix, generateApiKey, hashApiKey, isExpired } from './api-key.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
+import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import type { CreateKeyDto, CreateKeyResponseDto } from './dto/create-key.dto.js';
 import { type KeyListDto, KeySummaryDto } from './dto/key-list.dto.js';
+import { type KeyPolicyDto, type KeyPolicyResponseDto, KeyPolicyViewDto } from './dto/key-policy.dto.js';
+import { type KeyPolicy, UNRESTRICTED_POLICY } from './key-policy.js';
 
 const DAY_MS = 86_400_000;
+
+/** Who asks: only administrators may loosen limits. */
+type Actor = Pick<User, 'id' | 'isAdmin'>;
+
+/** Whose key a policy change may touch: the caller's own, or (an administrator) anyone's. */
+export type KeyAccess = 'own' | 'any';
 
 @Injectable()
 export class McpKeysService {
@@ -19,20 +30,23 @@ export class McpKeysService {
 
   constructor(
     private readonly keys: ApiKeysRepository,
+    private readonly policies: ApiKeyPoliciesRepository,
     private readonly verifier: ApiKeyVerifier,
+    private readonly registry: ToolRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Creates a key and returns it in full: the only time it is ever shown. */
-  create(userId: string, dto: CreateKeyDto): Promise<CreateKeyResponseDto> {
+  create(user: Actor, dto: CreateKeyDto): Promise<CreateKeyResponseDto> {
+    const policy = this.checkedPolicy(user, UNRESTRICTED_POLICY, dto.policy ?? {});
     return this.creations.run(async () => {
-      await this.assertBelowCap(userId);
+      await this.assertBelowCap(user.id);
       const rawKey = generateApiKey();
       // Second precision, as stored, so the response matches what list shows later.
       const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
       const key: ApiKey = {
         id: randomUUID(),
-        userId,
+        userId: user.id,
         keyName: dto.key_name ?? 'default',
         keyHash: hashApiKey(rawKey),
         prefix: apiKeyPrefix(rawKey),
@@ -41,8 +55,10 @@ export class McpKeysService {
         createdAt,
         updatedAt: createdAt,
       };
+      // The policy first: a key must never be usable without the limits it was created with.
+      if (!isUnrestricted(policy)) await this.policies.save(key.id, user.id, policy, user.id, createdAt);
       await this.keys.save(key);
-      this.logger.log({ userId, keyId: key.id, prefix: key.prefix }, 'api key created');
+      this.logger.log({ userId: user.id, keyId: key.id, prefix: key.prefix }, 'api key created');
       return {
         success: true,
         message: 'API key created. Save it now: it will not be shown again.',
@@ -52,13 +68,16 @@ export class McpKeysService {
         api_key_prefix: key.prefix,
         created_at: toIsoSeconds(key.createdAt),
         expires_at: toIsoSecondsOrNull(key.expiresAt),
+        policy: KeyPolicyViewDto.from(policy),
       };
     });
   }
 
   async list(userId: string): Promise<KeyListDto> {
     const now = new Date();
-    const keys = (await this.keys.listForUser(userId)).map((key) => KeySummaryDto.from(key, now));
+    const userKeys = await this.keys.listForUser(userId);
+    const policies = await this.policies.findForKeys(userKeys.map((key) => key.id));
+    const keys = userKeys.map((key) => KeySummaryDto.from(key, policies.get(key.id) ?? UNRESTRICTED_POLICY, now));
     return { keys, total: keys.length };
   }
 
@@ -73,6 +92,57 @@ export class McpKeysService {
     this.verifier.evict(key.keyHash);
   }
 
+  /**
+   * Changes a key's policy; this instance applies it from the key's next MCP request on (others
+   * within MCP_KEY_CACHE_TTL_SECONDS, as for a revoke).
+   */
+  async setPolicy(actor: Actor, keyId: string, change: KeyPolicyDto, access: KeyAccess): Promise<KeyPolicyResponseDto> {
+    const key = await this.keys.findById(keyId);
+    if (!key || (access === 'own' && key.userId !== actor.id)) throw new NotFoundException('API key not found');
+    const policy = this.checkedPolicy(actor, await this.policies.find(key.id), change);
+    await this.policies.save(key.id, key.userId, policy, actor.id, new Date());
+    this.verifier.evict(key.keyHash);
+    this.logger.log({ keyId, by: actor.id, access }, 'api key policy changed');
+    return { success: true, key_id: key.id, policy: KeyPolicyViewDto.from(policy) };
+  }
+
+  /**
+   * The policy after a change, checked: scopes name tools and tables this service serves, and
+   * only administrators may set a limit above the service's default (owners may only tighten).
+   */
+  private checkedPolicy(actor: Actor, current: KeyPolicy, change: KeyPolicyDto): KeyPolicy {
+    const policy: KeyPolicy = {
+      tools: unique(change.tools === undefined ? current.tools : (change.tools ?? [])),
+      tables: unique(change.tables === undefined ? current.tables : (change.tables ?? [])),
+      callsPerMinute: change.calls_per_minute === undefined ? current.callsPerMinute : change.calls_per_minute,
+      recordsPerDay: change.records_per_day === undefined ? current.recordsPerDay : change.records_per_day,
+      recordsPerMonth: change.records_per_month === undefined ? current.recordsPerMonth : change.records_per_month,
+      callsPerDay: change.calls_per_day === undefined ? current.callsPerDay : change.calls_per_day,
+    };
+    this.assertKnown('tools', policy.tools, new Set(this.registry.definitions.map((tool) => tool.name)));
+    this.assertKnown('tables', policy.tables, this.registry.tables());
+    if (!actor.isAdmin) this.assertNotAboveDefaults(change);
+    return policy;
+  }
+
+  private assertKnown(field: 'tools' | 'tables', names: string[], known: ReadonlySet<string>): void {
+    const unknown = names.filter((name) => !known.has(name));
+    if (unknown.length > 0) {
+      throw new BadRequestException(`policy.${field}: not served here: ${unknown.map((name) => JSON.stringify(name.slice(0, 100))).join(', ')} (GET tools/list for the names)`);
+    }
+  }
+
+  private assertNotAboveDefaults(change: KeyPolicyDto): void {
+    const { defaultCallsPerMinute, keyQuotas } = this.config.metering;
+    const defaults = { calls_per_minute: defaultCallsPerMinute, ...keyQuotas };
+    for (const [field, limit] of Object.entries(defaults) as [keyof typeof defaults, number][]) {
+      const value = change[field];
+      if (limit > 0 && typeof value === 'number' && value > limit) {
+        throw new ForbiddenException(`policy.${field} above the service default (${limit}) can only be set by an administrator`);
+      }
+    }
+  }
+
   private async assertBelowCap(userId: string): Promise<void> {
     const now = new Date();
     const usable = (await this.keys.listForUser(userId)).filter((key) => key.isActive && !isExpired(key, now));
@@ -80,3 +150,10 @@ export class McpKeysService {
     if (usable.length >= cap) throw new ConflictException(`You already have ${cap} active API keys; revoke one before creating another`);
   }
 }
+
+const unique = (names: string[]) => [...new Set(names)];
+
+const isUnrestricted = (policy: KeyPolicy) =>
+  policy.tools.length === 0 &&
+  policy.tables.length === 0 &&
+  [policy.callsPerMinute, policy.recordsPerDay, policy.recordsPerMonth, policy.callsPerDay].every((limit) => limit === null);

@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModu
 import { StoreRejectedDataError } from '../clickhouse/clickhouse-errors.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { ReadWriteLock } from '../common/read-write-lock.js';
 import type { UsageRecord } from './usage-record.js';
 import { type SpoolSegment, UsageSpool } from './usage-spool.js';
 import { UsageRepository } from './usage.repository.js';
@@ -25,6 +26,16 @@ export interface UsageWriterStatus {
   /** Group commits so far: records written to the spool per fsync is records / fsyncs. */
   spool_fsyncs: number;
   accepting: boolean;
+}
+
+/** Follows each record from the spool into ClickHouse (the quota counters do). Calls are synchronous and must not throw. */
+export interface UsageListener {
+  /** The record is on local disk; its call is about to be answered. */
+  spooled(record: UsageRecord): void;
+  /** ClickHouse confirmed storing these; `outcomeWasUnknown` when an earlier attempt may have stored some already. */
+  stored(records: UsageRecord[], outcomeWasUnknown: boolean): void;
+  /** ClickHouse refused the record as malformed: it is set aside, never stored. */
+  dropped(record: UsageRecord): void;
 }
 
 /** How far shipping got into a segment; `unsure` while an attempt's outcome is unknown. */
@@ -78,6 +89,11 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly deadlinePassed = new AbortController();
   /** How far into the segment being shipped ClickHouse has confirmed, so a retry resends only the rest. */
   private confirmed: ShippingState | undefined;
+  private readonly listeners: UsageListener[] = [];
+  /** Inserts are the writer side, so a reader of the log's counts never sees a batch half-way from spooled to stored. */
+  private readonly inserts = new ReadWriteLock();
+  /** Ids of the shipping segment's records already reported stored: a retried batch reports only the rest. */
+  private readonly reportedStored = new Set<string>();
   private readonly counters = {
     batchesWritten: 0,
     recordsWritten: 0,
@@ -95,12 +111,26 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     this.spool = new UsageSpool({ dir: config.usage.spoolDir, maxBytes: config.usage.spoolMaxBytes, segmentRecords: config.usage.batchSize });
   }
 
+  /**
+   * Records an earlier run left in the spool are shipped before the service answers calls, so the
+   * usage log (and every quota counter read from it) includes them from the first call on.
+   */
   async onModuleInit(): Promise<void> {
     const recovered = await this.spool.open();
     if (recovered.records > 0 || recovered.skipped > 0) {
       this.logger.log({ ...recovered }, 'shipping usage records left in the spool by an earlier run');
-      void this.startShipping();
+      await this.flush();
+      this.logger.log({ records: recovered.records }, 'usage records of the earlier run shipped');
     }
+  }
+
+  listen(listener: UsageListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Runs `read` while no usage insert is under way (one may start as soon as it ends). */
+  whileNoInsertRuns<T>(read: () => Promise<T>): Promise<T> {
+    return this.inserts.read(read);
   }
 
   /** Refuses new tool calls from now on (shutdown has begun); calls under way still finish. */
@@ -116,6 +146,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   /** Resolves once the record is on local disk; shipping to ClickHouse happens later. */
   async record(record: UsageRecord): Promise<void> {
     await this.spool.append(record);
+    for (const listener of this.listeners) listener.spooled(record);
     if (this.spool.oldestSealed()) void this.startShipping();
     else this.armTimer(this.config.usage.flushIntervalMs - (this.spool.activeAge() ?? 0));
   }
@@ -185,6 +216,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
           await this.spool.seal();
         } else if (await this.shipSegment(segment)) {
           await this.spool.remove(segment);
+          this.reportedStored.clear();
         } else {
           await this.backOff();
         }
@@ -243,13 +275,19 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
    * waits until the earlier insert no longer runs on the server (each batch's inserts share a
    * query id) and sends only the records the table does not hold yet.
    */
-  private async writeBatch(records: UsageRecord[], state: { unsure: boolean }): Promise<boolean> {
+  private writeBatch(records: UsageRecord[], state: { unsure: boolean }): Promise<boolean> {
+    return this.inserts.write(() => this.insertBatch(records, state));
+  }
+
+  private async insertBatch(records: UsageRecord[], state: { unsure: boolean }): Promise<boolean> {
     const queryId = `usage-batch-${records[0].id}`;
     try {
-      const pending = state.unsure ? await this.notYetStored(records, queryId) : records;
+      const outcomeWasUnknown = state.unsure;
+      const pending = outcomeWasUnknown ? await this.notYetStored(records, queryId) : records;
       if (pending === undefined) return false;
       if (pending.length > 0) await this.usage.insert(pending, { signal: this.deadlinePassed.signal, queryId });
       state.unsure = false;
+      this.reportStored(records, outcomeWasUnknown);
       this.counters.batchesWritten++;
       this.counters.recordsWritten += pending.length;
       this.counters.recordsAlreadyStored += records.length - pending.length;
@@ -265,6 +303,12 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
+  private reportStored(records: UsageRecord[], outcomeWasUnknown: boolean): void {
+    const fresh = records.filter((record) => !this.reportedStored.has(record.id));
+    for (const record of fresh) this.reportedStored.add(record.id);
+    for (const listener of this.listeners) listener.stored(fresh, outcomeWasUnknown);
+  }
+
   /** The records not stored yet; undefined while an earlier insert of them still runs. */
   private async notYetStored(records: UsageRecord[], queryId: string): Promise<UsageRecord[] | undefined> {
     if (await this.usage.isRunning(queryId)) {
@@ -277,7 +321,8 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   /** ClickHouse refused a batch's data: find the record it chokes on, so the rest still ship. */
   private async writeOneByOne(records: UsageRecord[]): Promise<boolean> {
-    for (const record of records) if (!(await this.writeBatch([record], { unsure: true }))) return false;
+    // Already under the insert lock (insertBatch called this).
+    for (const record of records) if (!(await this.insertBatch([record], { unsure: true }))) return false;
     return true;
   }
 
@@ -290,6 +335,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       return false;
     }
     this.counters.recordsRejected++;
+    for (const listener of this.listeners) listener.dropped(record);
     this.logger.error({ id: record.id, err: error }, 'ClickHouse rejected a usage record; it was moved to rejected.jsonl in the spool directory');
     return true;
   }

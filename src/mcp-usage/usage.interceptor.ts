@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock.js';
 import { unixSeconds } from '../clickhouse/datetime.js';
 import { MAX_ERROR_MESSAGE_LENGTH, MAX_TOOL_NAME_LENGTH, type UsageRecord, serializeArguments, truncate } from './usage-record.js';
 import { UsageWriter } from './usage-writer.js';
@@ -33,11 +34,14 @@ export class UsageUnavailableError extends Error {
 export class UsageInterceptor {
   private readonly logger = new Logger(UsageInterceptor.name);
 
-  constructor(private readonly writer: UsageWriter) {}
+  constructor(
+    private readonly writer: UsageWriter,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   async intercept<Facts extends ToolCallFacts>(identity: CallIdentity, toolName: string, args: unknown, run: () => Promise<Facts>): Promise<Facts> {
     if (!this.writer.isAccepting()) throw new UsageUnavailableError();
-    const startedAt = new Date();
+    const startedAt = this.clock.now();
     const started = performance.now();
     const outcome = await run().then(
       (facts) => ({ facts, failure: undefined }),

@@ -4,6 +4,7 @@ import { SchemaService } from '../../src/clickhouse/schema/schema.service.js';
 import { type AppConfig, loadAppConfig } from '../../src/config/app-config.js';
 import { MarketDataRepository } from '../../src/market-data/market-data.repository.js';
 import { ApiKeysRepository } from '../../src/mcp-keys/api-keys.repository.js';
+import { ApiKeyPoliciesRepository } from '../../src/mcp-keys/api-key-policies.repository.js';
 import { UsageRepository } from '../../src/mcp-usage/usage.repository.js';
 import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from './clickhouse.js';
 
@@ -14,6 +15,7 @@ export interface AdoptedServices {
   schema: SchemaService;
   users: UsersRepository;
   keys: ApiKeysRepository;
+  policies: ApiKeyPoliciesRepository;
   usage: UsageRepository;
   market: MarketDataRepository;
   /** Closes the client and drops the database. */
@@ -32,6 +34,7 @@ export async function adoptedServices(prefix: string, env: Record<string, string
   const services = {
     users: new UsersRepository(clickhouse, schema),
     keys: new ApiKeysRepository(clickhouse, schema),
+    policies: new ApiKeyPoliciesRepository(clickhouse, schema),
     usage: new UsageRepository(clickhouse, schema),
     market: new MarketDataRepository(clickhouse, schema),
   };

@@ -1,6 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 import { Trim } from '../../common/transforms.js';
+import { KeyPolicyDto, KeyPolicyViewDto } from './key-policy.dto.js';
 
 export class CreateKeyDto {
   @ApiPropertyOptional({ example: 'my-cursor-key', maxLength: 100, default: 'default' })
@@ -16,6 +18,12 @@ export class CreateKeyDto {
   @Min(1)
   @Max(365)
   expires_days?: number | null;
+
+  @ApiPropertyOptional({ type: KeyPolicyDto, description: 'Scopes, rate limit and quotas; absent: all tools, the service defaults' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => KeyPolicyDto)
+  policy?: KeyPolicyDto;
 }
 
 export class CreateKeyResponseDto {
@@ -42,4 +50,7 @@ export class CreateKeyResponseDto {
 
   @ApiProperty({ example: '2027-02-23T10:00:00Z', nullable: true, type: String })
   expires_at: string | null;
+
+  @ApiProperty({ type: KeyPolicyViewDto })
+  policy: KeyPolicyViewDto;
 }

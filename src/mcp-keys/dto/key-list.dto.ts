@@ -2,6 +2,8 @@ import { ApiProperty } from '@nestjs/swagger';
 import { toIsoSeconds, toIsoSecondsOrNull as isoOrNull } from '../../clickhouse/datetime.js';
 import { isExpired } from '../api-key.js';
 import type { ApiKeyWithUsage } from '../api-keys.repository.js';
+import type { KeyPolicy } from '../key-policy.js';
+import { KeyPolicyViewDto } from './key-policy.dto.js';
 
 export class KeySummaryDto {
   @ApiProperty({ example: '0f4d2c1e-5b6a-4c3d-9e8f-7a6b5c4d3e2f' })
@@ -28,7 +30,10 @@ export class KeySummaryDto {
   @ApiProperty({ example: '2026-11-25T10:00:00Z' })
   created_at: string;
 
-  static from(key: ApiKeyWithUsage, now: Date): KeySummaryDto {
+  @ApiProperty({ type: KeyPolicyViewDto })
+  policy: KeyPolicyViewDto;
+
+  static from(key: ApiKeyWithUsage, policy: KeyPolicy, now: Date): KeySummaryDto {
     return {
       id: key.id,
       key_name: key.keyName,
@@ -38,6 +43,7 @@ export class KeySummaryDto {
       last_used_at: isoOrNull(key.lastUsedAt),
       expires_at: isoOrNull(key.expiresAt),
       created_at: toIsoSeconds(key.createdAt),
+      policy: KeyPolicyViewDto.from(policy),
     };
   }
 }

@@ -1,0 +1,28 @@
+import type { QuotaName } from '../mcp-keys/key-policy.js';
+import type { PeriodKind } from './quota-periods.js';
+import type { SubjectKind } from './usage-ledger.js';
+
+/** One quota as a client sees it: in each result's _meta, and in the refusal once it is used up. */
+export interface QuotaState {
+  quota: QuotaName;
+  /** Whose quota: this key's, or the user's total over all of their keys. */
+  scope: SubjectKind;
+  limit: number;
+  used: number;
+  remaining: number;
+  period: PeriodKind;
+  /** When the period ends and the quota starts again (ISO 8601, UTC). */
+  resets_at: string;
+}
+
+/** A call refused because a quota is used up: -32003 "Quota exhausted", as the original service answers. */
+export class QuotaExhaustedError extends Error {
+  constructor(readonly state: QuotaState) {
+    super('Quota exhausted');
+  }
+
+  /** The JSON-RPC error's data: the original's {total, used} and this service's fuller account. */
+  get data(): QuotaState & { total: number } {
+    return { ...this.state, total: this.state.limit };
+  }
+}

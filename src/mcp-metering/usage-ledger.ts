@@ -1,0 +1,161 @@
+import type { CurrentPeriods, PeriodKind } from './quota-periods.js';
+import { periodIdsOf } from './quota-periods.js';
+
+/** What quota counters count, per subject and period. */
+export interface Tally {
+  calls: number;
+  records: number;
+}
+
+export type Metric = keyof Tally;
+export type SubjectKind = 'key' | 'user';
+
+/** One counter: a subject (a key or a user) in one period (a UTC day or month). */
+export interface Counter {
+  subject: SubjectKind;
+  subjectId: string;
+  period: PeriodKind;
+  metric: Metric;
+}
+
+/** A usage record as the ledger sees it. */
+export interface CountedCall {
+  userId: string;
+  keyId: string;
+  recordCount: number;
+  /** Unix seconds. */
+  createdAt: number;
+}
+
+/** ClickHouse's counts for one key of a user over the current periods. */
+export interface StoredKeyUsage {
+  keyId: string;
+  dayCalls: number;
+  dayRecords: number;
+  monthCalls: number;
+  monthRecords: number;
+}
+
+const cellOf = (periodId: string, subject: SubjectKind, subjectId: string) => `${periodId}|${subject}|${subjectId}`;
+
+function cellsOfCall(call: CountedCall): string[] {
+  const { day, month } = periodIdsOf(call.createdAt);
+  return [cellOf(day, 'key', call.keyId), cellOf(day, 'user', call.userId), cellOf(month, 'key', call.keyId), cellOf(month, 'user', call.userId)];
+}
+
+function add(cells: Map<string, Tally>, cell: string, calls: number, records: number): void {
+  const tally = cells.get(cell);
+  if (tally) {
+    tally.calls += calls;
+    tally.records += records;
+  } else {
+    cells.set(cell, { calls, records });
+  }
+}
+
+function subtract(cells: Map<string, Tally>, cell: string, calls: number, records: number): void {
+  const tally = cells.get(cell);
+  if (!tally) return;
+  tally.calls -= calls;
+  tally.records -= records;
+  if (tally.calls <= 0 && tally.records <= 0) cells.delete(cell);
+}
+
+/**
+ * The quota counters of one process: for every (subject, period) what ClickHouse holds (read when
+ * the user is first seen, re-read every QUOTA_REFRESH_SECONDS, plus what this process confirmed
+ * storing since), what this process spooled that ClickHouse has not confirmed yet, and what calls
+ * under way have reserved. Stored and spooled never overlap: a read of ClickHouse never runs while
+ * an insert does (UsageWriter.whileNoInsertRuns), and a record moves from spooled to stored when
+ * its insert is confirmed. So a counter is exactly the usage log's count, spool included.
+ */
+export class UsageLedger {
+  private readonly stored = new Map<string, Tally>();
+  private readonly spooled = new Map<string, Tally>();
+  private readonly reserved = new Map<string, Tally>();
+  /** The stored cells of each user, replaced whole by a re-read. */
+  private readonly storedCellsOfUser = new Map<string, Set<string>>();
+  private releases: { promise: Promise<void>; resolve: () => void } = settleable();
+
+  /** Usage of a counter: stored plus spooled (the usage log, spool included); `reserved` adds calls under way. */
+  used(counter: Counter, periods: CurrentPeriods): number {
+    const cell = cellOf(periods[counter.period].id, counter.subject, counter.subjectId);
+    return (this.stored.get(cell)?.[counter.metric] ?? 0) + (this.spooled.get(cell)?.[counter.metric] ?? 0);
+  }
+
+  reservedFor(counter: Counter, periods: CurrentPeriods): number {
+    return this.reserved.get(cellOf(periods[counter.period].id, counter.subject, counter.subjectId))?.[counter.metric] ?? 0;
+  }
+
+  /** Holds calls/records for a call under way on these counters; release() gives them back. */
+  reserve(counters: Counter[], periods: CurrentPeriods, amount: Tally): () => void {
+    const cells = [...new Set(counters.map((counter) => cellOf(periods[counter.period].id, counter.subject, counter.subjectId)))];
+    for (const cell of cells) add(this.reserved, cell, amount.calls, amount.records);
+    return () => {
+      for (const cell of cells) subtract(this.reserved, cell, amount.calls, amount.records);
+      const { resolve } = this.releases;
+      this.releases = settleable();
+      resolve();
+    };
+  }
+
+  /** Resolves when some reservation is released (a waiting call then looks again). */
+  nextRelease(): Promise<void> {
+    return this.releases.promise;
+  }
+
+  /** A record reached the spool. */
+  spool(call: CountedCall): void {
+    for (const cell of cellsOfCall(call)) add(this.spooled, cell, 1, call.recordCount);
+  }
+
+  /** ClickHouse confirmed storing these records: counted as stored now (for users whose counts are held). */
+  store(call: CountedCall): void {
+    const tracked = this.storedCellsOfUser.get(call.userId);
+    for (const cell of cellsOfCall(call)) {
+      subtract(this.spooled, cell, 1, call.recordCount);
+      if (!tracked) continue;
+      add(this.stored, cell, 1, call.recordCount);
+      tracked.add(cell);
+    }
+  }
+
+  /** A spooled record will never be stored (ClickHouse refused it as malformed). */
+  drop(call: CountedCall): void {
+    for (const cell of cellsOfCall(call)) subtract(this.spooled, cell, 1, call.recordCount);
+  }
+
+  /** Replaces what ClickHouse holds for a user in the current periods (a read taken while no insert ran). */
+  replaceStored(userId: string, keys: StoredKeyUsage[], periods: CurrentPeriods): void {
+    this.forgetStored(userId);
+    const cells = new Set<string>();
+    const put = (periodId: string, subject: SubjectKind, subjectId: string, calls: number, records: number) => {
+      const cell = cellOf(periodId, subject, subjectId);
+      add(this.stored, cell, calls, records);
+      cells.add(cell);
+    };
+    for (const key of keys) {
+      put(periods.day.id, 'key', key.keyId, key.dayCalls, key.dayRecords);
+      put(periods.month.id, 'key', key.keyId, key.monthCalls, key.monthRecords);
+      put(periods.day.id, 'user', userId, key.dayCalls, key.dayRecords);
+      put(periods.month.id, 'user', userId, key.monthCalls, key.monthRecords);
+    }
+    this.storedCellsOfUser.set(userId, cells);
+  }
+
+  /** Whether the user's stored counts are held here (read since start, and not forgotten). */
+  holds(userId: string): boolean {
+    return this.storedCellsOfUser.has(userId);
+  }
+
+  forgetStored(userId: string): void {
+    for (const cell of this.storedCellsOfUser.get(userId) ?? []) this.stored.delete(cell);
+    this.storedCellsOfUser.delete(userId);
+  }
+}
+
+function settleable(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
