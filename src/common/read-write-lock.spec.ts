@@ -14,7 +14,7 @@ describe('ReadWriteLock', () => {
     const events: string[] = [];
     const gate = deferred();
     const readers = [1, 2].map((n) => lock.read(async () => { events.push(`read ${n} start`); await gate.promise; events.push(`read ${n} end`); }));
-    const writer = lock.write(async () => { events.push('write'); });
+    const writer = lock.write(() => Promise.resolve(void events.push('write')));
     await tick();
     expect(events).toEqual(['read 1 start', 'read 2 start']);
     gate.resolve();
@@ -28,7 +28,7 @@ describe('ReadWriteLock', () => {
     const gate = deferred();
     const first = lock.read(async () => { await gate.promise; events.push('early reader'); });
     const writers = [1, 2].map((n) => lock.write(async () => { events.push(`write ${n} start`); await tick(); events.push(`write ${n} end`); }));
-    const late = lock.read(async () => { events.push('late reader'); });
+    const late = lock.read(() => Promise.resolve(void events.push('late reader')));
     gate.resolve();
     await Promise.all([first, ...writers, late]);
     expect(events).toEqual(['early reader', 'write 1 start', 'write 1 end', 'write 2 start', 'write 2 end', 'late reader']);

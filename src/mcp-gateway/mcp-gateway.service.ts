@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { GateFullError, KeyedGate } from '../common/bounded-gate.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { JSON_RPC_QUOTA_EXHAUSTED, JSON_RPC_RATE_LIMITED, JSON_RPC_UNAVAILABLE, type JsonRpcId, JsonRpcHttpException } from './json-rpc-error.js';
+import { JSON_RPC_QUOTA_EXHAUSTED, JSON_RPC_RATE_LIMITED, JSON_RPC_UNAVAILABLE, JsonRpcHttpException } from './json-rpc-error.js';
 import { UsageInterceptor, UsageUnavailableError } from '../mcp-usage/usage.interceptor.js';
 import type { KeyOwner, McpRequest } from './api-key.guard.js';
 import { type ToolCallOutcome, ToolCallHandler } from '../market-data/tool-call.handler.js';

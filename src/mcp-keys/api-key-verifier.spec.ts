@@ -199,12 +199,12 @@ describe(ApiKeyVerifier.name, () => {
     const { rawKey, keyId, expiresAt } = await createKey(user.id, 1);
     expect(expiresAt).not.toBeNull();
     const lastValidMoment = new Date(expiresAt!.getTime() - 1);
-    expect(await verifier.verify(rawKey, lastValidMoment)).toEqual({ keyId, userId: user.id, expiresAt });
+    expect(await verifier.verify(rawKey, lastValidMoment)).toEqual({ keyId, userId: user.id, expiresAt, policy: UNRESTRICTED_POLICY });
 
     expect(await verifier.verify(rawKey, expiresAt!)).toBeUndefined();
     expect(await verifier.verify(rawKey, new Date(expiresAt!.getTime() + DAY_MS))).toBeUndefined();
     // The cached verdict itself is unchanged: only the clock decides.
-    expect(await verifier.verify(rawKey, lastValidMoment)).toEqual({ keyId, userId: user.id, expiresAt });
+    expect(await verifier.verify(rawKey, lastValidMoment)).toEqual({ keyId, userId: user.id, expiresAt, policy: UNRESTRICTED_POLICY });
   });
 
   it('should refuse an unknown well-formed key and cache that verdict', async () => {

@@ -201,7 +201,7 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
   /** The key's quotas (its own, else the defaults for keys) and its user's totals; cached per verified policy. */
   private rulesFor(key: MeteredKey): QuotaRule[] {
     let byKey = this.rulesOfPolicy.get(key.policy);
-    if (!byKey) this.rulesOfPolicy.set(key.policy, (byKey = new Map()));
+    if (!byKey) this.rulesOfPolicy.set(key.policy, (byKey = new Map<string, QuotaRule[]>()));
     let rules = byKey.get(key.keyId);
     if (!rules) byKey.set(key.keyId, (rules = this.buildRules(key)));
     return rules;

@@ -17,6 +17,7 @@ export interface CreatedKey {
   key_id: string;
   api_key_prefix: string;
   expires_at: string | null;
+  policy: Record<string, unknown>;
 }
 
 export async function createApiKey(app: TestApp, jwt: string, body: Record<string, unknown> = {}): Promise<CreatedKey> {

@@ -1,0 +1,229 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql, str } from '../src/clickhouse/sql.js';
+import { queryRows, rawClient } from './support/clickhouse.js';
+import { type CreatedKey, connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
+import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
+import { waitForCount } from './support/usage-log.js';
+
+const CODES = ['000001.SZ', '000002.SZ', '000063.SZ', '000333.SZ', '000568.SZ', '000651.SZ', '000725.SZ', '000858.SZ', '002415.SZ', '002475.SZ',
+  '002594.SZ', '002714.SZ', '300015.SZ', '300059.SZ', '300124.SZ', '300274.SZ', '300750.SZ', '300760.SZ', '600000.SH', '600028.SH',
+  '600030.SH', '600031.SH', '600036.SH', '600276.SH', '600519.SH', '600690.SH', '600809.SH', '600887.SH', '600900.SH', '601012.SH'];
+/** One latest bar per code: a call that returns exactly `n` records. */
+const latestBars = (id: number, n: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'get_latest_bars', arguments: { ts_codes: CODES.slice(0, n) } } });
+const nextUtcMidnight = () => {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)).toISOString().replace('.000Z', 'Z');
+};
+
+interface UsageRow {
+  tool_name: string;
+  table_name: string;
+  record_count: string;
+  is_error: number;
+  error_message: string;
+}
+
+async function usageRows(app: TestApp, keyId: string): Promise<UsageRow[]> {
+  const client = rawClient(app.database, app.clickhouseUrl);
+  try {
+    return await queryRows<UsageRow>(client, sql`SELECT tool_name, table_name, record_count, is_error, error_message FROM mcp_tool_usage_log
+      WHERE api_key_id = ${str(keyId)} ORDER BY tool_name`.text);
+  } finally {
+    await client.close();
+  }
+}
+
+async function recordsStored(app: TestApp, keyId: string): Promise<number> {
+  const client = rawClient(app.database, app.clickhouseUrl);
+  try {
+    const [row] = await queryRows<{ n: string }>(client, sql`SELECT sum(record_count) AS n FROM mcp_tool_usage_log WHERE api_key_id = ${str(keyId)}`.text);
+    return Number(row.n);
+  } finally {
+    await client.close();
+  }
+}
+
+describe('Metering: scopes, rate limits and quotas (e2e)', () => {
+  const spoolDir = mkdtempSync(join(tmpdir(), 'stock-mcp-metering-spool-'));
+  // Usage stays in the spool for a minute, so a kill -9 finds it there and not yet in ClickHouse.
+  // One JWT secret for every start, so the user's token outlives restarts.
+  const env = { DEMO_DATA: 'true', USAGE_SPOOL_DIR: spoolDir, USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_BATCH_SIZE: '10000', JWT_SECRET: 'metering-e2e-secret-0123456789abcdef0123' };
+  let app: TestApp;
+  let user: LoggedInUser;
+
+  beforeAll(async () => {
+    app = await startTestApp(env, { keepDatabase: true });
+    user = await registerAndLogin(app);
+  });
+
+  afterAll(async () => {
+    await app.stop();
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  const restart = async (how: 'SIGTERM' | 'SIGKILL') => {
+    await app.signal(how);
+    app = await startTestApp({ ...env, CLICKHOUSE_DATABASE: app.database }, { keepDatabase: true });
+  };
+
+  it('shows a key scoped to one tool only that tool, and refuses and records a call of another', async () => {
+    const key = await createApiKey(app, user.jwt, { key_name: 'scoped', policy: { tools: ['get_latest_bars'] } });
+    expect(key.policy).toEqual({ tools: ['get_latest_bars'], tables: [], calls_per_minute: null, records_per_day: null, records_per_month: null, calls_per_day: null });
+    const client = await connectSdkClient(app, key.api_key);
+    try {
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['get_latest_bars']);
+      const refused = await client.callTool({ name: 'search_stocks', arguments: { query: '600' } });
+      expect(refused.isError).toBe(true);
+      expect(refused.content).toEqual([{ type: 'text', text: "search_stocks is outside this API key's tool scope (get_latest_bars)" }]);
+      const served = await client.callTool({ name: 'get_latest_bars', arguments: { ts_codes: CODES.slice(0, 3) } });
+      expect(served.isError).toBeFalsy();
+      expect(served._meta).toEqual({ usage: { table: 'ods_daily', record_count: 3, limited_by_quota: false, quotas: [] } });
+      expect(served._usage).toEqual({ record_count: 3 });
+    } finally {
+      await client.close();
+    }
+    // A graceful stop ships the spool.
+    await restart('SIGTERM');
+    await waitForCount(app, key.key_id, 2);
+    expect(await usageRows(app, key.key_id)).toEqual([
+      { tool_name: 'get_latest_bars', table_name: 'ods_daily', record_count: '3', is_error: 0, error_message: '' },
+      { tool_name: 'search_stocks', table_name: 'ods_stock_basic', record_count: '0', is_error: 1, error_message: "search_stocks is outside this API key's tool scope (get_latest_bars)" },
+    ]);
+  });
+
+  it('refuses the 61st call in a minute of a 60-per-minute key with 429 and Retry-After, per call inside a batch', async () => {
+    const key = await createApiKey(app, user.jwt, { key_name: 'rate', policy: { calls_per_minute: 60 } });
+    const statuses: number[] = [];
+    for (let id = 1; id <= 60; id++) statuses.push((await rawRpc(app, latestBars(id, 1), key.api_key)).status);
+    expect(statuses).toEqual(new Array(60).fill(200));
+    const refused = await rawRpc(app, latestBars(61, 1), key.api_key);
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.body).toEqual({
+      jsonrpc: '2.0',
+      id: 61,
+      error: { code: -32029, message: `Rate limit of this API key (60 calls per minute) exceeded; retry in ${retryAfter} s`, data: { calls_per_minute: 60, retry_after_seconds: retryAfter } },
+    });
+
+    const batchKey = await createApiKey(app, user.jwt, { key_name: 'rate-batch', policy: { calls_per_minute: 60 } });
+    const batch = await rawRpc(app, Array.from({ length: 61 }, (_, i) => latestBars(i + 1, 1)), batchKey.api_key);
+    expect(batch.status).toBe(200);
+    const answers = batch.body as { id: number; result?: unknown; error?: { code: number } }[];
+    expect(answers).toHaveLength(61);
+    expect(answers.filter((answer) => answer.result !== undefined)).toHaveLength(60);
+    expect(answers.filter((answer) => answer.error?.code === -32029)).toHaveLength(1);
+  });
+
+  it('cuts the call that crosses a 100-record daily quota to what is left, then refuses with -32003, across a restart and a kill -9', async () => {
+    const key: CreatedKey = await createApiKey(app, user.jwt, { key_name: 'quota', policy: { records_per_day: 100 } });
+    const quota = (used: number) => ({ quota: 'records_per_day', scope: 'key', limit: 100, used, remaining: 100 - used, period: 'day', resets_at: nextUtcMidnight() });
+    for (const [id, used] of [[1, 30], [2, 60]]) {
+      const response = await rawRpc(app, latestBars(id, 30), key.api_key).expect(200);
+      expect(response.body.result._meta.usage).toEqual({ table: 'ods_daily', record_count: 30, limited_by_quota: false, quotas: [quota(used)] });
+      expect(response.body.result._usage).toEqual({ record_count: 30, quota_remaining: 100 - used });
+    }
+
+    // A graceful restart: the counters are read back from ClickHouse.
+    await restart('SIGTERM');
+    expect(await recordsStored(app, key.key_id)).toBe(60);
+    const third = await rawRpc(app, latestBars(3, 30), key.api_key).expect(200);
+    expect(third.body.result._meta.usage.quotas).toEqual([quota(90)]);
+
+    // kill -9 with the third call only in the spool: the next start ships it before it serves.
+    await restart('SIGKILL');
+    expect(await recordsStored(app, key.key_id)).toBe(90);
+    const crossing = await rawRpc(app, latestBars(4, 30), key.api_key).expect(200);
+    expect(crossing.body.result.structuredContent).toMatchObject({ row_count: 10, truncated: true });
+    expect(crossing.body.result._meta.usage).toEqual({ table: 'ods_daily', record_count: 10, limited_by_quota: true, quotas: [quota(100)] });
+    expect(crossing.body.result._usage).toEqual({ record_count: 10, quota_remaining: 0 });
+
+    const refused = await rawRpc(app, latestBars(5, 1), key.api_key);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toEqual({ jsonrpc: '2.0', id: 5, error: { code: -32003, message: 'Quota exhausted', data: { ...quota(100), total: 100 } } });
+
+    // Inside a batch the refusal is that call's answer; a call that reads nothing still runs.
+    const batch = await rawRpc(app, [latestBars(6, 1), { jsonrpc: '2.0', id: 7, method: 'tools/list' }], key.api_key).expect(200);
+    expect(batch.body).toEqual([
+      { jsonrpc: '2.0', id: 6, error: { code: -32003, message: 'Quota exhausted', data: { ...quota(100), total: 100 } } },
+      { jsonrpc: '2.0', id: 7, result: expect.objectContaining({ tools: expect.any(Array) }) },
+    ]);
+
+    await restart('SIGKILL');
+    expect(await recordsStored(app, key.key_id)).toBe(100);
+    expect((await rawRpc(app, latestBars(8, 1), key.api_key)).status).toBe(403);
+  });
+
+  it('lets owners tighten their keys but not loosen a default, and validates scopes', async () => {
+    const key = await createApiKey(app, user.jwt, { key_name: 'edit' });
+    const set = (policy: Record<string, unknown>, keyId = key.key_id) => app.rest.post('/api/mcp-keys/policy').set('Authorization', `Bearer ${user.jwt}`).send({ key_id: keyId, policy });
+    const updated = await set({ tables: ['ods_daily'], calls_per_day: 5 }).expect(200);
+    expect(updated.body).toEqual({
+      success: true,
+      key_id: key.key_id,
+      policy: { tools: [], tables: ['ods_daily'], calls_per_minute: null, records_per_day: null, records_per_month: null, calls_per_day: 5 },
+    });
+    expect((await set({ tools: ['drop_table'] }).expect(400)).body.detail).toBe('policy.tools: not served here: "drop_table" (GET tools/list for the names)');
+    expect((await set({ records_per_day: -1 }).expect(400)).body.detail).toBe('Validation failed: records_per_day must not be less than 1');
+    expect((await set({ calls_per_day: 5 }, 'not-my-key').expect(404)).body.detail).toBe('API key not found');
+
+    const other = await registerAndLogin(app);
+    const theirs = await app.rest.post('/api/mcp-keys/policy').set('Authorization', `Bearer ${other.jwt}`).send({ key_id: key.key_id, policy: { calls_per_day: 1 } });
+    expect(theirs.status).toBe(404);
+
+    const listed = await app.rest.get('/api/mcp-keys/list').set('Authorization', `Bearer ${user.jwt}`).expect(200);
+    expect(listed.body.keys.find((k: { id: string }) => k.id === key.key_id).policy).toEqual(updated.body.policy);
+
+    // The table scope: tools over other tables are hidden and refused.
+    const client = await connectSdkClient(app, key.api_key);
+    try {
+      const names = (await client.listTools()).tools.map((tool) => tool.name);
+      expect(names).toEqual([
+        'get_daily_bars',
+        'get_latest_bars',
+        'tushare_daily_get_daily_data',
+        'tushare_daily_get_latest_daily',
+        'tushare_daily_get_daily_stats',
+        'tushare_daily_get_latest_trade_date',
+        'tushare_daily_get_all_daily_by_date',
+      ]);
+      const refused = await client.callTool({ name: 'get_trade_calendar', arguments: {} });
+      expect(refused.content).toEqual([{ type: 'text', text: 'get_trade_calendar reads ods_trade_calendar, which is outside this API key\'s table scope (ods_daily)' }]);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('Metering defaults from configuration (e2e)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ DEMO_DATA: 'true', QUOTA_KEY_RECORDS_PER_DAY: '50', QUOTA_USER_CALLS_PER_DAY: '3' });
+  });
+
+  afterAll(() => app.stop());
+
+  it('applies the key default and the per-user total over all of a user\'s keys, and forbids owners to raise a default', async () => {
+    const user = await registerAndLogin(app);
+    const first = await createApiKey(app, user.jwt);
+    const second = await createApiKey(app, user.jwt);
+    const raise = await app.rest.post('/api/mcp-keys/policy').set('Authorization', `Bearer ${user.jwt}`).send({ key_id: first.key_id, policy: { records_per_day: 51 } });
+    expect(raise.status).toBe(403);
+    expect(raise.body.detail).toBe('policy.records_per_day above the service default (50) can only be set by an administrator');
+
+    const crossing = await rawRpc(app, latestBars(1, 30), first.api_key).expect(200);
+    expect(crossing.body.result._meta.usage.quotas).toEqual([
+      { quota: 'records_per_day', scope: 'key', limit: 50, used: 30, remaining: 20, period: 'day', resets_at: nextUtcMidnight() },
+      { quota: 'calls_per_day', scope: 'user', limit: 3, used: 1, remaining: 2, period: 'day', resets_at: nextUtcMidnight() },
+    ]);
+    await rawRpc(app, latestBars(2, 1), second.api_key).expect(200);
+    await rawRpc(app, latestBars(3, 1), second.api_key).expect(200);
+    const refused = await rawRpc(app, latestBars(4, 1), first.api_key);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.data).toEqual({ quota: 'calls_per_day', scope: 'user', limit: 3, used: 3, remaining: 0, period: 'day', resets_at: nextUtcMidnight(), total: 3 });
+  });
+});
