@@ -5,8 +5,9 @@ import { resolve } from 'node:path';
 
 export const APP_MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 
-export function startAppProcess(env, { timeoutMs = 30_000, nodeArgs = [] } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, APP_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `main` runs another entry point (a test's, with an IPC channel when `ipc`) that prints the same line. */
+export function startAppProcess(env, { timeoutMs = 30_000, nodeArgs = [], main = APP_MAIN, ipc = false } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, main], { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
   let printed = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => (printed += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk) => (printed += chunk));

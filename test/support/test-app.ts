@@ -32,6 +32,9 @@ export interface TestApp {
 interface StartOptions {
   keepDatabase?: boolean;
   timeoutMs?: number;
+  /** Another entry point than dist/main.js (see clock-app.mjs), with an IPC channel when `ipc`. */
+  main?: string;
+  ipc?: boolean;
 }
 
 /** Starts the built app (dist/main.js) as a real process on free ports with a database of its own. */
