@@ -157,6 +157,17 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
     expect((await rawRpc(app, latestBars(8, 1), key.api_key)).status).toBe(403);
   });
 
+  it('never lets concurrent calls together pass a record quota', async () => {
+    const key = await createApiKey(app, user.jwt, { key_name: 'concurrent', policy: { records_per_day: 100 } });
+    const responses = await Promise.all(Array.from({ length: 12 }, (_, i) => rawRpc(app, latestBars(i + 1, 30), key.api_key)));
+    const served = responses.filter((response) => response.body.result !== undefined);
+    const refused = responses.filter((response) => response.body.error?.code === -32003);
+    expect(served.reduce((sum, response) => sum + (response.body.result.structuredContent.row_count as number), 0)).toBe(100);
+    expect(served.length + refused.length).toBe(12);
+    await restart('SIGTERM');
+    expect(await recordsStored(app, key.key_id)).toBe(100);
+  });
+
   it('lets owners tighten their keys but not loosen a default, and validates scopes', async () => {
     const key = await createApiKey(app, user.jwt, { key_name: 'edit' });
     const set = (policy: Record<string, unknown>, keyId = key.key_id) => app.rest.post('/api/mcp-keys/policy').set('Authorization', `Bearer ${user.jwt}`).send({ key_id: keyId, policy });
@@ -195,6 +206,40 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('Quota counters of two instances on one database (e2e)', () => {
+  const env = { DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', QUOTA_REFRESH_SECONDS: '1', JWT_SECRET: 'metering-e2e-secret-0123456789abcdef0123' };
+  let first: TestApp;
+  let second: TestApp;
+
+  beforeAll(async () => {
+    first = await startTestApp(env);
+    second = await startTestApp({ ...env, CLICKHOUSE_DATABASE: first.database }, { keepDatabase: true });
+  });
+
+  afterAll(async () => {
+    await second.stop();
+    await first.stop();
+  });
+
+  it('counts what the other instance served: at its first call, and within QUOTA_REFRESH_SECONDS after', async () => {
+    const user = await registerAndLogin(first);
+    const key = await createApiKey(first, user.jwt, { policy: { records_per_day: 50 } });
+    await rawRpc(first, latestBars(1, 30), key.api_key).expect(200);
+    await waitForCount(first, key.key_id, 1);
+
+    // The second instance reads the counters when it first verifies the key: 20 records are left.
+    const crossing = await rawRpc(second, latestBars(2, 30), key.api_key).expect(200);
+    expect(crossing.body.result._meta.usage).toMatchObject({ record_count: 20, limited_by_quota: true });
+    await waitForCount(first, key.key_id, 2);
+
+    // The first instance learns of them at its next re-read of the usage log.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const refused = await rawRpc(first, latestBars(3, 1), key.api_key);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.data).toMatchObject({ quota: 'records_per_day', limit: 50, used: 50 });
   });
 });
 
