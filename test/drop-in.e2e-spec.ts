@@ -107,7 +107,7 @@ describe('Drop-in on the original service’s database (e2e)', () => {
       for (const [table, columns] of columnsBefore) expect([table, await columnsOf(table)]).toEqual([table, columns]);
       const tables = (await queryRows<{ name: string }>(client, 'SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name')).map((t) => t.name);
       expect(tables).toEqual([
-        'email_whitelist', 'mcp_api_key_hashes', 'mcp_api_key_hashes_mv', 'mcp_api_key_last_used', 'mcp_api_keys', 'mcp_tool_usage_log',
+        'email_whitelist', 'mcp_api_key_hashes', 'mcp_api_key_hashes_mv', 'mcp_api_key_last_used', 'mcp_api_key_policies', 'mcp_api_keys', 'mcp_tool_usage_log',
         'ods_adj_factor', 'ods_daily', 'ods_daily_basic', 'ods_stock_basic', 'ods_trade_calendar', 'users',
       ]);
     });
@@ -163,7 +163,8 @@ describe('Drop-in on the original service’s database (e2e)', () => {
       const jwt = (await login(account.email, PASSLIB_ACCOUNT.password)).body.access_token as string;
       const list = await app.rest.get('/api/mcp-keys/list').set('Authorization', `Bearer ${jwt}`).expect(200);
       expect(list.body.keys).toEqual([
-        { id: originalKey.id, key_name: 'from-original', api_key_prefix: `${originalKey.key.slice(0, 12)}...`, is_active: true, is_expired: false, last_used_at: expect.any(String), expires_at: null, created_at: '2026-01-06T13:35:00Z' },
+        { id: originalKey.id, key_name: 'from-original', api_key_prefix: `${originalKey.key.slice(0, 12)}...`, is_active: true, is_expired: false, last_used_at: expect.any(String), expires_at: null, created_at: '2026-01-06T13:35:00Z',
+          policy: { tools: [], tables: [], calls_per_minute: null, records_per_day: null, records_per_month: null, calls_per_day: null } },
       ]);
 
       await revokeAsOriginal(client, originalKey.id, '2026-01-08 10:00:00');

@@ -132,8 +132,9 @@ describe('Fuzzing every endpoint and tool with hostile input (e2e)', () => {
   it.each([
     ['/api/auth/register', ['email', 'password', 'username']],
     ['/api/auth/login', ['email', 'password']],
-    ['/api/mcp-keys/create', ['key_name', 'expires_days']],
+    ['/api/mcp-keys/create', ['key_name', 'expires_days', 'policy']],
     ['/api/mcp-keys/revoke', ['key_id']],
+    ['/api/mcp-keys/policy', ['key_id', 'policy']],
   ])('POST %s never answers 5xx', async (path, fields) => {
     await fc.assert(
       fc.asyncProperty(hostileObject(fields), fc.boolean(), async (body, authenticated) => {
@@ -141,6 +142,20 @@ describe('Fuzzing every endpoint and tool with hostile input (e2e)', () => {
         if (authenticated) request.set('Authorization', auth());
         const response = await request.send(serialize(body));
         expectNo5xx(response.status, `POST ${path} ${serialize(body).slice(0, 200)}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a key policy of hostile values never answers 5xx, and never changes the key unless it is valid', async () => {
+    const { key_id: keyId } = await createApiKey(app, user.jwt, { key_name: 'fuzzed-policy' });
+    const policyFields = ['tools', 'tables', 'calls_per_minute', 'records_per_day', 'records_per_month', 'calls_per_day'];
+    await fc.assert(
+      fc.asyncProperty(hostileObject(policyFields), async (policy) => {
+        const body = serialize({ key_id: keyId, policy });
+        const response = await app.rest.post('/api/mcp-keys/policy').set('Content-Type', 'application/json').set('Authorization', auth()).send(body);
+        expectNo5xx(response.status, `POST /api/mcp-keys/policy ${body.slice(0, 200)}`);
+        expect([200, 400]).toContain(response.status);
       }),
       { numRuns: RUNS },
     );
@@ -164,7 +179,7 @@ describe('Fuzzing every endpoint and tool with hostile input (e2e)', () => {
 
   it('REST answers any body under any content type without a 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/api/auth/login', '/api/mcp-keys/create', '/api/mcp-keys/revoke'), oddContentType, bodyText, async (path, type, body) => {
+      fc.asyncProperty(fc.constantFrom('/api/auth/login', '/api/mcp-keys/create', '/api/mcp-keys/revoke', '/api/mcp-keys/policy'), oddContentType, bodyText, async (path, type, body) => {
         const response = await app.rest.post(path).set('Authorization', auth()).set('Content-Type', type).send(body);
         expectNo5xx(response.status, `POST ${path} (${type}) ${body.slice(0, 200)}`);
       }),

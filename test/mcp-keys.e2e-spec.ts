@@ -74,7 +74,7 @@ describe('MCP keys API (e2e)', () => {
     const response = await app.rest.get('/api/mcp-keys/list').set(auth(alice)).expect(200);
     expect(response.body.total).toBe(2);
     expect(response.body.keys.map((k: { key_name: string }) => k.key_name)).toEqual(['second', 'my-cursor-key']);
-    expect(Object.keys(response.body.keys[0]).sort()).toEqual(['api_key_prefix', 'created_at', 'expires_at', 'id', 'is_active', 'is_expired', 'key_name', 'last_used_at']);
+    expect(Object.keys(response.body.keys[0]).sort()).toEqual(['api_key_prefix', 'created_at', 'expires_at', 'id', 'is_active', 'is_expired', 'key_name', 'last_used_at', 'policy']);
     expect(JSON.stringify(response.body)).not.toMatch(/sk-[0-9a-f]{64}|key_hash|[0-9a-f]{64}/);
   });
 

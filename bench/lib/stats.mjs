@@ -65,3 +65,14 @@ export const formatPercent = (ratio) => (Number.isFinite(ratio) ? `${Math.round(
 
 /** A difference with its sign: "+1.2", "-0.35". */
 export const formatSigned = (value) => (Number.isFinite(value) && value >= 0 ? `+${formatNumber(value)}` : formatNumber(value));
+
+/** Per-operation timings in µs from a tight loop (hrtime resolution, ~50 ns overhead per sample). */
+export async function microseconds(iterations, fn) {
+  const values = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    const started = process.hrtime.bigint();
+    await fn(i);
+    values[i] = Number(process.hrtime.bigint() - started) / 1000;
+  }
+  return summarize(values);
+}

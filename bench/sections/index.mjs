@@ -3,6 +3,7 @@
 import { gatewayProfile } from './gateway-profile.mjs';
 import { keyVerification } from './key-verification.mjs';
 import { mcpThroughput } from './mcp-throughput.mjs';
+import { metering } from './metering.mjs';
 import { strangerFlood } from './stranger-flood.mjs';
 import { usageIngest } from './usage-ingest.mjs';
 import { usageQueries } from './usage-queries.mjs';
@@ -13,6 +14,7 @@ export const SECTIONS = {
   'mcp-throughput': mcpThroughput,
   'stranger-flood': strangerFlood,
   'key-verification': keyVerification,
+  metering,
   'usage-ingest': usageIngest,
   'usage-queries': usageQueries,
   'gateway-profile': gatewayProfile,

@@ -2,36 +2,26 @@
 import { randomBytes } from 'node:crypto';
 import { appClickHouse, importDist } from '../lib/dist.mjs';
 import { table } from '../lib/markdown.mjs';
-import { formatInt, formatNumber, summarize, timeEach } from '../lib/stats.mjs';
+import { formatInt, formatNumber, microseconds, summarize, timeEach } from '../lib/stats.mjs';
 
 const CACHED_ITERATIONS = 100_000;
 const UNCACHED_ITERATIONS = 200;
 /** Keys added to mcp_api_keys (rows of other users) before the uncached lookups are timed. */
 const STORED_KEYS = 200_000;
 
-/** Per-operation timings in µs from a tight loop (hrtime resolution, ~50 ns overhead per sample). */
-async function microseconds(iterations, fn) {
-  const values = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) {
-    const started = process.hrtime.bigint();
-    await fn(i);
-    values[i] = Number(process.hrtime.bigint() - started) / 1000;
-  }
-  return summarize(values);
-}
-
 const toMicroseconds = (sample) => ({ n: sample.n, p50: sample.p50 * 1000, p99: sample.p99 * 1000, mean: sample.mean * 1000 });
 
 async function loadVerifierParts(distDir) {
-  const [{ ApiKeyVerifier }, { ApiKeysRepository }, { AuthService }, { UsersRepository }, { hashApiKey }, { SchemaService }] = await Promise.all([
+  const [{ ApiKeyVerifier }, { ApiKeysRepository }, { ApiKeyPoliciesRepository }, { AuthService }, { UsersRepository }, { hashApiKey }, { SchemaService }] = await Promise.all([
     importDist(distDir, 'mcp-keys/api-key-verifier.js'),
     importDist(distDir, 'mcp-keys/api-keys.repository.js'),
+    importDist(distDir, 'mcp-keys/api-key-policies.repository.js'),
     importDist(distDir, 'auth/auth.service.js'),
     importDist(distDir, 'auth/users.repository.js'),
     importDist(distDir, 'mcp-keys/api-key.js'),
     importDist(distDir, 'clickhouse/schema/schema.service.js'),
   ]);
-  return { ApiKeyVerifier, ApiKeysRepository, AuthService, UsersRepository, hashApiKey, SchemaService };
+  return { ApiKeyVerifier, ApiKeysRepository, ApiKeyPoliciesRepository, AuthService, UsersRepository, hashApiKey, SchemaService };
 }
 
 /**
@@ -41,10 +31,11 @@ async function loadVerifierParts(distDir) {
 async function verifierFactory(parts, clickhouse, config) {
   const schema = new parts.SchemaService(clickhouse);
   const keys = new parts.ApiKeysRepository(clickhouse, schema);
+  const policies = new parts.ApiKeyPoliciesRepository(clickhouse, schema);
   const users = new parts.UsersRepository(clickhouse, schema);
   await schema.adoptAll();
   const auth = new parts.AuthService(users, undefined, undefined, undefined, undefined, config);
-  return () => new parts.ApiKeyVerifier(keys, auth, config);
+  return () => new parts.ApiKeyVerifier(keys, policies, auth, config);
 }
 
 /** Other users' keys, as mcp_api_keys rows written server-side; the view copies them into the hash index. */
@@ -103,7 +94,7 @@ export function renderKeyVerification(data) {
       [
         row('cached key (hot path)', data.cached, `format check, SHA-256, LRU hit, expiry check; entries live ${data.cacheTtlSeconds} s`),
         row('  of which SHA-256 of the key', data.hashOnly, '`hashApiKey` alone'),
-        row('uncached, valid key', data.uncachedValid, 'fresh verifier: hash index lookup then user lookup (FINAL), 2 queries in series'),
+        row('uncached, valid key', data.uncachedValid, 'fresh verifier: hash index lookup, then user (FINAL) and policy lookups together'),
         row('uncached, unknown key', data.uncachedUnknown, 'well-formed random key: 1 primary-key read of the hash index, then cached as invalid'),
         row('  the scan the index replaced', data.scanByHash, '`mcp_api_keys FINAL WHERE api_key_hash = …`: reads every key'),
         row('ClickHouse round-trip floor', data.clickhouseFloor, '`SELECT 1` through ClickHouseService'),
