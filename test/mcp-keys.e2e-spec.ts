@@ -35,6 +35,7 @@ describe('MCP keys API (e2e)', () => {
       api_key_prefix: `${body.api_key.slice(0, 12)}...`,
       created_at: expect.stringMatching(/Z$/),
       expires_at: expect.stringMatching(/Z$/),
+      policy: { tools: [], tables: [], calls_per_minute: null, records_per_day: null, records_per_month: null, calls_per_day: null },
     });
     const lifetimeDays = (Date.parse(body.expires_at) - Date.parse(body.created_at)) / 86_400_000;
     expect(lifetimeDays).toBe(90);
