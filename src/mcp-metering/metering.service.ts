@@ -234,6 +234,6 @@ function stateOf(rule: QuotaRule, used: number, periods: CurrentPeriods): QuotaS
     used,
     remaining: Math.max(0, rule.limit - used),
     period: period.kind,
-    resets_at: period.end.toISOString().replace('.000Z', 'Z'),
+    resets_at: period.resetsAt,
   };
 }

@@ -11,6 +11,8 @@ export interface Period {
   start: Date;
   /** The next period's start: when this period's quota resets. */
   end: Date;
+  /** `end` as clients see it (ISO 8601, second precision). */
+  resetsAt: string;
 }
 
 export interface CurrentPeriods {
@@ -18,20 +20,25 @@ export interface CurrentPeriods {
   month: Period;
 }
 
+function period(kind: PeriodKind, start: Date, end: Date): Period {
+  return { kind, id: start.toISOString().slice(0, kind === 'day' ? 10 : 7), start, end, resetsAt: end.toISOString().replace('.000Z', 'Z') };
+}
+
 export function periodsAt(now: Date): CurrentPeriods {
   const year = now.getUTCFullYear();
   const month = now.getUTCMonth();
   const date = now.getUTCDate();
-  const dayStart = new Date(Date.UTC(year, month, date));
-  const monthStart = new Date(Date.UTC(year, month, 1));
   return {
-    day: { kind: 'day', id: dayStart.toISOString().slice(0, 10), start: dayStart, end: new Date(Date.UTC(year, month, date + 1)) },
-    month: { kind: 'month', id: monthStart.toISOString().slice(0, 7), start: monthStart, end: new Date(Date.UTC(year, month + 1, 1)) },
+    day: period('day', new Date(Date.UTC(year, month, date)), new Date(Date.UTC(year, month, date + 1))),
+    month: period('month', new Date(Date.UTC(year, month, 1)), new Date(Date.UTC(year, month + 1, 1))),
   };
 }
 
-/** The ids of the day and month an instant (unix seconds) falls in. */
+let lastDay: CurrentPeriods | undefined;
+
+/** The ids of the day and month an instant (unix seconds) falls in; records of one day share one computation. */
 export function periodIdsOf(unixSeconds: number): { day: string; month: string } {
-  const day = new Date(unixSeconds * 1000).toISOString().slice(0, 10);
-  return { day, month: day.slice(0, 7) };
+  const ms = unixSeconds * 1000;
+  if (!lastDay || ms < lastDay.day.start.getTime() || ms >= lastDay.day.end.getTime()) lastDay = periodsAt(new Date(ms));
+  return { day: lastDay.day.id, month: lastDay.month.id };
 }

@@ -16,6 +16,8 @@ export interface Counter {
   subjectId: string;
   period: PeriodKind;
   metric: Metric;
+  /** The ledger's cell for the current period, kept on the counter so a call builds no strings. */
+  cell?: { periodId: string; name: string };
 }
 
 /** A usage record as the ledger sees it. */
@@ -37,6 +39,12 @@ export interface StoredKeyUsage {
 }
 
 const cellOf = (periodId: string, subject: SubjectKind, subjectId: string) => `${periodId}|${subject}|${subjectId}`;
+
+function cellOfCounter(counter: Counter, periods: CurrentPeriods): string {
+  const periodId = periods[counter.period].id;
+  if (counter.cell?.periodId !== periodId) counter.cell = { periodId, name: cellOf(periodId, counter.subject, counter.subjectId) };
+  return counter.cell.name;
+}
 
 function cellsOfCall(call: CountedCall): string[] {
   const { day, month } = periodIdsOf(call.createdAt);
@@ -75,33 +83,35 @@ export class UsageLedger {
   private readonly reserved = new Map<string, Tally>();
   /** The stored cells of each user, replaced whole by a re-read. */
   private readonly storedCellsOfUser = new Map<string, Set<string>>();
-  private releases: { promise: Promise<void>; resolve: () => void } = settleable();
+  /** Calls waiting for a reservation to be released (a promise is made only when one waits). */
+  private waiting: (() => void)[] = [];
 
   /** Usage of a counter: stored plus spooled (the usage log, spool included); `reserved` adds calls under way. */
   used(counter: Counter, periods: CurrentPeriods): number {
-    const cell = cellOf(periods[counter.period].id, counter.subject, counter.subjectId);
+    const cell = cellOfCounter(counter, periods);
     return (this.stored.get(cell)?.[counter.metric] ?? 0) + (this.spooled.get(cell)?.[counter.metric] ?? 0);
   }
 
   reservedFor(counter: Counter, periods: CurrentPeriods): number {
-    return this.reserved.get(cellOf(periods[counter.period].id, counter.subject, counter.subjectId))?.[counter.metric] ?? 0;
+    return this.reserved.get(cellOfCounter(counter, periods))?.[counter.metric] ?? 0;
   }
 
   /** Holds calls/records for a call under way on these counters; release() gives them back. */
   reserve(counters: Counter[], periods: CurrentPeriods, amount: Tally): () => void {
-    const cells = [...new Set(counters.map((counter) => cellOf(periods[counter.period].id, counter.subject, counter.subjectId)))];
+    const cells = [...new Set(counters.map((counter) => cellOfCounter(counter, periods)))];
     for (const cell of cells) add(this.reserved, cell, amount.calls, amount.records);
     return () => {
       for (const cell of cells) subtract(this.reserved, cell, amount.calls, amount.records);
-      const { resolve } = this.releases;
-      this.releases = settleable();
-      resolve();
+      if (this.waiting.length === 0) return;
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const wake of waiting) wake();
     };
   }
 
   /** Resolves when some reservation is released (a waiting call then looks again). */
   nextRelease(): Promise<void> {
-    return this.releases.promise;
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   /** A record reached the spool. */
@@ -152,10 +162,4 @@ export class UsageLedger {
     for (const cell of this.storedCellsOfUser.get(userId) ?? []) this.stored.delete(cell);
     this.storedCellsOfUser.delete(userId);
   }
-}
-
-function settleable(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve };
 }
