@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module.js';
 import { McpGatewayModule } from './mcp-gateway/mcp-gateway.module.js';
 import { McpKeysModule } from './mcp-keys/mcp-keys.module.js';
 import { McpUsageModule } from './mcp-usage/mcp-usage.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { createLoggerOptions } from './common/logger.options.js';
 
 @Module({})
@@ -24,6 +25,7 @@ export class AppModule {
         McpKeysModule,
         McpUsageModule,
         McpGatewayModule,
+        MetricsModule,
       ],
     };
   }
