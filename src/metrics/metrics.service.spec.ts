@@ -1,3 +1,4 @@
+import type { MetricValueWithName } from 'prom-client';
 import { loadAppConfig } from '../config/app-config.js';
 import { ToolRegistry } from '../market-data/tool-registry.js';
 import { UNKNOWN_LABEL } from './known-labels.js';
@@ -8,7 +9,7 @@ const config = loadAppConfig({ CLICKHOUSE_URL: 'http://127.0.0.1:8123', MCP_TOOL
 /** Every series of one metric as `labels -> value` (histograms: their _count series). */
 async function seriesOf(metrics: Metrics, name: string): Promise<Record<string, number>> {
   const metric = await metrics.registry.getSingleMetric(name)!.get();
-  const series = metric.values.filter((value) => value.metricName === undefined || value.metricName === `${name}_count`);
+  const series = (metric.values as MetricValueWithName<string>[]).filter((value) => value.metricName === undefined || value.metricName === `${name}_count`);
   return Object.fromEntries(series.map((value) => [Object.values(value.labels).join('/'), value.value]));
 }
 
