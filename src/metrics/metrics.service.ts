@@ -36,12 +36,7 @@ export class Metrics {
   /** Not prom-client's global registry: each app (tests start several in one process) counts its own. */
   readonly registry = new Registry();
 
-  readonly toolCalls = new Counter({
-    name: 'mcp_tool_calls_total',
-    help: 'tools/call executed, by tool and outcome (error: unknown tool, invalid arguments, data store failure)',
-    labelNames: ['tool', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly toolCalls = this.counter('mcp_tool_calls_total', 'tools/call executed, by tool and outcome (error: unknown tool, invalid arguments, data store failure)', ['tool', 'outcome']);
 
   readonly toolCallDuration = new Histogram({
     name: 'mcp_tool_call_duration_seconds',
@@ -51,45 +46,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly recordsReturned = new Counter({
-    name: 'mcp_tool_records_returned_total',
-    help: 'Rows tool calls returned, by the table they read',
-    labelNames: ['table'] as const,
-    registers: [this.registry],
-  });
+  readonly recordsReturned = this.counter('mcp_tool_records_returned_total', 'Rows tool calls returned, by the table they read', ['table']);
 
-  readonly keyCacheHits = new Counter({
-    name: 'mcp_key_cache_hits_total',
-    help: 'MCP requests whose API key verdict (valid, unknown or revoked) came from the cache',
-    registers: [this.registry],
-  });
+  readonly keyCacheHits = this.counter('mcp_key_cache_hits_total', 'MCP requests whose API key verdict (valid, unknown or revoked) came from the cache');
 
-  readonly keyCacheMisses = new Counter({
-    name: 'mcp_key_cache_misses_total',
-    help: 'MCP requests whose API key had to be looked up in ClickHouse',
-    registers: [this.registry],
-  });
+  readonly keyCacheMisses = this.counter('mcp_key_cache_misses_total', 'MCP requests whose API key had to be looked up in ClickHouse');
 
-  readonly keyVerificationsRefused = new Counter({
-    name: 'mcp_key_verifications_refused_total',
-    help: 'MCP requests refused by the API key check, by reason (missing_key, invalid_key, throttled, busy, unavailable)',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
+  readonly keyVerificationsRefused = this.counter(
+    'mcp_key_verifications_refused_total',
+    'MCP requests refused by the API key check, by reason (missing_key, invalid_key, throttled, busy, unavailable)',
+    ['reason'],
+  );
 
-  readonly rateLimitRefusals = new Counter({
-    name: 'mcp_rate_limit_refusals_total',
-    help: 'Tool calls refused by a rate limit, by its period (minute, day, month)',
-    labelNames: ['period'] as const,
-    registers: [this.registry],
-  });
+  readonly rateLimitRefusals = this.counter('mcp_rate_limit_refusals_total', 'Tool calls refused by a rate limit, by its period (minute, day, month)', ['period']);
 
-  readonly quotaRefusals = new Counter({
-    name: 'mcp_quota_refusals_total',
-    help: 'Tool calls refused by a usage quota, by the limit reached (e.g. records_per_day)',
-    labelNames: ['limit'] as const,
-    registers: [this.registry],
-  });
+  readonly quotaRefusals = this.counter('mcp_quota_refusals_total', 'Tool calls refused by a usage quota, by the limit reached (e.g. records_per_day)', ['limit']);
 
   private readonly byTool: KnownLabels<ToolChildren>;
   private readonly byTable: KnownLabels<Counter.Internal>;
@@ -120,6 +91,10 @@ export class Metrics {
 
   refuseKey(reason: KeyRefusalReason): void {
     this.keyVerificationsRefused.inc({ reason });
+  }
+
+  private counter<Label extends string = never>(name: string, help: string, labelNames: readonly Label[] = []): Counter<Label> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 }
 
