@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module.js';
 import { McpGatewayModule } from './mcp-gateway/mcp-gateway.module.js';
 import { McpKeysModule } from './mcp-keys/mcp-keys.module.js';
 import { McpUsageModule } from './mcp-usage/mcp-usage.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { createLoggerOptions } from './common/logger.options.js';
 import { type Clock, systemClock } from './common/clock.js';
 import { ClockModule } from './common/clock.module.js';
@@ -30,6 +31,7 @@ export class AppModule {
         McpUsageModule,
         McpMeteringModule,
         McpGatewayModule,
+        MetricsModule,
       ],
     };
   }

@@ -63,4 +63,11 @@ describe('loadAppConfig', () => {
     expect(durationToSeconds('30m')).toBe(1800);
     expect(durationToSeconds('1d')).toBe(86_400);
   });
+
+  it('should take a METRICS_TOKEN of 16+ characters, empty meaning unset', () => {
+    expect(loadAppConfig(base).metrics.token).toBeUndefined();
+    expect(loadAppConfig({ ...base, METRICS_TOKEN: '' }).metrics.token).toBeUndefined();
+    expect(loadAppConfig({ ...base, METRICS_TOKEN: 'm'.repeat(16) }).metrics.token).toBe('m'.repeat(16));
+    expect(() => loadAppConfig({ ...base, METRICS_TOKEN: 'm'.repeat(15) })).toThrow('METRICS_TOKEN must be at least 16 characters');
+  });
 });

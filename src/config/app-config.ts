@@ -91,6 +91,8 @@ export interface AppConfig {
     refreshSeconds: number;
   };
   demoData: boolean;
+  /** GET /metrics: this bearer token (a scraper's), or an administrator's JWT. */
+  metrics: { token: string | undefined };
 }
 
 export class ConfigError extends Error {
@@ -216,5 +218,6 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       queriesPerUser: vars.USAGE_QUERIES_PER_USER,
       historyMaxOffset: vars.USAGE_HISTORY_MAX_OFFSET,
     },
+    metrics: { token: vars.METRICS_TOKEN },
   };
 }

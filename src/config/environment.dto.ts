@@ -198,4 +198,8 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
   USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS = 5000;
+
+  /** Bearer token a Prometheus server scrapes GET /metrics with; unset: only administrators' JWTs may. */
+  @IsOptional() @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
 }

@@ -10,6 +10,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyVerifier, type VerifiedKey } from '../mcp-keys/api-key-verifier.js';
 import { LastUsedTracker } from '../mcp-keys/last-used-tracker.js';
 import { MeteringService } from '../mcp-metering/metering.service.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import {
   JSON_RPC_FORBIDDEN,
   JSON_RPC_RATE_LIMITED,
@@ -55,6 +56,7 @@ export class ApiKeyGuard {
     private readonly lastUsed: LastUsedTracker,
     private readonly metering: MeteringService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     this.failures = new FailureCounter(config.mcp.authFailureLimit, config.mcp.authFailureWindowSeconds * 1000);
   }
@@ -66,7 +68,10 @@ export class ApiKeyGuard {
     if (!request) return;
     const id = request.id ?? null;
     const token = bearerToken(req.headers.authorization);
-    if (!token) throw new JsonRpcHttpException(401, 'API key required', JSON_RPC_UNAUTHORIZED, id);
+    if (!token) {
+      this.metrics.refuseKey('missing_key');
+      throw new JsonRpcHttpException(401, 'API key required', JSON_RPC_UNAUTHORIZED, id);
+    }
     const key = this.verifier.cached(token) ?? (await this.verifyThrottled(token, address, id));
     if (this.metering.needsCounts(key)) await this.countUsage(key.userId, id);
     const owner: KeyOwner = { keyId: key.keyId, userId: key.userId, policy: key.policy };
@@ -88,13 +93,14 @@ export class ApiKeyGuard {
    * address cannot lock its real users out; their random keys are never known.
    */
   private isKnownKey(token: string): boolean {
-    return this.verifier.cached(token) !== undefined || this.verifier.wasRecentlyValid(token);
+    return this.verifier.isCached(token) || this.verifier.wasRecentlyValid(token);
   }
 
   /** The held 429 while the address is throttled, unless the request carries a known key (checked only then: it costs a hash). */
   private throttledUnlessKnown(address: string, token: string | undefined, id: JsonRpcId): HeldRefusal | undefined {
     const retryAfter = this.failures.retryAfterSeconds(address);
     if (retryAfter === 0 || (token !== undefined && this.isKnownKey(token))) return undefined;
+    this.metrics.refuseKey('throttled');
     // Closing the connection frees its slot; the client's next connection waits like this one.
     const message = `Too many invalid API keys from this address; retry in ${retryAfter} s`;
     return new HeldRefusal(this.config.mcp.throttledHoldMs, 429, message, JSON_RPC_RATE_LIMITED, id, { 'Retry-After': String(retryAfter), Connection: 'close' });
@@ -105,11 +111,13 @@ export class ApiKeyGuard {
     if (throttled) throw throttled;
     const key = await this.verifier.verify(token).catch((error: unknown) => {
       if (error instanceof GateFullError) {
+        this.metrics.refuseKey('busy');
         throw new HeldRefusal(BUSY_RETRY_AFTER_SECONDS * 1000, 503, 'API key verification is busy; try again shortly', JSON_RPC_UNAVAILABLE, id, {
           'Retry-After': String(BUSY_RETRY_AFTER_SECONDS),
         });
       }
       if (!(error instanceof StoreUnavailableError)) throw error;
+      this.metrics.refuseKey('unavailable');
       this.logger.warn({ err: error.cause }, 'API key verification failed: the database did not answer');
       throw databaseUnavailable('API key verification is unavailable; try again shortly', id);
     });
@@ -118,6 +126,7 @@ export class ApiKeyGuard {
     if (this.failures.retryAfterSeconds(address) > 0) {
       this.logger.warn({ address, limit: this.config.mcp.authFailureLimit, windowSeconds: this.config.mcp.authFailureWindowSeconds }, 'too many invalid API keys: throttling this address');
     }
+    this.metrics.refuseKey('invalid_key');
     throw new JsonRpcHttpException(401, 'Invalid or expired API key', JSON_RPC_UNAUTHORIZED, id);
   }
 

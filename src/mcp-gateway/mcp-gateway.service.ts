@@ -28,6 +28,7 @@ import type { StockTool } from '../market-data/stock-tool.js';
 import { type KeyPolicy, scopeRefusal } from '../mcp-keys/key-policy.js';
 import { type Admission, MeteringService } from '../mcp-metering/metering.service.js';
 import { QuotaExhaustedError, type QuotaState } from '../mcp-metering/quota-exhausted.error.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { loneToolCall } from './mcp-request.js';
 
 const SERVER_INFO = { name: 'stock-data', version: '1.0.0' };
@@ -57,6 +58,7 @@ export class McpGatewayService {
     private readonly tools: ToolCallHandler,
     private readonly usage: UsageInterceptor,
     private readonly metering: MeteringService,
+    private readonly metrics: Metrics,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.callsPerKey = new KeyedGate(config.mcp.callsPerKey, MAX_BATCH_CALLS);
@@ -92,7 +94,10 @@ export class McpGatewayService {
     }
     owner.rateCharged = true;
     const exhausted = this.metering.exhaustedQuota(owner, (this.registry.get(call.name)?.maxRows ?? 0) > 0);
-    if (exhausted) throw new JsonRpcHttpException(403, 'Quota exhausted', JSON_RPC_QUOTA_EXHAUSTED, call.id, {}, new QuotaExhaustedError(exhausted).data);
+    if (exhausted) {
+      const refusal = this.quotaRefused(new QuotaExhaustedError(exhausted));
+      throw new JsonRpcHttpException(403, refusal.message, JSON_RPC_QUOTA_EXHAUSTED, call.id, {}, refusal.data);
+    }
   }
 
   private createServer(): Server {
@@ -108,7 +113,7 @@ export class McpGatewayService {
       } catch (error) {
         if (error instanceof UsageUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, error.message);
         if (error instanceof GateFullError) throw protocolError(JSON_RPC_RATE_LIMITED, 'Too many calls of this API key at once; retry shortly');
-        if (error instanceof QuotaExhaustedError) throw protocolError(JSON_RPC_QUOTA_EXHAUSTED, error.message, error.data);
+        if (error instanceof QuotaExhaustedError) throw protocolError(JSON_RPC_QUOTA_EXHAUSTED, error.message, this.quotaRefused(error).data);
         throw error;
       }
     });
@@ -140,8 +145,14 @@ export class McpGatewayService {
 
   /** The refusal of a call over the key's rate limit, built by `as` (an HTTP 429, or a JSON-RPC error in a batch). */
   private rateLimited<E extends Error>(owner: KeyOwner, retryAfterSeconds: number, as: (message: string, data: object) => E): E {
+    this.metrics.rateLimitRefusals.inc();
     const limit = this.metering.callsPerMinute(owner);
     return as(`Rate limit of this API key (${limit} calls per minute) exceeded; retry in ${retryAfterSeconds} s`, { calls_per_minute: limit, retry_after_seconds: retryAfterSeconds });
+  }
+
+  private quotaRefused(refusal: QuotaExhaustedError): QuotaExhaustedError {
+    this.metrics.quotaRefusals.inc({ quota: refusal.state.quota, scope: refusal.state.scope });
+    return refusal;
   }
 
   private definitionsFor(policy: KeyPolicy): Tool[] {

@@ -11,6 +11,8 @@ import { nextVersionTime } from '../clickhouse/datetime.js';
 import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { sql, str } from '../clickhouse/sql.js';
 import { type AppConfig, loadAppConfig } from '../config/app-config.js';
+import { ToolRegistry } from '../market-data/tool-registry.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
 import { type AdoptedServices, adoptedServices } from '../../test/support/services.js';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from './api-key.js';
@@ -18,7 +20,6 @@ import { ApiKeyVerifier } from './api-key-verifier.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
 import { UNRESTRICTED_POLICY } from './key-policy.js';
-import { ToolRegistry } from '../market-data/tool-registry.js';
 import { McpKeysService } from './mcp-keys.service.js';
 
 const DAY_MS = 86_400_000;
@@ -49,7 +50,7 @@ describe(ApiKeyVerifier.name, () => {
     const policies = new ApiKeyPoliciesRepository(clickhouse, schema);
     // The tables exist already: this adopts them as another instance would at start-up.
     if (adopt) await schema.adoptAll();
-    return new ApiKeyVerifier(repository, policies, auth, appConfig);
+    return new ApiKeyVerifier(repository, policies, auth, appConfig, new Metrics(new ToolRegistry(appConfig)));
   };
 
   beforeAll(async () => {
@@ -60,7 +61,7 @@ describe(ApiKeyVerifier.name, () => {
     keys = adopted.keys;
     const allowList = new EmailAllowList(clickhouse, config, adopted.schema);
     auth = new AuthService(users, new PasswordHasher(config), new JwtService({ secret: 'verifier-spec-secret' }), new LoginLockout(config), allowList, config);
-    verifier = new ApiKeyVerifier(keys, adopted.policies, auth, config);
+    verifier = new ApiKeyVerifier(keys, adopted.policies, auth, config, new Metrics(new ToolRegistry(config)));
     keyService = new McpKeysService(keys, adopted.policies, verifier, new ToolRegistry(config), config);
   });
 
@@ -170,6 +171,23 @@ describe(ApiKeyVerifier.name, () => {
 
     // Still the cached verdict: the unknown keys did not push the valid one out.
     expect(await small.verify(rawKey)).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
+  });
+
+  it('should count a miss for each lookup and a hit for each verdict the cache served', async () => {
+    const metrics = new Metrics(new ToolRegistry(config));
+    const counted = new ApiKeyVerifier(keys, adopted.policies, auth, config, metrics);
+    const counts = async () => [(await metrics.keyCacheHits.get()).values[0].value, (await metrics.keyCacheMisses.get()).values[0].value];
+    const user = await createUser();
+    const { rawKey } = await createKey(user.id);
+    const stranger = generateApiKey();
+
+    expect([await counted.verify(rawKey), await counted.verify(stranger)].map(Boolean)).toEqual([true, false]);
+    expect(await counts()).toEqual([0, 2]);
+    // Served from the cache: the valid verdict through cached() and verify(), the unknown one through verify().
+    expect([counted.cached(rawKey), await counted.verify(rawKey), await counted.verify(stranger)].map(Boolean)).toEqual([true, true, false]);
+    // isCached() is the throttle's look before the request's own check, and malformed keys never reach a cache.
+    expect([counted.isCached(rawKey), counted.cached('sk-short'), await counted.verify('sk-short')].map(Boolean)).toEqual([true, false, false]);
+    expect(await counts()).toEqual([3, 2]);
   });
 
   it('should answer concurrent misses alike and hand each caller its own copy', async () => {

@@ -4,6 +4,7 @@ import { BoundedGate } from '../common/bounded-gate.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { type KeyVerdict, hashApiKey, isExpired, isWellFormedApiKey } from './api-key.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
@@ -44,6 +45,7 @@ export class ApiKeyVerifier {
     private readonly policies: ApiKeyPoliciesRepository,
     private readonly auth: AuthService,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     const options = { max: config.mcp.keyCacheMaxEntries, ttl: Math.max(1, config.mcp.keyCacheTtlSeconds * 1000) };
     this.known = new LRUCache<string, VerifiedKey>(options);
@@ -52,10 +54,16 @@ export class ApiKeyVerifier {
     this.lookupGate = new BoundedGate(config.mcp.keyLookupConcurrency, config.mcp.keyLookupConcurrency * LOOKUPS_WAITING_PER_SLOT);
   }
 
-  /** The key's owner when a valid, unexpired verdict is cached; never asks ClickHouse. */
+  /** The key's owner when a valid, unexpired verdict is cached; never asks ClickHouse. Counts a cache hit when it is. */
   cached(candidate: string, now = new Date()): VerifiedKey | undefined {
-    if (!isWellFormedApiKey(candidate)) return undefined;
-    return usable(this.known.get(hashApiKey(candidate)), now);
+    const key = this.peek(candidate, now);
+    if (key) this.metrics.keyCacheHits.inc();
+    return key;
+  }
+
+  /** Whether cached() would find the key, without counting a hit: the request's own check follows (see ApiKeyGuard). */
+  isCached(candidate: string, now = new Date()): boolean {
+    return this.peek(candidate, now) !== undefined;
   }
 
   /** Whether this key verified as valid here in the last day (it may have been revoked since: verify() tells). */
@@ -66,8 +74,13 @@ export class ApiKeyVerifier {
   async verify(candidate: string, now = new Date()): Promise<VerifiedKey | undefined> {
     if (!isWellFormedApiKey(candidate)) return undefined;
     const keyHash = hashApiKey(candidate);
-    const key = this.known.get(keyHash) ?? (this.unknown.has(keyHash) ? undefined : await this.lookUpOnce(keyHash));
-    return usable(key, now);
+    const cached = this.known.get(keyHash);
+    if (cached || this.unknown.has(keyHash)) {
+      this.metrics.keyCacheHits.inc();
+      return usable(cached, now);
+    }
+    this.metrics.keyCacheMisses.inc();
+    return usable(await this.lookUpOnce(keyHash), now);
   }
 
   /** Drops a key's cached verdict so its next use is checked against ClickHouse. */
@@ -76,6 +89,11 @@ export class ApiKeyVerifier {
     this.unknown.delete(keyHash);
     // A lookup under way may have read the row before the change: its answer must not be cached.
     this.lookups.delete(keyHash);
+  }
+
+  private peek(candidate: string, now: Date): VerifiedKey | undefined {
+    if (!isWellFormedApiKey(candidate)) return undefined;
+    return usable(this.known.get(hashApiKey(candidate)), now);
   }
 
   private lookUpOnce(keyHash: string): Promise<VerifiedKey | undefined> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { unixSeconds } from '../clickhouse/datetime.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { MAX_ERROR_MESSAGE_LENGTH, MAX_TOOL_NAME_LENGTH, type UsageRecord, serializeArguments, truncate } from './usage-record.js';
 import { UsageWriter } from './usage-writer.js';
 
@@ -37,6 +38,7 @@ export class UsageInterceptor {
   constructor(
     private readonly writer: UsageWriter,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: Metrics,
   ) {}
 
   async intercept<Facts extends ToolCallFacts>(identity: CallIdentity, toolName: string, args: unknown, run: () => Promise<Facts>): Promise<Facts> {
@@ -48,7 +50,8 @@ export class UsageInterceptor {
       (failure: unknown) => ({ facts: undefined, failure }),
     );
     const { facts } = outcome;
-    await this.keep({
+    const durationMs = performance.now() - started;
+    const record: UsageRecord = {
       id: randomUUID(),
       user_id: identity.userId,
       api_key_id: identity.keyId,
@@ -57,11 +60,13 @@ export class UsageInterceptor {
       table_name: facts?.table ?? '',
       arguments: serializeArguments(args),
       record_count: facts?.recordCount ?? 0,
-      duration_ms: Math.round(performance.now() - started),
+      duration_ms: Math.round(durationMs),
       is_error: facts === undefined || facts.errorMessage !== null ? 1 : 0,
       error_message: truncate(facts === undefined ? 'internal error' : (facts.errorMessage ?? ''), MAX_ERROR_MESSAGE_LENGTH),
       created_at: unixSeconds(startedAt),
-    });
+    };
+    this.metrics.observeToolCall({ tool: toolName, table: record.table_name, records: record.record_count, failed: record.is_error === 1, seconds: durationMs / 1000 });
+    await this.keep(record);
     if (facts === undefined) throw outcome.failure;
     return facts;
   }

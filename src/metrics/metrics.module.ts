@@ -1,0 +1,18 @@
+import { Global, Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { MarketDataModule } from '../market-data/market-data.module.js';
+import { McpUsageModule } from '../mcp-usage/mcp-usage.module.js';
+import { MetricsAccessGuard } from './metrics-access.guard.js';
+import { MetricsController } from './metrics.controller.js';
+import { Metrics } from './metrics.service.js';
+import { UsageWriterMetrics } from './usage-writer.metrics.js';
+
+/** Prometheus metrics: the Metrics instruments, injectable everywhere, and GET /metrics on the REST port. */
+@Global()
+@Module({
+  imports: [AuthModule, MarketDataModule, McpUsageModule],
+  controllers: [MetricsController],
+  providers: [Metrics, UsageWriterMetrics, MetricsAccessGuard],
+  exports: [Metrics],
+})
+export class MetricsModule {}
