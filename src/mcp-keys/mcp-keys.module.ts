@@ -10,6 +10,6 @@ import { McpKeysService } from './mcp-keys.service.js';
   imports: [AuthModule],
   controllers: [McpKeysController],
   providers: [McpKeysService, ApiKeysRepository, ApiKeyVerifier, LastUsedTracker],
-  exports: [ApiKeyVerifier, LastUsedTracker],
+  exports: [ApiKeyVerifier, LastUsedTracker, McpKeysService],
 })
 export class McpKeysModule {}

@@ -64,13 +64,31 @@ export class McpKeysService {
 
   /** Revokes one of the caller's keys; takes effect on this instance's very next MCP request. */
   async revoke(userId: string, keyId: string): Promise<void> {
-    const key = await this.keys.findOwned(userId, keyId);
-    if (!key) throw new NotFoundException('API key not found');
+    await this.revokeKey(found(await this.keys.findOwned(userId, keyId)));
+  }
+
+  /** Any user's key (for administrators); 404 when there is none with this id. */
+  async findKey(keyId: string): Promise<ApiKey> {
+    return found(await this.keys.findById(keyId));
+  }
+
+  /** The one revoke path, for owners and administrators: revoking twice is harmless. */
+  async revokeKey(key: ApiKey): Promise<void> {
     if (key.isActive) {
       await this.keys.save({ ...key, isActive: false, updatedAt: nextVersionTime(key.updatedAt) });
-      this.logger.log({ userId, keyId, prefix: key.prefix }, 'api key revoked');
+      this.logger.log({ userId: key.userId, keyId: key.id, prefix: key.prefix }, 'api key revoked');
     }
     this.verifier.evict(key.keyHash);
+  }
+
+  /**
+   * Forgets this instance's verdicts on a user's keys after an administrator disabled or enabled
+   * the account: valid ones (cached by owner) and refusals cached while the account was disabled
+   * (cached by key, so each of the user's keys is evicted).
+   */
+  async forgetVerdictsOf(userId: string): Promise<void> {
+    this.verifier.evictUser(userId);
+    for (const key of await this.keys.listForUser(userId)) this.verifier.evict(key.keyHash);
   }
 
   private async assertBelowCap(userId: string): Promise<void> {
@@ -79,4 +97,9 @@ export class McpKeysService {
     const cap = this.config.mcp.maxKeysPerUser;
     if (usable.length >= cap) throw new ConflictException(`You already have ${cap} active API keys; revoke one before creating another`);
   }
+}
+
+function found(key: ApiKey | undefined): ApiKey {
+  if (!key) throw new NotFoundException('API key not found');
+  return key;
 }
