@@ -1,23 +1,11 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, Max, Min, IsOptional } from 'class-validator';
+import { PageParam } from '../../common/page-param.js';
 
-/** Pages of an admin list; the bounds keep an offset ClickHouse must skip small. */
+/** Pages of an admin list; the bounds keep the offset ClickHouse must skip small. */
 export class PageQueryDto {
-  @ApiPropertyOptional({ example: 1, minimum: 1, maximum: 10_000, default: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'page must be a whole number' })
-  @Min(1)
-  @Max(10_000)
+  @PageParam(10_000, 1)
   page: number = 1;
 
-  @ApiPropertyOptional({ example: 50, minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'page_size must be a whole number' })
-  @Min(1)
-  @Max(100)
+  @PageParam(100, 50)
   page_size: number = 50;
 }
 
