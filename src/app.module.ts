@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ClickHouseModule } from './clickhouse/clickhouse.module.js';
 import type { AppConfig } from './config/app-config.js';
@@ -32,6 +33,7 @@ export class AppModule {
         McpMeteringModule,
         McpGatewayModule,
         MetricsModule,
+        AdminModule,
       ],
     };
   }

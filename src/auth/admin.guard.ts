@@ -4,7 +4,7 @@ import type { User } from './user.js';
 
 /**
  * Admits administrators only: the users.is_admin flag (the original service's column) or an
- * email in AUTH_ADMIN_EMAILS. Runs after JwtAuthGuard, which sets req.user from the database on
+ * email in AUTH_ADMIN_EMAILS or ADMIN_EMAILS. Runs after JwtAuthGuard, which sets req.user from the database on
  * every request, so a revoked admin flag or a disabled account takes effect at once.
  */
 @Injectable()

@@ -71,8 +71,8 @@ export class AuthService {
     return user?.isActive ? this.withConfiguredAdmin(user) : undefined;
   }
 
-  /** AUTH_ADMIN_EMAILS are admins whatever their row says, as in the original service. */
-  private withConfiguredAdmin(user: User): User {
+  /** AUTH_ADMIN_EMAILS (and ADMIN_EMAILS) are admins whatever their row says, as in the original service. */
+  withConfiguredAdmin(user: User): User {
     return this.config.adminEmails.includes(user.email) ? { ...user, isAdmin: true } : user;
   }
 

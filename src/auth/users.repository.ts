@@ -4,7 +4,7 @@ import { fromUnixSeconds, unixSeconds } from '../clickhouse/datetime.js';
 import { nextRowVersion } from '../clickhouse/row-version.js';
 import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { existingColumnsOnly } from '../clickhouse/schema/table-spec.js';
-import { type Sql, sql, str } from '../clickhouse/sql.js';
+import { type Sql, int, join, sql, str } from '../clickhouse/sql.js';
 import type { User } from './user.js';
 import { USERS_TABLE } from './users.table.js';
 
@@ -19,6 +19,9 @@ interface UserRow {
   created_at: number;
   updated_at: number;
 }
+
+const USER_COLUMNS = sql`id, email, username, password_hash, is_active, is_admin, subscription_tier,
+  toUnixTimestamp(created_at) AS created_at, toUnixTimestamp(updated_at) AS updated_at`;
 
 const toUser = (row: UserRow): User => ({
   id: row.id,
@@ -54,6 +57,32 @@ export class UsersRepository {
     return this.findOne(sql`email = ${str(email)}`);
   }
 
+  /** Every account, newest first (for administrators). */
+  async page(limit: number, offset: number): Promise<User[]> {
+    const rows = await this.clickhouse.query<UserRow>(sql`
+      SELECT ${USER_COLUMNS}
+      FROM users FINAL
+      ORDER BY created_at DESC, id DESC
+      LIMIT ${int(offset)}, ${int(limit)}`);
+    return rows.map(toUser);
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.clickhouse.query<{ total: string }>(sql`SELECT count() AS total FROM users FINAL`);
+    return Number(row.total);
+  }
+
+  /** The email of each of these accounts that exists. */
+  async emailsOf(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.clickhouse.query<{ id: string; email: string }>(sql`
+      SELECT id, any(email) AS email
+      FROM users FINAL
+      WHERE id IN (${join(ids.map(str), ', ')})
+      GROUP BY id`);
+    return new Map(rows.map((row) => [row.id, row.email]));
+  }
+
   /** Inserts a user, or a change as the row's next version (updated_at must be later than the previous one's). */
   async save(user: User): Promise<void> {
     const table = this.schema.table(USERS_TABLE.name);
@@ -75,8 +104,7 @@ export class UsersRepository {
   /** An email may have several accounts over time (the original re-registers disabled ones): the active, oldest one wins. */
   private async findOne(condition: Sql): Promise<User | undefined> {
     const [row] = await this.clickhouse.query<UserRow>(sql`
-      SELECT id, email, username, password_hash, is_active, is_admin, subscription_tier,
-        toUnixTimestamp(created_at) AS created_at, toUnixTimestamp(updated_at) AS updated_at
+      SELECT ${USER_COLUMNS}
       FROM users FINAL
       WHERE ${condition}
       ORDER BY is_active DESC, created_at, id

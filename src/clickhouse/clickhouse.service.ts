@@ -91,7 +91,7 @@ export class ClickHouseService implements OnApplicationShutdown {
   ): Promise<void> {
     if (rows.length === 0) return;
     try {
-      await (options.startUpWork ? this.startUpClient : this.client).insert({ table: ident(table).text, values: rows as Row[], format: 'JSONEachRow', abort_signal: options.signal, query_id: options.queryId });
+      await (options.startUpWork ? this.startUpClient : this.client).insert({ table: ident(table).text, values: rows, format: 'JSONEachRow', abort_signal: options.signal, query_id: options.queryId });
     } catch (error) {
       throw classifyClickHouseError(error);
     }

@@ -58,6 +58,13 @@ describe('loadAppConfig', () => {
     expect(() => loadAppConfig({ ...base, TRUST_PROXY: 'not-an-address' })).toThrow(/TRUST_PROXY must be false, true, a hop count/);
   });
 
+  it('should make admins of AUTH_ADMIN_EMAILS and ADMIN_EMAILS together, lower-cased and once each', () => {
+    const admins = (env: Record<string, string>) => loadAppConfig({ ...base, ...env }).adminEmails;
+    expect(admins({})).toEqual([]);
+    expect(admins({ ADMIN_EMAILS: ' Root@Example.com ,ops@example.com' })).toEqual(['root@example.com', 'ops@example.com']);
+    expect(admins({ AUTH_ADMIN_EMAILS: 'root@example.com', ADMIN_EMAILS: 'ROOT@example.com, ops@example.com' })).toEqual(['root@example.com', 'ops@example.com']);
+  });
+
   it('should convert durations to seconds', () => {
     expect(durationToSeconds('3600')).toBe(3600);
     expect(durationToSeconds('30m')).toBe(1800);

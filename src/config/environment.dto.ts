@@ -65,6 +65,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   AUTH_ADMIN_EMAILS = '';
 
+  /** The admin issue's name for the same list; both are read and their emails combined. */
+  @IsOptional() @IsString()
+  ADMIN_EMAILS = '';
+
   @IsOptional() @Matches(/^\d+[smhd]?$/, { message: 'JWT_EXPIRES_IN must be a duration such as 3600, 30m, 12h or 1d' })
   JWT_EXPIRES_IN = '1d';
 

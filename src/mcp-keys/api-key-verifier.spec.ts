@@ -212,6 +212,34 @@ describe(ApiKeyVerifier.name, () => {
     expect(await verifier.verify(rawKey)).toBeUndefined();
   });
 
+  it("should drop only that user's cached verdicts on evictUser", async () => {
+    const owner = await createUser();
+    const other = await createUser();
+    const owners = await createKey(owner.id);
+    const others = await createKey(other.id);
+    expect(await verifier.verify(owners.rawKey)).toEqual({ keyId: owners.keyId, userId: owner.id, expiresAt: null });
+    expect(await verifier.verify(others.rawKey)).toEqual({ keyId: others.keyId, userId: other.id, expiresAt: null });
+    // Both accounts are disabled in ClickHouse; only the evicted one's key is looked up again.
+    await users.save({ ...owner, isActive: false, updatedAt: nextVersionTime(owner.updatedAt) });
+    await users.save({ ...other, isActive: false, updatedAt: nextVersionTime(other.updatedAt) });
+    verifier.evictUser(owner.id);
+    expect(await verifier.verify(owners.rawKey)).toBeUndefined();
+    expect(await verifier.verify(others.rawKey)).toEqual({ keyId: others.keyId, userId: other.id, expiresAt: null });
+  });
+
+  it('should not cache a lookup that was under way when evictUser ran', async () => {
+    const user = await createUser();
+    const { rawKey, keyId } = await createKey(user.id);
+    const fresh = await newVerifier();
+    const underWay = fresh.verify(rawKey);
+    fresh.evictUser(user.id);
+    // It read the account before the change, so it answers as it found it...
+    expect(await underWay).toEqual({ keyId, userId: user.id, expiresAt: null });
+    await users.save({ ...user, isActive: false, updatedAt: nextVersionTime(user.updatedAt) });
+    // ...but its verdict was not kept: the next verify asks ClickHouse and sees the disabled account.
+    expect(await fresh.verify(rawKey)).toBeUndefined();
+  });
+
   it('should refuse an expired key on the very next verify although its verdict is cached', async () => {
     const user = await createUser();
     const { rawKey, keyId, expiresAt } = await createKey(user.id, 1);

@@ -91,6 +91,16 @@ export class ApiKeyVerifier {
     this.lookups.delete(keyHash);
   }
 
+  /**
+   * Drops the cached valid verdicts of one user's keys (an admin disabled the account). Lookups
+   * under way may have read the account before the change, so none of them is cached either.
+   */
+  evictUser(userId: string): void {
+    const owned = [...this.known.entries()].filter(([, key]) => key.userId === userId).map(([keyHash]) => keyHash);
+    for (const keyHash of owned) this.known.delete(keyHash);
+    this.lookups.clear();
+  }
+
   private peek(candidate: string, now: Date): VerifiedKey | undefined {
     if (!isWellFormedApiKey(candidate)) return undefined;
     return usable(this.known.get(hashApiKey(candidate)), now);

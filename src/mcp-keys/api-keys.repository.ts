@@ -86,14 +86,13 @@ export class ApiKeysRepository {
     return row && { id: row.id, userId: row.user_id, isActive: Number(row.is_active) === 1, expiresAt: fromUnixSecondsOrNull(row.expires_at) };
   }
 
-  async findById(keyId: string): Promise<ApiKey | undefined> {
-    const [row] = await this.select(sql`id = ${str(keyId)}`);
-    return row ? toApiKey(row) : undefined;
+  findOwned(userId: string, keyId: string): Promise<ApiKey | undefined> {
+    return this.findOne(sql`user_id = ${str(userId)} AND id = ${str(keyId)}`);
   }
 
-  async findOwned(userId: string, keyId: string): Promise<ApiKey | undefined> {
-    const [row] = await this.select(sql`user_id = ${str(userId)} AND id = ${str(keyId)}`);
-    return row ? toApiKey(row) : undefined;
+  /** A key whoever owns it (administrators): a scan of mcp_api_keys, which is sorted by user, fine for a rare action. */
+  findById(keyId: string): Promise<ApiKey | undefined> {
+    return this.findOne(sql`id = ${str(keyId)}`);
   }
 
   /** The user's keys, newest first, with when each was last used (by either service). */
@@ -111,6 +110,11 @@ export class ApiKeysRepository {
 
   private keysTable(): AdoptedTable {
     return this.schema.table(MCP_API_KEYS_TABLE.name);
+  }
+
+  private async findOne(condition: Sql): Promise<ApiKey | undefined> {
+    const [row] = await this.select(condition);
+    return row ? toApiKey(row) : undefined;
   }
 
   private select(condition: Sql): Promise<ApiKeyRow[]> {

@@ -37,7 +37,7 @@ export class McpKeysController {
   @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'A limit above the service default (administrators only)' })
   @ApiResponse({ status: 404, type: ErrorResponseDto, description: 'No such key among yours' })
   setPolicy(@CurrentUser() user: User, @Body() dto: SetKeyPolicyDto): Promise<KeyPolicyResponseDto> {
-    return this.keys.setPolicy(user, dto.key_id, dto.policy, 'own');
+    return this.keys.setOwnPolicy(user, dto.key_id, dto.policy);
   }
 
   @Get('list')

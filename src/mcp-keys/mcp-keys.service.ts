@@ -20,9 +20,6 @@ const DAY_MS = 86_400_000;
 /** Who asks: only administrators may loosen limits. */
 type Actor = Pick<User, 'id' | 'isAdmin'>;
 
-/** Whose key a policy change may touch: the caller's own, or (an administrator) anyone's. */
-export type KeyAccess = 'own' | 'any';
-
 @Injectable()
 export class McpKeysService {
   private readonly logger = new Logger(McpKeysService.name);
@@ -83,26 +80,42 @@ export class McpKeysService {
 
   /** Revokes one of the caller's keys; takes effect on this instance's very next MCP request. */
   async revoke(userId: string, keyId: string): Promise<void> {
-    const key = await this.keys.findOwned(userId, keyId);
-    if (!key) throw new NotFoundException('API key not found');
+    await this.revokeKey(found(await this.keys.findOwned(userId, keyId)));
+  }
+
+  /** Any user's key (for administrators); 404 when there is none with this id. */
+  async findKey(keyId: string): Promise<ApiKey> {
+    return found(await this.keys.findById(keyId));
+  }
+
+  /** The one revoke path, for owners and administrators: revoking twice is harmless. */
+  async revokeKey(key: ApiKey): Promise<void> {
     if (key.isActive) {
       await this.keys.save({ ...key, isActive: false, updatedAt: nextVersionTime(key.updatedAt) });
-      this.logger.log({ userId, keyId, prefix: key.prefix }, 'api key revoked');
+      this.logger.log({ userId: key.userId, keyId: key.id, prefix: key.prefix }, 'api key revoked');
     }
     this.verifier.evict(key.keyHash);
   }
 
+  /** Changes one of the caller's keys' policy (404 for anyone else's key). */
+  async setOwnPolicy(owner: Actor, keyId: string, change: KeyPolicyDto): Promise<KeyPolicyResponseDto> {
+    const key = found(await this.keys.findOwned(owner.id, keyId));
+    return this.savePolicy(owner, key, await this.nextPolicy(owner, key, change));
+  }
+
+  /** The key's policy after `change`, checked (400, 403) but not saved yet: an administrator's change is audited first. */
+  async nextPolicy(actor: Actor, key: ApiKey, change: KeyPolicyDto): Promise<KeyPolicy> {
+    return this.checkedPolicy(actor, await this.policies.find(key.id), change);
+  }
+
   /**
-   * Changes a key's policy; this instance applies it from the key's next MCP request on (others
+   * Saves a key's policy; this instance applies it from the key's next MCP request on (others
    * within MCP_KEY_CACHE_TTL_SECONDS, as for a revoke).
    */
-  async setPolicy(actor: Actor, keyId: string, change: KeyPolicyDto, access: KeyAccess): Promise<KeyPolicyResponseDto> {
-    const key = await this.keys.findById(keyId);
-    if (!key || (access === 'own' && key.userId !== actor.id)) throw new NotFoundException('API key not found');
-    const policy = this.checkedPolicy(actor, await this.policies.find(key.id), change);
+  async savePolicy(actor: Actor, key: ApiKey, policy: KeyPolicy): Promise<KeyPolicyResponseDto> {
     await this.policies.save(key.id, key.userId, policy, actor.id, new Date());
     this.verifier.evict(key.keyHash);
-    this.logger.log({ keyId, by: actor.id, access }, 'api key policy changed');
+    this.logger.log({ keyId: key.id, by: actor.id }, 'api key policy changed');
     return { success: true, key_id: key.id, policy: KeyPolicyViewDto.from(policy) };
   }
 
@@ -143,6 +156,16 @@ export class McpKeysService {
     }
   }
 
+  /**
+   * Forgets this instance's verdicts on a user's keys after an administrator disabled or enabled
+   * the account: valid ones (cached by owner) and refusals cached while the account was disabled
+   * (cached by key, so each of the user's keys is evicted).
+   */
+  async forgetVerdictsOf(userId: string): Promise<void> {
+    this.verifier.evictUser(userId);
+    for (const key of await this.keys.listForUser(userId)) this.verifier.evict(key.keyHash);
+  }
+
   private async assertBelowCap(userId: string): Promise<void> {
     const now = new Date();
     const usable = (await this.keys.listForUser(userId)).filter((key) => key.isActive && !isExpired(key, now));
@@ -157,3 +180,8 @@ const isUnrestricted = (policy: KeyPolicy) =>
   policy.tools.length === 0 &&
   policy.tables.length === 0 &&
   [policy.callsPerMinute, policy.recordsPerDay, policy.recordsPerMonth, policy.callsPerDay].every((limit) => limit === null);
+
+function found(key: ApiKey | undefined): ApiKey {
+  if (!key) throw new NotFoundException('API key not found');
+  return key;
+}

@@ -2,22 +2,13 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { IsIsoDate } from '../../common/is-iso-date.js';
+import { PageParam } from '../../common/page-param.js';
 
 export class HistoryQueryDto {
-  @ApiPropertyOptional({ example: 1, minimum: 1, default: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'page must be a whole number' })
-  @Min(1)
-  @Max(1_000_000)
+  @PageParam(1_000_000, 1)
   page: number = 1;
 
-  @ApiPropertyOptional({ example: 20, minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'page_size must be a whole number' })
-  @Min(1)
-  @Max(100)
+  @PageParam(100, 20)
   page_size: number = 20;
 
   @ApiPropertyOptional({ example: '2026-11-01', description: 'First UTC day included (YYYY-MM-DD)' })

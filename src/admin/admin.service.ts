@@ -1,0 +1,112 @@
+import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { AuthService } from '../auth/auth.service.js';
+import { UserProfileDto } from '../auth/dto/user-profile.dto.js';
+import type { User } from '../auth/user.js';
+import { UsersRepository } from '../auth/users.repository.js';
+import { nextVersionTime } from '../clickhouse/datetime.js';
+import type { KeyListDto } from '../mcp-keys/dto/key-list.dto.js';
+import type { SuccessDto } from '../mcp-keys/dto/revoke-key.dto.js';
+import { type KeyPolicyDto, type KeyPolicyResponseDto, KeyPolicyViewDto } from '../mcp-keys/dto/key-policy.dto.js';
+import { McpKeysService } from '../mcp-keys/mcp-keys.service.js';
+import { AuditLogService } from './audit-log.service.js';
+import type { AdminUserListDto } from './dto/admin-users.dto.js';
+import { type PageQueryDto, pageOffset } from './dto/page-query.dto.js';
+import type { UsageSummaryDto, UsageSummaryQueryDto, UsageSummaryRowDto } from './dto/usage-summary.dto.js';
+import { resolveDayRange } from './usage-day-range.js';
+import { UsageSummaryRepository } from './usage-summary.repository.js';
+
+/** Groups a summary shows; one more is read to tell whether there were more. */
+export const SUMMARY_MAX_ROWS = 1000;
+
+/**
+ * The operator view: usage of all users, accounts and their keys. Every change is written to the
+ * audit log first (see AuditLogService), then made, then this instance's key cache is told.
+ */
+@Injectable()
+export class AdminService {
+  private readonly logger = new Logger(AdminService.name);
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly auth: AuthService,
+    private readonly keys: McpKeysService,
+    private readonly usage: UsageSummaryRepository,
+    private readonly audit: AuditLogService,
+  ) {}
+
+  async usageSummary(query: UsageSummaryQueryDto, now = new Date()): Promise<UsageSummaryDto> {
+    const range = resolveDayRange(query, now);
+    const [totals, grouped] = await Promise.all([this.usage.totals(range), this.usage.grouped(range, query.group_by, SUMMARY_MAX_ROWS + 1)]);
+    const rows = grouped.slice(0, SUMMARY_MAX_ROWS);
+    return {
+      start_date: range.startDate,
+      end_date: range.endDate,
+      group_by: query.group_by,
+      totals,
+      rows: query.group_by === 'user' ? await this.withEmails(rows) : rows,
+      truncated: grouped.length > SUMMARY_MAX_ROWS,
+    };
+  }
+
+  async listUsers(query: PageQueryDto): Promise<AdminUserListDto> {
+    const [users, total] = await Promise.all([this.users.page(query.page_size, pageOffset(query)), this.users.count()]);
+    return { users: users.map((user) => this.profile(user)), total, page: query.page, page_size: query.page_size };
+  }
+
+  /** The account's JWTs and MCP keys are refused from the next request on (keys: on this instance; others within MCP_KEY_CACHE_TTL_SECONDS). */
+  async disableUser(admin: User, userId: string): Promise<UserProfileDto> {
+    if (userId === admin.id) throw new ConflictException('You cannot disable your own account; ask another administrator');
+    return this.setActive(admin, userId, false);
+  }
+
+  enableUser(admin: User, userId: string): Promise<UserProfileDto> {
+    return this.setActive(admin, userId, true);
+  }
+
+  async listUserKeys(userId: string): Promise<KeyListDto> {
+    await this.existingUser(userId);
+    return this.keys.list(userId);
+  }
+
+  /** Any user's key, through the owners' revoke path: refused on this instance's very next MCP call. */
+  async revokeKey(admin: User, keyId: string): Promise<SuccessDto> {
+    const key = await this.keys.findKey(keyId);
+    await this.audit.record(admin, 'key.revoke', { type: 'key', id: key.id }, { user_id: key.userId, key_name: key.keyName, api_key_prefix: key.prefix, was_active: key.isActive });
+    await this.keys.revokeKey(key);
+    return { success: true, message: 'API key revoked' };
+  }
+
+  /** Any user's key policy, the limits above the defaults included; audited before it is saved. */
+  async setKeyPolicy(admin: User, keyId: string, change: KeyPolicyDto): Promise<KeyPolicyResponseDto> {
+    const key = await this.keys.findKey(keyId);
+    const policy = await this.keys.nextPolicy(admin, key, change);
+    await this.audit.record(admin, 'key.policy', { type: 'key', id: key.id }, { user_id: key.userId, policy: KeyPolicyViewDto.from(policy) });
+    return this.keys.savePolicy(admin, key, policy);
+  }
+
+  private async setActive(admin: User, userId: string, active: boolean): Promise<UserProfileDto> {
+    const user = await this.existingUser(userId);
+    await this.audit.record(admin, active ? 'user.enable' : 'user.disable', { type: 'user', id: user.id }, { email: user.email, was_active: user.isActive });
+    // The stored row, not the one with a configured admin flag applied: is_admin keeps its stored value.
+    const changed = { ...user, isActive: active, updatedAt: nextVersionTime(user.updatedAt) };
+    if (user.isActive !== active) await this.users.save(changed);
+    await this.keys.forgetVerdictsOf(user.id);
+    this.logger.log({ adminId: admin.id, userId: user.id, active }, active ? 'user enabled' : 'user disabled');
+    return this.profile(changed);
+  }
+
+  private async existingUser(userId: string): Promise<User> {
+    const user = await this.users.findById(userId);
+    if (!user) throw new NotFoundException('User not found');
+    return user;
+  }
+
+  private profile(user: User): UserProfileDto {
+    return UserProfileDto.from(this.auth.withConfiguredAdmin(user));
+  }
+
+  private async withEmails(rows: UsageSummaryRowDto[]): Promise<UsageSummaryRowDto[]> {
+    const emails = await this.users.emailsOf(rows.map((row) => row.key));
+    return rows.map((row) => ({ ...row, email: emails.get(row.key) ?? null }));
+  }
+}

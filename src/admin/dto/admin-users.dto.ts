@@ -1,0 +1,16 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { UserProfileDto } from '../../auth/dto/user-profile.dto.js';
+
+export class AdminUserListDto {
+  @ApiProperty({ type: [UserProfileDto], description: 'Newest account first; is_admin also when the email is in AUTH_ADMIN_EMAILS/ADMIN_EMAILS' })
+  users: UserProfileDto[];
+
+  @ApiProperty({ example: 42, description: 'All accounts' })
+  total: number;
+
+  @ApiProperty({ example: 1 })
+  page: number;
+
+  @ApiProperty({ example: 50 })
+  page_size: number;
+}
