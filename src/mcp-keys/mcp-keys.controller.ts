@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, UseGuards, applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
@@ -9,6 +9,13 @@ import { KeyListDto } from './dto/key-list.dto.js';
 import { KeyPolicyResponseDto, SetKeyPolicyDto } from './dto/key-policy.dto.js';
 import { RevokeKeyDto, SuccessDto } from './dto/revoke-key.dto.js';
 import { McpKeysService } from './mcp-keys.service.js';
+
+/** How a policy in a request is refused: create and policy answer alike. */
+const ApiPolicyRefusals = () =>
+  applyDecorators(
+    ApiResponse({ status: 400, type: ErrorResponseDto, description: 'Invalid field, or a scope naming a tool or table not served here' }),
+    ApiResponse({ status: 403, type: ErrorResponseDto, description: 'A limit above the service default (administrators only)' }),
+  );
 
 @ApiTags('mcp-keys')
 @ApiBearerAuth()
@@ -22,8 +29,7 @@ export class McpKeysController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Create an MCP API key (the full key is shown only in this response)' })
   @ApiResponse({ status: 200, type: CreateKeyResponseDto })
-  @ApiResponse({ status: 400, type: ErrorResponseDto, description: 'Invalid field, or a scope naming a tool or table not served here' })
-  @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'A limit above the service default (administrators only)' })
+  @ApiPolicyRefusals()
   @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'The per-user cap on active keys is reached' })
   create(@CurrentUser() user: User, @Body() dto: CreateKeyDto): Promise<CreateKeyResponseDto> {
     return this.keys.create(user, dto);
@@ -33,8 +39,7 @@ export class McpKeysController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: "Change one of your keys' scopes, rate limit or quotas (fields left out keep their value; null: the default)" })
   @ApiResponse({ status: 200, type: KeyPolicyResponseDto })
-  @ApiResponse({ status: 400, type: ErrorResponseDto, description: 'Invalid field, or a scope naming a tool or table not served here' })
-  @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'A limit above the service default (administrators only)' })
+  @ApiPolicyRefusals()
   @ApiResponse({ status: 404, type: ErrorResponseDto, description: 'No such key among yours' })
   setPolicy(@CurrentUser() user: User, @Body() dto: SetKeyPolicyDto): Promise<KeyPolicyResponseDto> {
     return this.keys.setOwnPolicy(user, dto.key_id, dto.policy);
