@@ -217,14 +217,14 @@ describe(ApiKeyVerifier.name, () => {
     const other = await createUser();
     const owners = await createKey(owner.id);
     const others = await createKey(other.id);
-    expect(await verifier.verify(owners.rawKey)).toEqual({ keyId: owners.keyId, userId: owner.id, expiresAt: null });
-    expect(await verifier.verify(others.rawKey)).toEqual({ keyId: others.keyId, userId: other.id, expiresAt: null });
+    expect(await verifier.verify(owners.rawKey)).toEqual({ keyId: owners.keyId, userId: owner.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
+    expect(await verifier.verify(others.rawKey)).toEqual({ keyId: others.keyId, userId: other.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
     // Both accounts are disabled in ClickHouse; only the evicted one's key is looked up again.
     await users.save({ ...owner, isActive: false, updatedAt: nextVersionTime(owner.updatedAt) });
     await users.save({ ...other, isActive: false, updatedAt: nextVersionTime(other.updatedAt) });
     verifier.evictUser(owner.id);
     expect(await verifier.verify(owners.rawKey)).toBeUndefined();
-    expect(await verifier.verify(others.rawKey)).toEqual({ keyId: others.keyId, userId: other.id, expiresAt: null });
+    expect(await verifier.verify(others.rawKey)).toEqual({ keyId: others.keyId, userId: other.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
   });
 
   it('should not cache a lookup that was under way when evictUser ran', async () => {
@@ -234,7 +234,7 @@ describe(ApiKeyVerifier.name, () => {
     const underWay = fresh.verify(rawKey);
     fresh.evictUser(user.id);
     // It read the account before the change, so it answers as it found it...
-    expect(await underWay).toEqual({ keyId, userId: user.id, expiresAt: null });
+    expect(await underWay).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
     await users.save({ ...user, isActive: false, updatedAt: nextVersionTime(user.updatedAt) });
     // ...but its verdict was not kept: the next verify asks ClickHouse and sees the disabled account.
     expect(await fresh.verify(rawKey)).toBeUndefined();
