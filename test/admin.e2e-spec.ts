@@ -272,6 +272,14 @@ describe('Admin API (e2e)', () => {
       expect(listed.find((key: { id: string }) => key.id === aliceKey.key_id).policy).toEqual(policy);
       const tools = (await rawRpc(app, TOOLS_LIST, aliceKey.api_key).expect(200)).body.result.tools as { name: string }[];
       expect(tools.map((tool) => tool.name)).toEqual(['get_latest_bars']);
+
+      // The owner may tighten what an administrator set, never loosen it.
+      const own = (policyChange: Record<string, unknown>) => app.rest.post('/api/mcp-keys/policy').set(as(alice)).send({ key_id: aliceKey.key_id, policy: policyChange });
+      expect((await own({ records_per_day: 1000 }).expect(403)).body.detail).toBe('policy.records_per_day: an administrator set at most 5 for this key; you may only lower it');
+      expect((await own({ records_per_day: null }).expect(403)).body.detail).toBe('policy.records_per_day: an administrator set at most 5 for this key; you may only lower it');
+      expect((await own({ tools: null }).expect(403)).body.detail).toBe('policy.tools: an administrator limited this key to get_latest_bars; you may only narrow that');
+      expect((await own({ records_per_day: 3, calls_per_day: 10 }).expect(200)).body.policy).toEqual({ ...policy, records_per_day: 3, calls_per_day: 10 });
+      expect((await own({ records_per_day: 5 }).expect(200)).body.policy).toEqual({ ...policy, calls_per_day: 10 });
     });
   });
 
@@ -286,7 +294,11 @@ describe('Admin API (e2e)', () => {
             action: 'key.policy',
             target_type: 'key',
             target_id: aliceKey.key_id,
-            details: { user_id: alice.id, policy: { tools: ['get_latest_bars'], tables: [], calls_per_minute: null, records_per_day: 5, records_per_month: null, calls_per_day: null } },
+            details: {
+              user_id: alice.id,
+              previous: { tools: [], tables: [], calls_per_minute: null, records_per_day: null, records_per_month: null, calls_per_day: null },
+              policy: { tools: ['get_latest_bars'], tables: [], calls_per_minute: null, records_per_day: 5, records_per_month: null, calls_per_day: null },
+            },
             id: expect.any(String),
             created_at: expect.any(String),
           },

@@ -180,6 +180,9 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
     expect((await set({ tools: ['drop_table'] }).expect(400)).body.detail).toBe('policy.tools: not served here: "drop_table" (GET tools/list for the names)');
     expect((await set({ records_per_day: -1 }).expect(400)).body.detail).toBe('Validation failed: records_per_day must not be less than 1');
     expect((await set({ calls_per_day: 5 }, 'not-my-key').expect(404)).body.detail).toBe('API key not found');
+    const withoutPolicy = await app.rest.post('/api/mcp-keys/policy').set('Authorization', `Bearer ${user.jwt}`).send({ key_id: key.key_id }).expect(400);
+    expect(withoutPolicy.body.detail).toBe('Validation failed: policy is required: an object with the fields to change; policy must be an object');
+    expect((await set([] as unknown as Record<string, unknown>).expect(400)).body.detail).toBe('Validation failed: policy must be an object');
 
     const other = await registerAndLogin(app);
     const theirs = await app.rest.post('/api/mcp-keys/policy').set('Authorization', `Bearer ${other.jwt}`).send({ key_id: key.key_id, policy: { calls_per_day: 1 } });

@@ -79,9 +79,9 @@ export class AdminService {
   /** Any user's key policy, the limits above the defaults included; audited before it is saved. */
   async setKeyPolicy(admin: User, keyId: string, change: KeyPolicyDto): Promise<KeyPolicyResponseDto> {
     const key = await this.keys.findKey(keyId);
-    const policy = await this.keys.nextPolicy(admin, key, change);
-    await this.audit.record(admin, 'key.policy', { type: 'key', id: key.id }, { user_id: key.userId, policy: KeyPolicyViewDto.from(policy) });
-    return this.keys.savePolicy(admin, key, policy);
+    const { previous, next } = await this.keys.nextPolicy(admin, key, change);
+    await this.audit.record(admin, 'key.policy', { type: 'key', id: key.id }, { user_id: key.userId, previous: KeyPolicyViewDto.from(previous), policy: KeyPolicyViewDto.from(next.policy) });
+    return this.keys.savePolicy(admin, key, next);
   }
 
   private async setActive(admin: User, userId: string, active: boolean): Promise<UserProfileDto> {

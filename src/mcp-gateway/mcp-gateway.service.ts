@@ -128,14 +128,17 @@ export class McpGatewayService {
     const retryAfter = owner.rateCharged ? 0 : this.metering.takeRateToken(owner);
     if (retryAfter > 0) throw this.rateLimited(owner, retryAfter, (message, data) => protocolError(JSON_RPC_RATE_LIMITED, message, data));
     const tool = this.registry.get(name);
-    const admission = await this.metering.admit(owner, tool?.maxRows ?? 0);
-    try {
-      const outcome = await this.callsPerKey.run(owner.keyId, () => this.usage.intercept(owner, name, args, () => this.runInScope(owner, tool, name, args, admission)));
-      if (outcome.unknownTool) throw protocolError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
-      return withMeteredUsage(outcome, this.metering.quotaStates(owner), quotaCut(tool, admission, outcome));
-    } finally {
-      admission.release();
-    }
+    // Admitted inside the key's gate, right before the call runs, so its record falls in the period it was admitted in.
+    const { outcome, admission } = await this.callsPerKey.run(owner.keyId, async () => {
+      const admitted = await this.metering.admit(owner, tool?.maxRows ?? 0);
+      try {
+        return { outcome: await this.usage.intercept(owner, name, args, () => this.runInScope(owner, tool, name, args, admitted)), admission: admitted };
+      } finally {
+        admitted.release();
+      }
+    });
+    if (outcome.unknownTool) throw protocolError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
+    return withMeteredUsage(outcome, this.metering.quotaStates(owner), quotaCut(tool, admission, outcome));
   }
 
   private runInScope(owner: KeyOwner, tool: StockTool | undefined, name: string, args: unknown, admission: Admission): Promise<ToolCallOutcome> {

@@ -7,6 +7,12 @@ import { join, sql, str } from '../clickhouse/sql.js';
 import { MCP_API_KEY_POLICIES_TABLE } from './api-key-policies.table.js';
 import { type KeyPolicy, UNRESTRICTED_POLICY } from './key-policy.js';
 
+/** A key's policy and the administrator's ceiling over it (null: none). */
+export interface StoredPolicy {
+  policy: KeyPolicy;
+  ceiling: KeyPolicy | null;
+}
+
 interface PolicyRow {
   key_id: string;
   tools: string;
@@ -15,17 +21,28 @@ interface PolicyRow {
   records_per_day: number | string | null;
   records_per_month: number | string | null;
   calls_per_day: number | string | null;
+  ceiling: string;
 }
 
-const limitOrNull = (value: number | string | null) => (value === null ? null : Number(value));
+const limitOrNull = (value: number | string | null | undefined) => (value === null || value === undefined ? null : Number(value));
 
 /** A scope column: a JSON array of names; anything else (a hand-edited row) reads as no restriction named. */
-function namesOf(text: string): string[] {
+function namesOf(text: unknown): string[] {
   try {
-    const names: unknown = JSON.parse(text);
+    const names: unknown = typeof text === 'string' ? JSON.parse(text) : text;
     return Array.isArray(names) ? names.filter((name): name is string => typeof name === 'string') : [];
   } catch {
     return [];
+  }
+}
+
+/** The ceiling column: a policy's row as JSON; anything else (empty, hand-edited) is no ceiling. */
+function ceilingOf(text: string): KeyPolicy | null {
+  try {
+    const row: unknown = JSON.parse(text);
+    return typeof row === 'object' && row !== null ? toPolicy(row as PolicyRow) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -36,6 +53,15 @@ const toPolicy = (row: PolicyRow): KeyPolicy => ({
   recordsPerDay: limitOrNull(row.records_per_day),
   recordsPerMonth: limitOrNull(row.records_per_month),
   callsPerDay: limitOrNull(row.calls_per_day),
+});
+
+const policyRow = (policy: KeyPolicy) => ({
+  tools: JSON.stringify(policy.tools),
+  tables: JSON.stringify(policy.tables),
+  calls_per_minute: policy.callsPerMinute,
+  records_per_day: policy.recordsPerDay,
+  records_per_month: policy.recordsPerMonth,
+  calls_per_day: policy.callsPerDay,
 });
 
 /** `mcp_api_key_policies`: a key without a row has the unrestricted policy (the service defaults apply). */
@@ -49,35 +75,36 @@ export class ApiKeyPoliciesRepository {
   }
 
   async find(keyId: string): Promise<KeyPolicy> {
-    return (await this.findForKeys([keyId])).get(keyId) ?? { ...UNRESTRICTED_POLICY };
+    return (await this.findWithCeiling(keyId)).policy;
+  }
+
+  /** The policy with the administrator's ceiling, for a change. */
+  async findWithCeiling(keyId: string): Promise<StoredPolicy> {
+    return (await this.findForKeys([keyId])).get(keyId) ?? { policy: { ...UNRESTRICTED_POLICY }, ceiling: null };
   }
 
   /**
    * The policies of these keys that have one: primary-key reads, the newest `ver` of each (what
    * FINAL would keep). LIMIT BY rather than argMax: argMax skips NULLs, and NULL is a value here.
    */
-  async findForKeys(keyIds: string[]): Promise<Map<string, KeyPolicy>> {
+  async findForKeys(keyIds: string[]): Promise<Map<string, StoredPolicy>> {
     if (keyIds.length === 0) return new Map();
     const rows = await this.clickhouse.query<PolicyRow>(sql`
-      SELECT key_id, tools, tables, calls_per_minute, records_per_day, records_per_month, calls_per_day
+      SELECT key_id, tools, tables, calls_per_minute, records_per_day, records_per_month, calls_per_day, ceiling
       FROM mcp_api_key_policies
       WHERE key_id IN (${join(keyIds.map(str), ', ')})
       ORDER BY key_id, ver DESC
       LIMIT 1 BY key_id`);
-    return new Map(rows.map((row) => [row.key_id, toPolicy(row)]));
+    return new Map(rows.map((row) => [row.key_id, { policy: toPolicy(row), ceiling: ceilingOf(row.ceiling) }]));
   }
 
-  async save(keyId: string, userId: string, policy: KeyPolicy, updatedBy: string, at: Date): Promise<void> {
+  async save(keyId: string, userId: string, { policy, ceiling }: StoredPolicy, updatedBy: string, at: Date): Promise<void> {
     await this.clickhouse.insert(MCP_API_KEY_POLICIES_TABLE.name, [
       {
         key_id: keyId,
         user_id: userId,
-        tools: JSON.stringify(policy.tools),
-        tables: JSON.stringify(policy.tables),
-        calls_per_minute: policy.callsPerMinute,
-        records_per_day: policy.recordsPerDay,
-        records_per_month: policy.recordsPerMonth,
-        calls_per_day: policy.callsPerDay,
+        ...policyRow(policy),
+        ceiling: ceiling ? JSON.stringify(policyRow(ceiling)) : '',
         updated_by: updatedBy,
         updated_at: unixSeconds(at),
         ver: nextRowVersion(at.getTime()),

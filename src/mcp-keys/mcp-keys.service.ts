@@ -8,12 +8,12 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { ToolRegistry } from '../market-data/tool-registry.js';
 import { type ApiKey, apiKeyPrefix, generateApiKey, hashApiKey, isExpired } from './api-key.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
-import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
+import { ApiKeyPoliciesRepository, type StoredPolicy } from './api-key-policies.repository.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import type { CreateKeyDto, CreateKeyResponseDto } from './dto/create-key.dto.js';
 import { type KeyListDto, KeySummaryDto } from './dto/key-list.dto.js';
 import { type KeyPolicyDto, type KeyPolicyResponseDto, KeyPolicyViewDto } from './dto/key-policy.dto.js';
-import { type KeyPolicy, UNRESTRICTED_POLICY } from './key-policy.js';
+import { type KeyPolicy, QUOTA_NAMES, UNRESTRICTED_POLICY, quotaOf } from './key-policy.js';
 
 const DAY_MS = 86_400_000;
 
@@ -35,7 +35,7 @@ export class McpKeysService {
 
   /** Creates a key and returns it in full: the only time it is ever shown. */
   create(user: Actor, dto: CreateKeyDto): Promise<CreateKeyResponseDto> {
-    const policy = this.checkedPolicy(user, UNRESTRICTED_POLICY, dto.policy ?? {});
+    const policy = this.checkedPolicy(user, { policy: UNRESTRICTED_POLICY, ceiling: null }, dto.policy ?? {});
     return this.creations.run(async () => {
       await this.assertBelowCap(user.id);
       const rawKey = generateApiKey();
@@ -53,7 +53,7 @@ export class McpKeysService {
         updatedAt: createdAt,
       };
       // The policy first: a key must never be usable without the limits it was created with.
-      if (!isUnrestricted(policy)) await this.policies.save(key.id, user.id, policy, user.id, createdAt);
+      if (!isUnrestricted(policy.policy)) await this.policies.save(key.id, user.id, policy, user.id, createdAt);
       await this.keys.save(key);
       this.logger.log({ userId: user.id, keyId: key.id, prefix: key.prefix }, 'api key created');
       return {
@@ -65,7 +65,7 @@ export class McpKeysService {
         api_key_prefix: key.prefix,
         created_at: toIsoSeconds(key.createdAt),
         expires_at: toIsoSecondsOrNull(key.expiresAt),
-        policy: KeyPolicyViewDto.from(policy),
+        policy: KeyPolicyViewDto.from(policy.policy),
       };
     });
   }
@@ -74,7 +74,7 @@ export class McpKeysService {
     const now = new Date();
     const userKeys = await this.keys.listForUser(userId);
     const policies = await this.policies.findForKeys(userKeys.map((key) => key.id));
-    const keys = userKeys.map((key) => KeySummaryDto.from(key, policies.get(key.id) ?? UNRESTRICTED_POLICY, now));
+    const keys = userKeys.map((key) => KeySummaryDto.from(key, policies.get(key.id)?.policy ?? UNRESTRICTED_POLICY, now));
     return { keys, total: keys.length };
   }
 
@@ -100,42 +100,46 @@ export class McpKeysService {
   /** Changes one of the caller's keys' policy (404 for anyone else's key). */
   async setOwnPolicy(owner: Actor, keyId: string, change: KeyPolicyDto): Promise<KeyPolicyResponseDto> {
     const key = found(await this.keys.findOwned(owner.id, keyId));
-    return this.savePolicy(owner, key, await this.nextPolicy(owner, key, change));
+    return this.savePolicy(owner, key, (await this.nextPolicy(owner, key, change)).next);
   }
 
-  /** The key's policy after `change`, checked (400, 403) but not saved yet: an administrator's change is audited first. */
-  async nextPolicy(actor: Actor, key: ApiKey, change: KeyPolicyDto): Promise<KeyPolicy> {
-    return this.checkedPolicy(actor, await this.policies.find(key.id), change);
+  /** The key's policy before and after `change`, checked (400, 403) but not saved yet: an administrator's change is audited first. */
+  async nextPolicy(actor: Actor, key: ApiKey, change: KeyPolicyDto): Promise<{ previous: KeyPolicy; next: StoredPolicy }> {
+    const stored = await this.policies.findWithCeiling(key.id);
+    return { previous: stored.policy, next: this.checkedPolicy(actor, stored, change) };
   }
 
   /**
    * Saves a key's policy; this instance applies it from the key's next MCP request on (others
    * within MCP_KEY_CACHE_TTL_SECONDS, as for a revoke).
    */
-  async savePolicy(actor: Actor, key: ApiKey, policy: KeyPolicy): Promise<KeyPolicyResponseDto> {
-    await this.policies.save(key.id, key.userId, policy, actor.id, new Date());
+  async savePolicy(actor: Actor, key: ApiKey, next: StoredPolicy): Promise<KeyPolicyResponseDto> {
+    await this.policies.save(key.id, key.userId, next, actor.id, new Date());
     this.verifier.evict(key.keyHash);
     this.logger.log({ keyId: key.id, by: actor.id }, 'api key policy changed');
-    return { success: true, key_id: key.id, policy: KeyPolicyViewDto.from(policy) };
+    return { success: true, key_id: key.id, policy: KeyPolicyViewDto.from(next.policy) };
   }
 
   /**
-   * The policy after a change, checked: scopes name tools and tables this service serves, and
-   * only administrators may set a limit above the service's default (owners may only tighten).
+   * The policy after a change, checked: scopes name tools and tables this service serves. An
+   * administrator's policy becomes the key's ceiling; an owner may only tighten it (and, without
+   * one, may not set a limit above the service's default).
    */
-  private checkedPolicy(actor: Actor, current: KeyPolicy, change: KeyPolicyDto): KeyPolicy {
+  private checkedPolicy(actor: Actor, current: StoredPolicy, change: KeyPolicyDto): StoredPolicy {
+    const was = current.policy;
     const policy: KeyPolicy = {
-      tools: unique(change.tools === undefined ? current.tools : (change.tools ?? [])),
-      tables: unique(change.tables === undefined ? current.tables : (change.tables ?? [])),
-      callsPerMinute: change.calls_per_minute === undefined ? current.callsPerMinute : change.calls_per_minute,
-      recordsPerDay: change.records_per_day === undefined ? current.recordsPerDay : change.records_per_day,
-      recordsPerMonth: change.records_per_month === undefined ? current.recordsPerMonth : change.records_per_month,
-      callsPerDay: change.calls_per_day === undefined ? current.callsPerDay : change.calls_per_day,
+      tools: unique(change.tools === undefined ? was.tools : (change.tools ?? [])),
+      tables: unique(change.tables === undefined ? was.tables : (change.tables ?? [])),
+      callsPerMinute: change.calls_per_minute === undefined ? was.callsPerMinute : change.calls_per_minute,
+      recordsPerDay: change.records_per_day === undefined ? was.recordsPerDay : change.records_per_day,
+      recordsPerMonth: change.records_per_month === undefined ? was.recordsPerMonth : change.records_per_month,
+      callsPerDay: change.calls_per_day === undefined ? was.callsPerDay : change.calls_per_day,
     };
     this.assertKnown('tools', policy.tools, new Set(this.registry.definitions.map((tool) => tool.name)));
     this.assertKnown('tables', policy.tables, this.registry.tables());
-    if (!actor.isAdmin) this.assertNotAboveDefaults(change);
-    return policy;
+    if (actor.isAdmin) return { policy, ceiling: policy };
+    this.assertWithinCeiling(policy, current.ceiling);
+    return { policy, ceiling: current.ceiling };
   }
 
   private assertKnown(field: 'tools' | 'tables', names: string[], known: ReadonlySet<string>): void {
@@ -145,13 +149,25 @@ export class McpKeysService {
     }
   }
 
-  private assertNotAboveDefaults(change: KeyPolicyDto): void {
+  /** An owner's policy: no limit looser than the administrator's ceiling, else than the service default. */
+  private assertWithinCeiling(policy: KeyPolicy, ceiling: KeyPolicy | null): void {
     const { defaultCallsPerMinute, keyQuotas } = this.config.metering;
-    const defaults = { calls_per_minute: defaultCallsPerMinute, ...keyQuotas };
-    for (const [field, limit] of Object.entries(defaults) as [keyof typeof defaults, number][]) {
-      const value = change[field];
-      if (limit > 0 && typeof value === 'number' && value > limit) {
-        throw new ForbiddenException(`policy.${field} above the service default (${limit}) can only be set by an administrator`);
+    const limits: [string, number | null, number | null, number][] = [
+      ['calls_per_minute', policy.callsPerMinute, ceiling?.callsPerMinute ?? null, defaultCallsPerMinute],
+      ...QUOTA_NAMES.map((name): [string, number | null, number | null, number] => [name, quotaOf(policy, name), ceiling ? quotaOf(ceiling, name) : null, keyQuotas[name]]),
+    ];
+    for (const [field, value, ceilingValue, serviceDefault] of limits) {
+      if (ceilingValue !== null && (value === null || value > ceilingValue)) {
+        throw new ForbiddenException(`policy.${field}: an administrator set at most ${ceilingValue} for this key; you may only lower it`);
+      }
+      if (ceilingValue === null && serviceDefault > 0 && value !== null && value > serviceDefault) {
+        throw new ForbiddenException(`policy.${field} above the service default (${serviceDefault}) can only be set by an administrator`);
+      }
+    }
+    for (const field of ['tools', 'tables'] as const) {
+      const allowed = ceiling?.[field] ?? [];
+      if (allowed.length > 0 && (policy[field].length === 0 || policy[field].some((name) => !allowed.includes(name)))) {
+        throw new ForbiddenException(`policy.${field}: an administrator limited this key to ${allowed.join(', ')}; you may only narrow that`);
       }
     }
   }

@@ -58,6 +58,8 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
   /** Users whose stored counts the ledger holds, in recency order; the least recent are forgotten. */
   private readonly heldUsers: LRUCache<string, true>;
   private readonly reads = new Map<string, Promise<void>>();
+  /** Users to read again soon; many reports in a row (a batch shipped record by record) make one read. */
+  private readonly rereads = new Set<string>();
   private readonly rulesOfPolicy = new WeakMap<KeyPolicy, Map<string, QuotaRule[]>>();
   private current: CurrentPeriods;
   private readonly refreshTimer: NodeJS.Timeout;
@@ -151,7 +153,18 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
   stored(records: UsageRecord[], outcomeWasUnknown: boolean): void {
     for (const record of records) this.ledger.store(callOf(record));
     // Some of these may have been in ClickHouse already when a user's counts were read: read again.
-    if (outcomeWasUnknown) void this.rereadUsers([...new Set(records.map((record) => record.user_id))].filter((id) => this.heldUsers.has(id)));
+    if (outcomeWasUnknown) this.scheduleReread(records.map((record) => record.user_id));
+  }
+
+  private scheduleReread(userIds: string[]): void {
+    const first = this.rereads.size === 0;
+    for (const id of userIds) if (this.heldUsers.has(id)) this.rereads.add(id);
+    if (!first || this.rereads.size === 0) return;
+    setImmediate(() => {
+      const ids = [...this.rereads];
+      this.rereads.clear();
+      void this.rereadUsers(ids);
+    });
   }
 
   dropped(record: UsageRecord): void {

@@ -1,8 +1,9 @@
 import { LRUCache } from 'lru-cache';
 
-const BUCKETS = 60;
+/** This second and the 60 before it: a call counts until a full minute has passed since it. */
+const BUCKETS = 61;
 
-/** One key's calls of the last 60 seconds, by second. */
+/** One key's calls of the last minute, by second. */
 interface Window {
   counts: Uint32Array;
   /** The newest second counted (unix seconds). */
@@ -11,9 +12,10 @@ interface Window {
 }
 
 /**
- * Calls per minute per key, as a sliding window of 60 one-second buckets: a call is admitted when
- * the calls of the last 60 seconds, this one included, stay within the limit. Exact to the second
- * (never more than the limit in any 60 s), in 240 bytes per key however high the limit.
+ * Calls per minute per key, as a sliding window of one-second buckets: a call is admitted when the
+ * calls of this second and the 60 before it, this one included, stay within the limit. So no 60 s
+ * ever holds more than the limit (a call counts for 60 to 61 s), in 244 bytes per key however
+ * high the limit.
  */
 export class RateLimiter {
   private readonly windows: LRUCache<string, Window>;

@@ -153,11 +153,6 @@ export class UsageLedger {
     this.storedCellsOfUser.set(userId, cells);
   }
 
-  /** Whether the user's stored counts are held here (read since start, and not forgotten). */
-  holds(userId: string): boolean {
-    return this.storedCellsOfUser.has(userId);
-  }
-
   forgetStored(userId: string): void {
     for (const cell of this.storedCellsOfUser.get(userId) ?? []) this.stored.delete(cell);
     this.storedCellsOfUser.delete(userId);

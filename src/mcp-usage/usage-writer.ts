@@ -92,8 +92,8 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly listeners: UsageListener[] = [];
   /** Inserts are the writer side, so a reader of the log's counts never sees a batch half-way from spooled to stored. */
   private readonly inserts = new ReadWriteLock();
-  /** Ids of the shipping segment's records already reported stored: a retried batch reports only the rest. */
-  private readonly reportedStored = new Set<string>();
+  /** Ids of the shipping segment's records already reported stored or set aside: a retry reports only the rest. */
+  private readonly reported = new Set<string>();
   private readonly counters = {
     batchesWritten: 0,
     recordsWritten: 0,
@@ -216,7 +216,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
           await this.spool.seal();
         } else if (await this.shipSegment(segment)) {
           await this.spool.remove(segment);
-          this.reportedStored.clear();
+          this.reported.clear();
         } else {
           await this.backOff();
         }
@@ -304,8 +304,8 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private reportStored(records: UsageRecord[], outcomeWasUnknown: boolean): void {
-    const fresh = records.filter((record) => !this.reportedStored.has(record.id));
-    for (const record of fresh) this.reportedStored.add(record.id);
+    const fresh = records.filter((record) => !this.reported.has(record.id));
+    for (const record of fresh) this.reported.add(record.id);
     for (const listener of this.listeners) listener.stored(fresh, outcomeWasUnknown);
   }
 
@@ -321,8 +321,11 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   /** ClickHouse refused a batch's data: find the record it chokes on, so the rest still ship. */
   private async writeOneByOne(records: UsageRecord[]): Promise<boolean> {
-    // Already under the insert lock (insertBatch called this).
-    for (const record of records) if (!(await this.insertBatch([record], { unsure: true }))) return false;
+    // Already under the insert lock (insertBatch called this). A record set aside by an earlier
+    // pass is not sent again (it would be set aside, and reported dropped, twice).
+    for (const record of records) {
+      if (!this.reported.has(record.id) && !(await this.insertBatch([record], { unsure: true }))) return false;
+    }
     return true;
   }
 
@@ -335,6 +338,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       return false;
     }
     this.counters.recordsRejected++;
+    this.reported.add(record.id);
     for (const listener of this.listeners) listener.dropped(record);
     this.logger.error({ id: record.id, err: error }, 'ClickHouse rejected a usage record; it was moved to rejected.jsonl in the spool directory');
     return true;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import { IsInt, IsObject, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 import { Trim } from '../../common/transforms.js';
 import { KeyPolicyDto, KeyPolicyViewDto } from './key-policy.dto.js';
 
@@ -21,6 +21,7 @@ export class CreateKeyDto {
 
   @ApiPropertyOptional({ type: KeyPolicyDto, description: 'Scopes, rate limit and quotas; absent: all tools, the service defaults' })
   @IsOptional()
+  @IsObject({ message: 'policy must be an object' })
   @ValidateNested()
   @Type(() => KeyPolicyDto)
   policy?: KeyPolicyDto;

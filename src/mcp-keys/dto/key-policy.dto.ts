@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsDefined, IsInt, IsObject, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 import type { KeyPolicy } from '../key-policy.js';
 
 const MAX_SCOPE_ENTRIES = 100;
@@ -57,6 +57,8 @@ export class SetKeyPolicyDto {
   key_id: string;
 
   @ApiProperty({ type: KeyPolicyDto })
+  @IsDefined({ message: 'policy is required: an object with the fields to change' })
+  @IsObject({ message: 'policy must be an object' })
   @ValidateNested()
   @Type(() => KeyPolicyDto)
   policy: KeyPolicyDto;
