@@ -76,6 +76,8 @@ export interface AppConfig {
     retryBaseDelayMs: number;
     retryMaxDelayMs: number;
     shutdownFlushTimeoutMs: number;
+    /** How long a start waits for an earlier run's spooled usage to ship before serving anyway. */
+    startupFlushTimeoutMs: number;
     /** History/stats queries one user may run at once; more get 429. */
     queriesPerUser: number;
     /** Deepest history offset (page × page_size); deeper pages are 400, date filters reach the rest. */
@@ -215,6 +217,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       retryBaseDelayMs: vars.USAGE_RETRY_BASE_DELAY_MS,
       retryMaxDelayMs: vars.USAGE_RETRY_MAX_DELAY_MS,
       shutdownFlushTimeoutMs: vars.USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS,
+      startupFlushTimeoutMs: vars.USAGE_STARTUP_FLUSH_TIMEOUT_MS,
       queriesPerUser: vars.USAGE_QUERIES_PER_USER,
       historyMaxOffset: vars.USAGE_HISTORY_MAX_OFFSET,
     },

@@ -176,6 +176,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
   QUOTA_REFRESH_SECONDS = 30;
 
+  /** How long a start waits for the usage an earlier run left in the spool to ship before it serves anyway. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  USAGE_STARTUP_FLUSH_TIMEOUT_MS = 30_000;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   USAGE_QUERIES_PER_USER = 2;
 

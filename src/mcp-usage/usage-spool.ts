@@ -122,6 +122,11 @@ export class UsageSpool {
     return this.storedBytes + this.pendingBytes < this.settings.maxBytes;
   }
 
+  /** Every sealed segment, oldest first. */
+  sealedSegments(): readonly SpoolSegment[] {
+    return [...this.sealed];
+  }
+
   /** The oldest sealed segment, the next one to ship. */
   oldestSealed(): SpoolSegment | undefined {
     return this.sealed[0];

@@ -94,6 +94,33 @@ describe(UsageWriter.name, () => {
     expect(writer.status()).toMatchObject({ queue_depth: 0, records_written: 0, records_already_stored: 3, retries: 1 });
   });
 
+  it('should report the records of a lost answer stored once: to a reader while it backs off, never again after', async () => {
+    let dropped = false;
+    const losingAnswers = Object.create(repository) as UsageRepository;
+    losingAnswers.insert = async (records, options) => {
+      await repository.insert(records, options);
+      if (dropped) return;
+      dropped = true;
+      throw new StoreUnavailableError(new Error('socket hang up'));
+    };
+    await writer.beforeApplicationShutdown();
+    writer = new UsageWriter(losingAnswers, loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: services.database, USAGE_SPOOL_DIR: spoolDir, USAGE_FLUSH_INTERVAL_MS: '50', USAGE_RETRY_BASE_DELAY_MS: '2000' }));
+    const events: string[] = [];
+    writer.listen({ spooled: (record) => events.push(`spooled ${record.id}`), stored: (stored) => stored.forEach((record) => events.push(`stored ${record.id}`)), dropped: () => undefined });
+    await writer.onModuleInit();
+    const records = [usageRecord(), usageRecord()];
+    await Promise.all(records.map((record) => writer.record(record)));
+    await pollUntil(() => dropped, (done) => done, { timeoutMs: 5000, intervalMs: 10 });
+
+    // Backing off now: a reader of the log learns first that both landed.
+    await writer.whileNoInsertRuns(() => Promise.resolve());
+    const stored = () => events.filter((event) => event.startsWith('stored')).sort();
+    expect(stored()).toEqual(records.map((record) => `stored ${record.id}`).sort());
+    await waitUntilShipped(writer);
+    expect(stored()).toEqual(records.map((record) => `stored ${record.id}`).sort());
+    expect(writer.status()).toMatchObject({ queue_depth: 0, records_already_stored: 2 });
+  });
+
   it('should ship what an earlier process left in its spool, skipping the records that had landed', async () => {
     await writer.beforeApplicationShutdown();
     const records = Array.from({ length: 6 }, () => usageRecord());
@@ -177,6 +204,53 @@ describe(`${UsageWriter.name} when ClickHouse hangs`, () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(writer.status()).toMatchObject({ queue_depth: 1, records_written: 0 });
     expect(readdirSync(spoolDir).filter((name) => name.endsWith('.spool'))).toHaveLength(1);
+    await clickhouse.onApplicationShutdown();
+  });
+});
+
+describe(`${UsageWriter.name} start with records left in the spool`, () => {
+  let blackHole: Server;
+  let spoolDir: string;
+
+  beforeAll(async () => {
+    blackHole = createServer(() => undefined);
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    spoolDir = mkdtempSync(join(tmpdir(), 'usage-writer-start-'));
+  });
+
+  afterAll(async () => {
+    blackHole.closeAllConnections();
+    await new Promise((resolve) => blackHole.close(resolve));
+    rmSync(spoolDir, { recursive: true, force: true });
+  });
+
+  it('should start within USAGE_STARTUP_FLUSH_TIMEOUT_MS when ClickHouse hangs, and report the leftovers as spooled', async () => {
+    const { port } = blackHole.address() as AddressInfo;
+    const config = loadAppConfig({
+      CLICKHOUSE_URL: `http://127.0.0.1:${port}`,
+      USAGE_SPOOL_DIR: spoolDir,
+      USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS: '200',
+      USAGE_STARTUP_FLUSH_TIMEOUT_MS: '300',
+      // The recovered segment's first step asks whether an insert still runs: that read waits for this.
+      CLICKHOUSE_REQUEST_TIMEOUT_MS: '500',
+    });
+    const clickhouse = new ClickHouseService(config);
+    const newWriter = async () => new UsageWriter(new UsageRepository(clickhouse, await adoptedSchema()), config);
+    const earlier = await newWriter();
+    await earlier.onModuleInit();
+    const left = [usageRecord(), usageRecord()];
+    for (const record of left) await earlier.record(record);
+    await earlier.beforeApplicationShutdown();
+
+    const writer = await newWriter();
+    const spooled: string[] = [];
+    writer.listen({ spooled: (record) => spooled.push(record.id), stored: () => undefined, dropped: () => undefined });
+    const started = Date.now();
+    await writer.onModuleInit();
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(spooled.sort()).toEqual(left.map((record) => record.id).sort());
+    expect(writer.status()).toMatchObject({ queue_depth: 2, records_written: 0 });
+    await writer.beforeApplicationShutdown();
     await clickhouse.onApplicationShutdown();
   });
 });

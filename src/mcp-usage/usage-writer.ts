@@ -92,6 +92,8 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly listeners: UsageListener[] = [];
   /** Inserts are the writer side, so a reader of the log's counts never sees a batch half-way from spooled to stored. */
   private readonly inserts = new ReadWriteLock();
+  /** The last batch whose insert failed in a way that may have stored it, until a retry settles it. */
+  private unknownOutcome: UsageRecord[] | undefined;
   /** Ids of the shipping segment's records already reported stored or set aside: a retry reports only the rest. */
   private readonly reported = new Set<string>();
   private readonly counters = {
@@ -113,14 +115,36 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   /**
    * Records an earlier run left in the spool are shipped before the service answers calls, so the
-   * usage log (and every quota counter read from it) includes them from the first call on.
+   * usage log (and every quota counter read from it) includes them from the first call on. When
+   * ClickHouse does not take them within USAGE_STARTUP_FLUSH_TIMEOUT_MS the service starts anyway:
+   * shipping goes on in the background and the records still on disk are reported as spooled, so
+   * quota counters count them all the same.
    */
   async onModuleInit(): Promise<void> {
     const recovered = await this.spool.open();
-    if (recovered.records > 0 || recovered.skipped > 0) {
-      this.logger.log({ ...recovered }, 'shipping usage records left in the spool by an earlier run');
-      await this.flush();
+    if (recovered.records === 0 && recovered.skipped === 0) return;
+    this.logger.log({ ...recovered }, 'shipping usage records left in the spool by an earlier run');
+    const shipped = this.flush().then(() => this.spool.status().records === 0);
+    if (await Promise.race([shipped, sleep(this.config.usage.startupFlushTimeoutMs, this.shutdownBegun.signal).then(() => false)])) {
       this.logger.log({ records: recovered.records }, 'usage records of the earlier run shipped');
+      return;
+    }
+    this.logger.warn({ records: this.spool.status().records }, 'usage records of the earlier run are not shipped yet; starting anyway, they ship in the background');
+    await this.reportLeftovers();
+  }
+
+  /** Tells listeners of the recovered records not yet reported stored, as if they were spooled now. */
+  private async reportLeftovers(): Promise<void> {
+    for (const segment of this.spool.sealedSegments()) {
+      // Shipping goes on meanwhile: a segment it removed was stored, and reported so.
+      const records = await this.spool.read(segment).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      });
+      for (const record of records) {
+        if (this.reported.has(record.id)) continue;
+        for (const listener of this.listeners) listener.spooled(record);
+      }
     }
   }
 
@@ -128,9 +152,23 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     this.listeners.push(listener);
   }
 
-  /** Runs `read` while no usage insert is under way (one may start as soon as it ends). */
+  /**
+   * Runs `read` (of the usage log) while no usage insert is under way. Records of a failed insert
+   * that did land after all are reported stored first, so the read and the spooled counts never
+   * both hold them while the writer backs off before its retry.
+   */
   whileNoInsertRuns<T>(read: () => Promise<T>): Promise<T> {
-    return this.inserts.read(read);
+    return this.inserts.read(async () => {
+      await this.reportLandedOfUnknownOutcome();
+      return read();
+    });
+  }
+
+  private async reportLandedOfUnknownOutcome(): Promise<void> {
+    const batch = this.unknownOutcome;
+    if (!batch) return;
+    const stored = await this.usage.storedIds(batch);
+    this.reportStored(batch.filter((record) => stored.has(record.id)), false);
   }
 
   /** Refuses new tool calls from now on (shutdown has begun); calls under way still finish. */
@@ -287,6 +325,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       if (pending === undefined) return false;
       if (pending.length > 0) await this.usage.insert(pending, { signal: this.deadlinePassed.signal, queryId });
       state.unsure = false;
+      this.unknownOutcome = undefined;
       this.reportStored(records, outcomeWasUnknown);
       this.counters.batchesWritten++;
       this.counters.recordsWritten += pending.length;
@@ -296,6 +335,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       return true;
     } catch (error) {
       state.unsure = true;
+      this.unknownOutcome = records;
       if (isRejectedData(error) && records.length > 1) return this.writeOneByOne(records);
       if (isRejectedData(error)) return this.reject(records[0], error);
       this.noteFailure(error, 'usage batch write failed; will retry');
