@@ -55,9 +55,10 @@ function printBanner({ rest, mcp }, token) {
      -d '{"email":"${demo.email}","password":"${demo.password}"}' \\
      | python3 -c "import sys,json; print(json.load(sys.stdin)['access_token'])")
 ${token ? '' : '   (the demo login could not be verified: see the messages above)\n'}
- MCP client config (claude_desktop_config.json or .mcp.json):
-   { "mcpServers": { "stock-data": { "url": "${host(mcp)}", "transport": "streamable-http",
+ MCP client config (Claude Code .mcp.json; Cursor: the same without "type"):
+   { "mcpServers": { "stock-data": { "type": "http", "url": "${host(mcp)}",
        "headers": { "Authorization": "Bearer sk-your-api-key-here" } } } }
+   or: claude mcp add --transport http stock-data ${host(mcp)} --header "Authorization: Bearer sk-..."
  Create the key with POST /api/mcp-keys/create (see README). Ctrl-C stops everything.
 ==============================================================================
 `);
