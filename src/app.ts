@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
@@ -31,10 +31,42 @@ function setUpSwagger(app: NestExpressApplication): void {
       .setTitle('Stock data MCP gateway')
       .setDescription('Accounts, personal MCP API keys and MCP usage history. The MCP endpoint itself is POST /messages on the MCP port.')
       .setVersion('1.0')
+      // Relative: the document is served by the API it describes, whatever host and port that is.
+      .addServer('/', 'This REST API (HTTP_PORT)')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'access_token from POST /api/auth/login' })
       .build(),
   );
+  markPublicOperations(document);
+  documentCommonErrors(document);
+  document.info.license = { name: 'UNLICENSED' };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+const ERROR_SCHEMA = { $ref: '#/components/schemas/ErrorResponseDto' };
+
+/** The answers any route may give, in the one error shape, where a route does not document its own. */
+function documentCommonErrors(document: OpenAPIObject): void {
+  const error = (description: string) => ({ description, content: { 'application/json': { schema: ERROR_SCHEMA } } });
+  for (const operations of Object.values(document.paths)) {
+    for (const operation of [operations.get, operations.post, operations.put, operations.delete, operations.patch]) {
+      if (!operation) continue;
+      const responses = operation.responses;
+      if (operation.requestBody || (operation.parameters?.length ?? 0) > 0) {
+        responses['400'] ??= error('A field or parameter is invalid: `detail` says which, `errors[]` lists each field');
+      }
+      if (operation.requestBody) responses['413'] ??= error('The body is larger than BODY_LIMIT_BYTES');
+      responses['503'] ??= error('The database is unavailable; retry after the Retry-After header');
+    }
+  }
+}
+
+/** Operations without a security requirement are public: say so (`security: []`), so clients send no token. */
+function markPublicOperations(document: OpenAPIObject): void {
+  for (const operations of Object.values(document.paths)) {
+    for (const operation of [operations.get, operations.post, operations.put, operations.delete, operations.patch]) {
+      if (operation && operation.security === undefined) operation.security = [];
+    }
+  }
 }
 
 function urlOf(server: Server): string {

@@ -10,7 +10,7 @@ export class FieldErrorDto {
 
 /** The body of every REST error response. */
 export class ErrorResponseDto {
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400 })
   statusCode: number;
 
   @ApiProperty({ example: 'Validation failed: email must be a valid email address', description: 'What went wrong, for people' })

@@ -6,7 +6,7 @@ import { IsInt, IsOptional, Max, Min } from 'class-validator';
 /** An optional whole-number query parameter from 1 to `max` (page, page_size); give the default as the property's initializer. */
 export const PageParam = (max: number, defaultValue: number) =>
   applyDecorators(
-    ApiPropertyOptional({ example: defaultValue, minimum: 1, maximum: max, default: defaultValue }),
+    ApiPropertyOptional({ type: 'integer', example: defaultValue, minimum: 1, maximum: max, default: defaultValue }),
     IsOptional(),
     Type(() => Number),
     IsInt({ message: '$property must be a whole number' }),

@@ -13,6 +13,7 @@ import { McpUsageService } from './mcp-usage.service.js';
 @UseGuards(JwtAuthGuard)
 @ApiResponse({ status: 400, type: ErrorResponseDto, description: 'A parameter is malformed or out of range' })
 @ApiResponse({ status: 401, type: ErrorResponseDto })
+@ApiResponse({ status: 429, type: ErrorResponseDto, description: 'More than USAGE_QUERIES_PER_USER of your history/stats queries at once' })
 @Controller('api/mcp-usage')
 export class McpUsageController {
   constructor(private readonly usage: McpUsageService) {}

@@ -5,12 +5,12 @@ export class AdminUserListDto {
   @ApiProperty({ type: [UserProfileDto], description: 'Newest account first; is_admin also when the email is in AUTH_ADMIN_EMAILS/ADMIN_EMAILS' })
   users: UserProfileDto[];
 
-  @ApiProperty({ example: 42, description: 'All accounts' })
+  @ApiProperty({ type: 'integer', example: 42, description: 'All accounts' })
   total: number;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   page: number;
 
-  @ApiProperty({ example: 50 })
+  @ApiProperty({ type: 'integer', example: 50 })
   page_size: number;
 }

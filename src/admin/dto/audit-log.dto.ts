@@ -4,7 +4,7 @@ export class AuditEntryDto {
   @ApiProperty({ example: '019abf5e-7c1a-7000-8a3b-1c2d3e4f5a6b', description: 'UUIDv7: sorts by time' })
   id: string;
 
-  @ApiProperty({ example: '2026-11-25T10:00:00Z' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T10:00:00Z' })
   created_at: string;
 
   @ApiProperty({ example: '6f1c2a4e-9d1b-4c51-8a8e-2f7f8a0b1c2d' })
@@ -30,12 +30,12 @@ export class AuditLogDto {
   @ApiProperty({ type: [AuditEntryDto], description: 'Newest first' })
   entries: AuditEntryDto[];
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   total: number;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   page: number;
 
-  @ApiProperty({ example: 50 })
+  @ApiProperty({ type: 'integer', example: 50 })
   page_size: number;
 }

@@ -23,13 +23,13 @@ export class UsageSummaryQueryDto {
 }
 
 export class UsageFiguresDto {
-  @ApiProperty({ example: 120, description: 'Tool calls' })
+  @ApiProperty({ type: 'integer', example: 120, description: 'Tool calls' })
   calls: number;
 
-  @ApiProperty({ example: 3400, description: 'Rows the calls returned' })
+  @ApiProperty({ type: 'integer', example: 3400, description: 'Rows the calls returned' })
   records: number;
 
-  @ApiProperty({ example: 2, description: 'Calls that failed' })
+  @ApiProperty({ type: 'integer', example: 2, description: 'Calls that failed' })
   errors: number;
 
   @ApiProperty({

@@ -7,6 +7,6 @@ export class TokenDto {
   @ApiProperty({ example: 'bearer', enum: ['bearer'] })
   token_type: 'bearer';
 
-  @ApiProperty({ example: 86400, description: 'Lifetime of the token in seconds' })
+  @ApiProperty({ type: 'integer', example: 86400, description: 'Lifetime of the token in seconds' })
   expires_in: number;
 }

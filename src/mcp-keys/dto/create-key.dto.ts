@@ -12,7 +12,7 @@ export class CreateKeyDto {
   @Length(1, 100, { message: 'key_name must be 1 to 100 characters long' })
   key_name?: string;
 
-  @ApiPropertyOptional({ example: 90, minimum: 1, maximum: 365, nullable: true, description: 'Days until the key expires; null or absent: never' })
+  @ApiPropertyOptional({ type: 'integer', example: 90, minimum: 1, maximum: 365, nullable: true, description: 'Days until the key expires; null or absent: never' })
   @IsOptional()
   @IsInt({ message: 'expires_days must be a whole number of days' })
   @Min(1)
@@ -46,10 +46,10 @@ export class CreateKeyResponseDto {
   @ApiProperty({ example: 'sk-3f9c1e0b7...' })
   api_key_prefix: string;
 
-  @ApiProperty({ example: '2026-11-25T10:00:00Z' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T10:00:00Z' })
   created_at: string;
 
-  @ApiProperty({ example: '2027-02-23T10:00:00Z', nullable: true, type: String })
+  @ApiProperty({ format: 'date-time', example: '2027-02-23T10:00:00Z', nullable: true, type: String })
   expires_at: string | null;
 
   @ApiProperty({ type: KeyPolicyViewDto })

@@ -21,13 +21,13 @@ export class KeySummaryDto {
   @ApiProperty({ example: false, description: 'True once expires_at has passed' })
   is_expired: boolean;
 
-  @ApiProperty({ example: '2026-11-25T10:05:00Z', nullable: true, type: String, description: 'Updated at most once a minute' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T10:05:00Z', nullable: true, type: String, description: 'Updated at most once a minute' })
   last_used_at: string | null;
 
-  @ApiProperty({ example: '2027-02-23T10:00:00Z', nullable: true, type: String })
+  @ApiProperty({ format: 'date-time', example: '2027-02-23T10:00:00Z', nullable: true, type: String })
   expires_at: string | null;
 
-  @ApiProperty({ example: '2026-11-25T10:00:00Z' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T10:00:00Z' })
   created_at: string;
 
   @ApiProperty({ type: KeyPolicyViewDto })
@@ -52,6 +52,6 @@ export class KeyListDto {
   @ApiProperty({ type: [KeySummaryDto] })
   keys: KeySummaryDto[];
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   total: number;
 }

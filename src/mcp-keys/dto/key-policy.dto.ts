@@ -8,7 +8,7 @@ const MAX_SCOPE_ENTRIES = 100;
 const MAX_QUOTA = 1_000_000_000_000;
 
 const Limit = (description: string, max: number) => [
-  ApiPropertyOptional({ type: Number, nullable: true, minimum: 1, maximum: max, description }),
+  ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: max, description }),
   IsOptional(),
   IsInt({ message: ({ property }) => `${property} must be a whole number, or null for the service default` }),
   Min(1),
@@ -72,16 +72,16 @@ export class KeyPolicyViewDto {
   @ApiProperty({ type: [String], example: [], description: 'Tables the key may read; []: all' })
   tables: string[];
 
-  @ApiProperty({ type: Number, nullable: true, example: 60, description: 'null: the service default' })
+  @ApiProperty({ type: 'integer', nullable: true, example: 60, description: 'null: the service default' })
   calls_per_minute: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: 100000 })
+  @ApiProperty({ type: 'integer', nullable: true, example: 100000 })
   records_per_day: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: null })
+  @ApiProperty({ type: 'integer', nullable: true, example: null })
   records_per_month: number | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: null })
+  @ApiProperty({ type: 'integer', nullable: true, example: null })
   calls_per_day: number | null;
 
   static from(policy: KeyPolicy): KeyPolicyViewDto {

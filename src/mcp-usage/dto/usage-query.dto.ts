@@ -29,7 +29,7 @@ export class HistoryQueryDto {
 }
 
 export class StatsQueryDto {
-  @ApiPropertyOptional({ example: 30, minimum: 1, maximum: 365, default: 30 })
+  @ApiPropertyOptional({ type: 'integer', example: 30, minimum: 1, maximum: 365, default: 30 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'days must be a whole number' })

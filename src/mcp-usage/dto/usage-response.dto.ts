@@ -8,37 +8,37 @@ export class UsageRecordDto {
   @ApiProperty({ example: 'tushare_daily', description: 'The data plugin the tool belongs to (empty for unknown tools)' }) service_prefix: string;
   @ApiProperty({ example: 'ods_daily' }) table_name: string;
   @ApiProperty({ example: '{"ts_code":"000001.SZ"}', description: 'Arguments as JSON, truncated to 2000 characters' }) arguments: string;
-  @ApiProperty({ example: 5, description: 'Rows the tool returned' }) record_count: number;
-  @ApiProperty({ example: 12 }) duration_ms: number;
+  @ApiProperty({ type: 'integer', example: 5, description: 'Rows the tool returned' }) record_count: number;
+  @ApiProperty({ type: 'integer', example: 12 }) duration_ms: number;
   @ApiProperty({ example: false }) is_error: boolean;
   @ApiProperty({ example: null, nullable: true, type: String }) error_message: string | null;
-  @ApiProperty({ example: '2026-11-25T10:00:00Z' }) created_at: string;
+  @ApiProperty({ format: 'date-time', example: '2026-11-25T10:00:00Z' }) created_at: string;
 }
 
 export class UsageHistoryDto {
   @ApiProperty({ type: [UsageRecordDto] }) records: UsageRecordDto[];
-  @ApiProperty({ example: 42, description: 'Records matching the filters' }) total: number;
-  @ApiProperty({ example: 1 }) page: number;
-  @ApiProperty({ example: 20 }) page_size: number;
+  @ApiProperty({ type: 'integer', example: 42, description: 'Records matching the filters' }) total: number;
+  @ApiProperty({ type: 'integer', example: 1 }) page: number;
+  @ApiProperty({ type: 'integer', example: 20 }) page_size: number;
 }
 
 export class DailyStatDto {
   @ApiProperty({ example: '2026-11-25' }) date: string;
-  @ApiProperty({ example: 12 }) call_count: number;
-  @ApiProperty({ example: 340 }) total_records: number;
+  @ApiProperty({ type: 'integer', example: 12 }) call_count: number;
+  @ApiProperty({ type: 'integer', example: 340 }) total_records: number;
 }
 
 export class TopToolDto {
   @ApiProperty({ example: 'get_daily_bars' }) tool_name: string;
   @ApiProperty({ example: 'ods_daily' }) table_name: string;
-  @ApiProperty({ example: 8 }) call_count: number;
-  @ApiProperty({ example: 300 }) total_records: number;
+  @ApiProperty({ type: 'integer', example: 8 }) call_count: number;
+  @ApiProperty({ type: 'integer', example: 300 }) total_records: number;
 }
 
 export class UsageStatsDto {
   @ApiProperty({ type: [DailyStatDto], description: 'One entry per UTC day that had calls, oldest first' }) daily_stats: DailyStatDto[];
-  @ApiProperty({ example: 12 }) total_calls: number;
-  @ApiProperty({ example: 340 }) total_records: number;
+  @ApiProperty({ type: 'integer', example: 12 }) total_calls: number;
+  @ApiProperty({ type: 'integer', example: 340 }) total_records: number;
   @ApiProperty({ example: 12, description: 'total_calls divided by the number of days that had calls' }) avg_daily_calls: number;
   @ApiProperty({ type: [TopToolDto], description: 'Top 10 tools by calls' }) top_tools: TopToolDto[];
 }
