@@ -13,6 +13,7 @@ import { createValidationPipe } from './common/validation.pipe.js';
 import { UntrustedJsonPipe } from './common/untrusted-json.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import type { Clock } from './common/clock.js';
+import { LegacySseService } from './mcp-gateway/legacy-sse.service.js';
 import { McpHttpHandler } from './mcp-gateway/mcp-http.handler.js';
 import { UsageWriter } from './mcp-usage/usage-writer.js';
 
@@ -152,7 +153,9 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
     close: async () => {
       // Calls arriving on open keep-alive connections while the listener drains are refused.
       app.get(UsageWriter).stopIntake();
-      await closeServer(mcpServer);
+      const closing = closeServer(mcpServer);
+      await app.get(LegacySseService).closeAll();
+      await closing;
       await app.close();
     },
   };

@@ -46,6 +46,8 @@ export interface AppConfig {
     keyLookupConcurrency: number;
     /** tools/call of one key running at once (as many again may wait; more are refused). */
     callsPerKey: number;
+    /** Legacy HTTP+SSE sessions open at once (0: the legacy transport is off). */
+    legacySseMaxSessions: number;
   };
   clickhouse: {
     url: string;
@@ -182,6 +184,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       throttledHoldMs: vars.MCP_THROTTLED_HOLD_MS,
       keyLookupConcurrency: vars.MCP_KEY_LOOKUP_CONCURRENCY,
       callsPerKey: vars.MCP_CALLS_PER_KEY,
+      legacySseMaxSessions: vars.MCP_LEGACY_SSE_MAX_SESSIONS,
     },
     clickhouse: {
       url: vars.CLICKHOUSE_URL,

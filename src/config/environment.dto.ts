@@ -143,6 +143,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   MCP_CALLS_PER_KEY = 16;
 
+  /** Legacy HTTP+SSE sessions (GET /sse) open at once on one instance; more get 503. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000)
+  MCP_LEGACY_SSE_MAX_SESSIONS = 1000;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   MCP_AUTH_FAILURE_WINDOW_SECONDS = 60;
 

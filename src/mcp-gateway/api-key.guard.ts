@@ -65,8 +65,16 @@ export class ApiKeyGuard {
   async authorize(req: McpRequest, body: unknown, address: string): Promise<void> {
     this.assertAllowedOrigin(req);
     const request = firstRequestNeedingKey(body);
-    if (!request) return;
-    const id = request.id ?? null;
+    if (request) await this.requireKey(req, request.id ?? null, address);
+  }
+
+  /** For GET /sse: a legacy SSE stream is opened only with a valid key. */
+  async authorizeStream(req: McpRequest, address: string): Promise<void> {
+    this.assertAllowedOrigin(req);
+    await this.requireKey(req, null, address);
+  }
+
+  private async requireKey(req: McpRequest, id: JsonRpcId, address: string): Promise<void> {
     const token = bearerToken(req.headers.authorization);
     if (!token) {
       this.metrics.refuseKey('missing_key');

@@ -4,12 +4,13 @@ import { McpKeysModule } from '../mcp-keys/mcp-keys.module.js';
 import { McpMeteringModule } from '../mcp-metering/mcp-metering.module.js';
 import { McpUsageModule } from '../mcp-usage/mcp-usage.module.js';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { LegacySseService } from './legacy-sse.service.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 import { McpHttpHandler } from './mcp-http.handler.js';
 
 /** The MCP port: its one door (McpHttpHandler), the key guard, and the per-request SDK server. */
 @Module({
   imports: [McpKeysModule, McpUsageModule, McpMeteringModule, MarketDataModule],
-  providers: [McpGatewayService, McpHttpHandler, ApiKeyGuard],
+  providers: [McpGatewayService, LegacySseService, McpHttpHandler, ApiKeyGuard],
 })
 export class McpGatewayModule {}

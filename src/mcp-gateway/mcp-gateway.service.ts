@@ -69,7 +69,7 @@ export class McpGatewayService {
     assertValidInitialize(body);
     this.admitLoneCall(req, body);
     acceptJsonAndEventStream(req);
-    const server = this.createServer();
+    const server = this.newServer();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
       void transport.close();
@@ -84,7 +84,7 @@ export class McpGatewayService {
    * with Retry-After, 403 as the original service answers); calls inside a batch get theirs as
    * JSON-RPC errors in the batch's answer.
    */
-  private admitLoneCall(req: McpRequest, body: unknown): void {
+  admitLoneCall(req: McpRequest, body: unknown): void {
     const call = loneToolCall(body);
     const owner = req.auth?.extra as KeyOwner | undefined;
     if (!call || !owner) return;
@@ -100,7 +100,8 @@ export class McpGatewayService {
     }
   }
 
-  private createServer(): Server {
+  /** An SDK server with this gateway's handlers, for one request (or one legacy SSE session). */
+  newServer(): Server {
     const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR });
     onRequest(server, 'ping', PingRequestSchema, () => ({}));
     onRequest(server, 'tools/list', ListToolsRequestSchema, (_request, extra) => ({ tools: this.definitionsFor((extra.authInfo?.extra as KeyOwner).policy) }));

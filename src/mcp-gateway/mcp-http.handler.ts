@@ -16,6 +16,7 @@ import {
   writeJsonRpcError,
 } from './json-rpc-error.js';
 import { repeatedRequestId } from './mcp-request.js';
+import { LEGACY_SSE_PATH, LegacySseService } from './legacy-sse.service.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 import { readJsonBody } from './request-body.js';
 
@@ -36,20 +37,26 @@ export class McpHttpHandler {
   constructor(
     private readonly guard: ApiKeyGuard,
     private readonly gateway: McpGatewayService,
+    private readonly legacySse: LegacySseService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async handle(req: McpRequest, res: ServerResponse): Promise<void> {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     try {
-      assertRoute(req);
+      const route = routeOf(req, this.config.mcp.legacySseMaxSessions > 0);
       const address = clientAddress(req, this.config.http.trustProxy);
       const early = this.guard.earlyRefusal(address, req.headers.authorization);
       if (early) throw early;
+      if (route.stream) {
+        await this.guard.authorizeStream(req, address);
+        return await this.legacySse.open(req, res);
+      }
       const body = await readJsonBody(req, this.config.http.bodyLimitBytes);
       assertUniqueIds(body);
       await this.guard.authorize(req, body, address);
-      await this.gateway.handle(req, res, body);
+      if (route.sessionId !== null) await this.legacySse.post(req, res, route.sessionId, body);
+      else await this.gateway.handle(req, res, body);
     } catch (error) {
       if (error instanceof HeldRefusal && error.holdMs > 0) this.refuseLater(req, res, error);
       else this.refuse(req, res, error);
@@ -75,10 +82,18 @@ export class McpHttpHandler {
   }
 }
 
-function assertRoute(req: IncomingMessage): void {
-  const path = pathOf(req.url ?? '');
-  if (path !== MCP_PATH) {
-    throw new JsonRpcHttpException(404, `Not found: ${echo(path)}; the MCP endpoint is POST ${MCP_PATH}`, JSON_RPC_TRANSPORT_ERROR);
+/**
+ * What a request asks for: POST /messages (a legacy SSE session's message when it names a
+ * sessionId), or GET /sse (a legacy stream, when that transport is on). Anything else is refused.
+ */
+function routeOf(req: IncomingMessage, legacySse: boolean): { stream: boolean; sessionId: string | null } {
+  const target = parseTarget(req.url ?? '');
+  if (legacySse && target.pathname === LEGACY_SSE_PATH) {
+    if (req.method !== 'GET') throw new JsonRpcHttpException(405, `Method not allowed: open the legacy SSE stream with GET ${LEGACY_SSE_PATH}`, JSON_RPC_TRANSPORT_ERROR, null, { Allow: 'GET' });
+    return { stream: true, sessionId: null };
+  }
+  if (target.pathname !== MCP_PATH) {
+    throw new JsonRpcHttpException(404, `Not found: ${echo(target.pathname)}; the MCP endpoint is POST ${MCP_PATH}`, JSON_RPC_TRANSPORT_ERROR);
   }
   if (req.method !== 'POST') {
     // Stateless server: no standalone SSE stream to GET and no session to DELETE.
@@ -88,6 +103,7 @@ function assertRoute(req: IncomingMessage): void {
   if (!isJsonContentType(type) || !isUtf8(type)) {
     throw new JsonRpcHttpException(415, 'Unsupported Media Type: Content-Type must be application/json (UTF-8)', JSON_RPC_TRANSPORT_ERROR);
   }
+  return { stream: false, sessionId: legacySse ? target.searchParams.get('sessionId') : null };
 }
 
 function assertUniqueIds(body: unknown): void {
@@ -97,12 +113,12 @@ function assertUniqueIds(body: unknown): void {
   }
 }
 
-/** The path of an origin-form or absolute-form request target, without its query. */
-function pathOf(target: string): string {
+/** The path and query of an origin-form or absolute-form request target (the raw target when it does not parse). */
+function parseTarget(target: string): { pathname: string; searchParams: URLSearchParams } {
   try {
-    return new URL(target, 'http://mcp.invalid').pathname;
+    return new URL(target, 'http://mcp.invalid');
   } catch {
-    return target;
+    return { pathname: target, searchParams: new URLSearchParams() };
   }
 }
 
