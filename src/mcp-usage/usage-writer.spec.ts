@@ -206,29 +206,13 @@ describe(`${UsageWriter.name} when ClickHouse hangs`, () => {
     expect(readdirSync(spoolDir).filter((name) => name.endsWith('.spool'))).toHaveLength(1);
     await clickhouse.onApplicationShutdown();
   });
-});
-
-describe(`${UsageWriter.name} start with records left in the spool`, () => {
-  let blackHole: Server;
-  let spoolDir: string;
-
-  beforeAll(async () => {
-    blackHole = createServer(() => undefined);
-    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
-    spoolDir = mkdtempSync(join(tmpdir(), 'usage-writer-start-'));
-  });
-
-  afterAll(async () => {
-    blackHole.closeAllConnections();
-    await new Promise((resolve) => blackHole.close(resolve));
-    rmSync(spoolDir, { recursive: true, force: true });
-  });
 
   it('should start within USAGE_STARTUP_FLUSH_TIMEOUT_MS when ClickHouse hangs, and report the leftovers as spooled', async () => {
     const { port } = blackHole.address() as AddressInfo;
     const config = loadAppConfig({
       CLICKHOUSE_URL: `http://127.0.0.1:${port}`,
-      USAGE_SPOOL_DIR: spoolDir,
+      // A spool of its own: the test above leaves a record in spoolDir.
+      USAGE_SPOOL_DIR: join(spoolDir, 'start'),
       USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS: '200',
       USAGE_STARTUP_FLUSH_TIMEOUT_MS: '300',
       // The recovered segment's first step asks whether an insert still runs: that read waits for this.
