@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { createApiKey } from './support/mcp.js';
+import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
+
+/** Fetched by scripts/ensure-claude-code.sh (.ci/run runs it); CLAUDE_CODE_BIN points at another. */
+const CLAUDE = process.env.CLAUDE_CODE_BIN ?? resolve(import.meta.dirname, '../.data/claude-code/2.1.332/claude');
+const available = existsSync(CLAUDE);
+const describeWithClaude = available ? describe : describe.skip;
+if (!available) console.warn(`Skipping the Claude Code CLI test: no binary at ${CLAUDE} (run scripts/ensure-claude-code.sh, which fetches Anthropic's prebuilt linux-x64 CLI, or set CLAUDE_CODE_BIN)`);
+
+/** The README's `.mcp.json` for Claude Code, as a user copies it. */
+function readmeMcpJson(): string {
+  const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
+  const block = /Claude Code \(a project's `\.mcp\.json`[\s\S]*?```json\n([\s\S]*?)```/.exec(readme);
+  if (!block) throw new Error("the README has no .mcp.json block for Claude Code");
+  return block[1];
+}
+
+describeWithClaude('The real Claude Code CLI connects with the documented configs (e2e)', () => {
+  let app: TestApp;
+  let home: string;
+  let project: string;
+  let apiKey: string;
+
+  /** `claude` with a HOME of its own (no login, no model key: `mcp list` only health-checks servers). */
+  const claude = async (...args: string[]) => (await promisify(execFile)(CLAUDE, args, { cwd: project, env: { PATH: process.env.PATH, HOME: home }, timeout: 60_000 })).stdout;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    apiKey = (await createApiKey(app, (await registerAndLogin(app)).jwt)).api_key;
+  });
+
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), 'claude-home-'));
+    project = join(home, 'project');
+    mkdirSync(project);
+  });
+
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  afterAll(() => app.stop());
+
+  it('should show "Connected" for the server added with claude mcp add --transport http, and "Needs authentication" for a bad key', async () => {
+    const url = `${app.mcpUrl}/messages`;
+    await claude('mcp', 'add', '--transport', 'http', 'stock-data', url, '--header', `Authorization: Bearer ${apiKey}`);
+    await claude('mcp', 'add', '--transport', 'http', 'wrong-key', url, '--header', `Authorization: Bearer sk-${'0'.repeat(64)}`);
+    const listed = await claude('mcp', 'list');
+    expect(listed).toContain(`stock-data: ${url} (HTTP) - ✔ Connected`);
+    expect(listed).toContain(`wrong-key: ${url} (HTTP) - ! Needs authentication`);
+  });
+
+  it("should show \"Connected\" for the README's .mcp.json, host and key filled in", async () => {
+    const config = readmeMcpJson().replace('http://localhost:8001', app.mcpUrl).replace('sk-your-api-key-here', apiKey);
+    writeFileSync(join(project, '.mcp.json'), config);
+    // Project servers wait for the user's approval; this is the setting that gives it.
+    mkdirSync(join(home, '.claude'));
+    writeFileSync(join(home, '.claude/settings.json'), JSON.stringify({ enableAllProjectMcpServers: true }));
+    expect(await claude('mcp', 'list')).toContain(`stock-data: ${app.mcpUrl}/messages (HTTP) - ✔ Connected`);
+  });
+});
