@@ -33,6 +33,28 @@ export function freePort() {
   });
 }
 
+/** Whether nothing listens on the port now. */
+function isFree(port) {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
+}
+
+/**
+ * A free port below the kernel's ephemeral range (32768 and up on Linux), for a server that is
+ * stopped and started again on the same port (the outage tests): an ephemeral port it released can
+ * be handed at once to any process's listener or outgoing connection, which then holds it.
+ */
+async function freeStablePort() {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await isFree(port)) return port;
+  }
+  return freePort();
+}
+
 function writeConfig(dir, httpPort, tcpPort, timezone) {
   const data = join(dir, 'data');
   for (const sub of ['', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(join(data, sub), { recursive: true });
@@ -112,8 +134,8 @@ async function startOnce({ dir, httpPort, tcpPort, timezone, timeoutMs = 30_000 
   if (!command) throw new Error(INSTALL_HINT);
   const home = resolve(dir);
   mkdirSync(home, { recursive: true });
-  const http = httpPort ?? (await freePort());
-  const tcp = tcpPort ?? (await freePort());
+  const http = httpPort ?? (await freeStablePort());
+  const tcp = tcpPort ?? (await freeStablePort());
   const configPath = writeConfig(home, http, tcp, timezone);
   const child = spawn(command[0], [...command.slice(1), `--config-file=${configPath}`], {
     cwd: home,
