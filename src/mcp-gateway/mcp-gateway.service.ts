@@ -16,6 +16,7 @@ import {
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { StoreUnavailableError } from '../clickhouse/clickhouse-errors.js';
 import { GateFullError, KeyedGate } from '../common/bounded-gate.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -115,6 +116,7 @@ export class McpGatewayService {
         if (error instanceof UsageUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, error.message);
         if (error instanceof GateFullError) throw protocolError(JSON_RPC_RATE_LIMITED, 'Too many calls of this API key at once; retry shortly');
         if (error instanceof QuotaExhaustedError) throw protocolError(JSON_RPC_QUOTA_EXHAUSTED, error.message, this.quotaRefused(error).data);
+        if (error instanceof StoreUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, 'Usage quotas cannot be checked right now; try again shortly');
         throw error;
       }
     });

@@ -109,6 +109,8 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
 
   /** The first quota of the key that is used up, if any; the call is refused before it runs. */
   exhaustedQuota(key: MeteredKey, readsRecords: boolean): QuotaState | undefined {
+    // Without the user's counts held, admit() reads them and judges the call.
+    if (!this.heldUsers.has(key.userId)) return undefined;
     const periods = this.periods();
     for (const rule of this.rulesFor(key)) {
       if (!readsRecords && rule.counter.metric === 'records') continue;
@@ -127,6 +129,9 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
   async admit(key: MeteredKey, wantedRecords: number): Promise<Admission> {
     const rules = this.rulesFor(key);
     if (rules.length === 0) return UNMETERED;
+    // Read when the key was verified; again only if the user was pushed out of the held users since
+    // (more active users than MCP_KEY_CACHE_MAX_ENTRIES), so a call is never judged on partial counts.
+    if (!this.heldUsers.get(key.userId)) await this.countUser(key.userId);
     for (;;) {
       const periods = this.periods();
       const verdict = this.judge(rules, periods, wantedRecords);
