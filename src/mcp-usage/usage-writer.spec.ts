@@ -71,46 +71,43 @@ describe(UsageWriter.name, () => {
     return rows.map((row) => row.id).sort();
   };
 
-  it('should not store a batch twice when the answer to its insert was lost', async () => {
-    // The insert lands, then the connection drops before ClickHouse's answer arrives.
-    let dropped = false;
-    const losingAnswers = Object.create(repository) as UsageRepository;
-    losingAnswers.insert = async (records, options) => {
+  /** The repository, but the first insert's answer is lost: the rows land, then the connection drops. */
+  const losingFirstAnswer = () => {
+    const losing = { repository: Object.create(repository) as UsageRepository, dropped: false };
+    losing.repository.insert = async (records, options) => {
       await repository.insert(records, options);
-      if (dropped) return;
-      dropped = true;
+      if (losing.dropped) return;
+      losing.dropped = true;
       throw new StoreUnavailableError(new Error('socket hang up'));
     };
+    return losing;
+  };
+
+  it('should not store a batch twice when the answer to its insert was lost', async () => {
+    const losing = losingFirstAnswer();
     await writer.beforeApplicationShutdown();
-    writer = new UsageWriter(losingAnswers, writerConfig());
+    writer = new UsageWriter(losing.repository, writerConfig());
     await writer.onModuleInit();
     const records = [usageRecord(), usageRecord(), usageRecord()];
 
     await Promise.all(records.map((record) => writer.record(record)));
     await waitUntilShipped(writer);
 
-    expect(dropped).toBe(true);
+    expect(losing.dropped).toBe(true);
     expect(await storedCopies(records)).toEqual(records.map((record) => record.id).sort());
     expect(writer.status()).toMatchObject({ queue_depth: 0, records_written: 0, records_already_stored: 3, retries: 1 });
   });
 
   it('should report the records of a lost answer stored once: to a reader while it backs off, never again after', async () => {
-    let dropped = false;
-    const losingAnswers = Object.create(repository) as UsageRepository;
-    losingAnswers.insert = async (records, options) => {
-      await repository.insert(records, options);
-      if (dropped) return;
-      dropped = true;
-      throw new StoreUnavailableError(new Error('socket hang up'));
-    };
+    const losing = losingFirstAnswer();
     await writer.beforeApplicationShutdown();
-    writer = new UsageWriter(losingAnswers, loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: services.database, USAGE_SPOOL_DIR: spoolDir, USAGE_FLUSH_INTERVAL_MS: '50', USAGE_RETRY_BASE_DELAY_MS: '2000' }));
+    writer = new UsageWriter(losing.repository, loadAppConfig({ CLICKHOUSE_URL: clickHouseUrl(), CLICKHOUSE_DATABASE: services.database, USAGE_SPOOL_DIR: spoolDir, USAGE_FLUSH_INTERVAL_MS: '50', USAGE_RETRY_BASE_DELAY_MS: '2000' }));
     const events: string[] = [];
     writer.listen({ spooled: (record) => events.push(`spooled ${record.id}`), stored: (stored) => stored.forEach((record) => events.push(`stored ${record.id}`)), dropped: () => undefined });
     await writer.onModuleInit();
     const records = [usageRecord(), usageRecord()];
     await Promise.all(records.map((record) => writer.record(record)));
-    await pollUntil(() => dropped, (done) => done, { timeoutMs: 5000, intervalMs: 10 });
+    await pollUntil(() => losing.dropped, (done) => done, { timeoutMs: 5000, intervalMs: 10 });
 
     // Backing off now: a reader of the log learns first that both landed.
     await writer.whileNoInsertRuns(() => Promise.resolve());
