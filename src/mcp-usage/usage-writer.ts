@@ -335,9 +335,10 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       return true;
     } catch (error) {
       state.unsure = true;
-      this.unknownOutcome = records;
       if (isRejectedData(error) && records.length > 1) return this.writeOneByOne(records);
       if (isRejectedData(error)) return this.reject(records[0], error);
+      // Refused data never lands; only a failure like this one may have stored the batch after all.
+      this.unknownOutcome = records;
       this.noteFailure(error, 'usage batch write failed; will retry');
       return false;
     }
