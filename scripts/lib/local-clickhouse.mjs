@@ -93,31 +93,37 @@ function writeConfig(dir, httpPort, tcpPort, timezone) {
   return configPath;
 }
 
-async function waitUntilReady(url, child, timeoutMs) {
+/**
+ * Ready once the server on `url` answers and keeps its metadata under `home`: a server that lost
+ * the race for its port exits, and another process's server answering there must not pass for it.
+ */
+async function waitUntilReady(url, home, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
+  const query = encodeURIComponent("SELECT metadata_path FROM system.tables WHERE database = 'system' LIMIT 1");
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`clickhouse-server exited with code ${child.exitCode}`);
+    let metadataPath;
     try {
-      const response = await fetch(`${url}/ping`);
-      if (response.ok) return;
+      const response = await fetch(`${url}/?query=${query}`);
+      if (response.ok) metadataPath = await response.text();
     } catch {
       // not listening yet
     }
+    if (metadataPath?.startsWith(join(home, 'data'))) return;
+    if (metadataPath !== undefined) throw new Error(`another ClickHouse server (${metadataPath.trim()}) answers on ${url}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`clickhouse-server did not answer on ${url} within ${timeoutMs} ms`);
 }
 
 /**
- * Starts clickhouse-server with its data under `dir` (kept between runs) on the given or free ports.
- * Returns { url, httpPort, pid, stop() }.
- */
-/**
- * Starts a private clickhouse-server. Restarting on the ports a stopped server just released is
- * retried a few times: the kernel can take a moment to let them go.
+ * Starts a private clickhouse-server with its data under `dir` (kept between runs) on the given or
+ * free ports; returns { url, httpPort, tcpPort, pid, child, stop() }. A start is tried up to three
+ * times: the kernel can take a moment to release the ports of a server just stopped, and a free
+ * port can be taken by another process before this server binds it.
  */
 export async function startLocalClickHouse(options = {}) {
-  const attempts = options.httpPort || options.tcpPort ? 3 : 1;
+  const attempts = 3;
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(options);
@@ -143,7 +149,7 @@ async function startOnce({ dir, httpPort, tcpPort, timezone, timeoutMs = 30_000 
     detached: false,
   });
   const url = `http://127.0.0.1:${http}`;
-  await waitUntilReady(url, child, timeoutMs).catch((error) => {
+  await waitUntilReady(url, home, child, timeoutMs).catch((error) => {
     child.kill('SIGKILL');
     throw new Error(`${error.message}; see ${join(home, 'data', 'log', 'error.log')}`);
   });
