@@ -14,6 +14,7 @@ import { createLoggerOptions } from './common/logger.options.js';
 import { type Clock, systemClock } from './common/clock.js';
 import { ClockModule } from './common/clock.module.js';
 import { McpMeteringModule } from './mcp-metering/mcp-metering.module.js';
+import { McpOAuthModule } from './mcp-oauth/mcp-oauth.module.js';
 
 @Module({})
 export class AppModule {
@@ -31,6 +32,7 @@ export class AppModule {
         McpKeysModule,
         McpUsageModule,
         McpMeteringModule,
+        McpOAuthModule,
         McpGatewayModule,
         MetricsModule,
         AdminModule,

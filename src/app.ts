@@ -15,6 +15,8 @@ import type { AppConfig } from './config/app-config.js';
 import type { Clock } from './common/clock.js';
 import { LegacySseService } from './mcp-gateway/legacy-sse.service.js';
 import { McpHttpHandler } from './mcp-gateway/mcp-http.handler.js';
+import { mountOAuthRoutes } from './mcp-oauth/oauth-routes.js';
+import { PublicUrls } from './mcp-oauth/public-urls.js';
 import { UsageWriter } from './mcp-usage/usage-writer.js';
 
 export interface RunningApp {
@@ -133,6 +135,7 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(new UntrustedJsonPipe(), createValidationPipe());
+  if (config.oauth.enabled) mountOAuthRoutes(app, config);
   setUpSwagger(app);
   limitConnections(app.getHttpServer(), config);
 
@@ -145,6 +148,7 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
   const mcpServer = createServer((req, res) => void mcp.handle(req, res));
   limitConnections(mcpServer, config);
   await listen(mcpServer, config.mcp.port, config.http.host);
+  app.get(PublicUrls).setListeningPorts((app.getHttpServer().address() as AddressInfo).port, (mcpServer.address() as AddressInfo).port);
 
   return {
     app,

@@ -107,7 +107,8 @@ describe('Drop-in on the original service’s database (e2e)', () => {
       for (const [table, columns] of columnsBefore) expect([table, await columnsOf(table)]).toEqual([table, columns]);
       const tables = (await queryRows<{ name: string }>(client, 'SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name')).map((t) => t.name);
       expect(tables).toEqual([
-        'admin_audit_log', 'email_whitelist', 'mcp_api_key_hashes', 'mcp_api_key_hashes_mv', 'mcp_api_key_last_used', 'mcp_api_key_policies', 'mcp_api_keys', 'mcp_tool_usage_log',
+        'admin_audit_log', 'email_whitelist', 'mcp_api_key_hashes', 'mcp_api_key_hashes_mv', 'mcp_api_key_last_used', 'mcp_api_key_policies', 'mcp_api_keys', 'mcp_oauth_clients', 'mcp_oauth_tokens',
+        'mcp_tool_usage_log',
         'ods_adj_factor', 'ods_daily', 'ods_daily_basic', 'ods_stock_basic', 'ods_trade_calendar', 'users',
       ]);
     });

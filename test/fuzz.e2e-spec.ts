@@ -232,6 +232,47 @@ describe('Fuzzing every endpoint and tool with hostile input (e2e)', () => {
     );
   });
 
+  describe('OAuth sign-in endpoints', () => {
+    let clientId: string;
+    const oauthFields = ['client_id', 'redirect_uri', 'response_type', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'resource', 'email', 'password'];
+    const tokenFields = ['grant_type', 'code', 'code_verifier', 'refresh_token', 'client_id', 'client_secret', 'redirect_uri', 'resource', 'token', 'token_type_hint'];
+    /** A form of known and unknown fields, the client id sometimes a real one so the later checks are reached too. */
+    const hostileForm = (fields: string[]) =>
+      fc.tuple(hostileQuery(fields), fc.boolean()).map(([query, known]) => (known ? `client_id=${clientId}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&${query}` : query));
+
+    beforeAll(async () => {
+      const registered = await app.rest.post('/register').send({ client_name: 'fuzz', redirect_uris: ['http://127.0.0.1:9/cb'] }).expect(201);
+      clientId = registered.body.client_id;
+    });
+
+    it('POST /register of hostile client metadata never answers 5xx', async () => {
+      const fields = ['client_name', 'redirect_uris', 'token_endpoint_auth_method', 'grant_types', 'response_types', 'scope', 'client_uri', 'logo_uri', 'software_id'];
+      await fc.assert(
+        fc.asyncProperty(hostileObject(fields), oddContentType, async (body, type) => {
+          const response = await app.rest.post('/register').set('Content-Type', type).send(serialize(body));
+          expectNo5xx(response.status, `POST /register (${type}) ${serialize(body).slice(0, 200)}`);
+        }),
+        { numRuns: RUNS },
+      );
+    });
+
+    it.each([
+      ['POST', '/token', tokenFields],
+      ['POST', '/revoke', tokenFields],
+      ['POST', '/authorize', oauthFields],
+      ['GET', '/authorize', oauthFields],
+    ])('%s %s of a hostile form never answers 5xx', async (method, path, fields) => {
+      await fc.assert(
+        fc.asyncProperty(hostileForm(fields), oddContentType, async (form, type) => {
+          const response =
+            method === 'GET' ? await app.rest.get(`${path}?${form}`) : await app.rest.post(path).set('Content-Type', type === 'application/json' ? 'application/x-www-form-urlencoded' : type).send(form);
+          expectNo5xx(response.status, `${method} ${path} ${form.slice(0, 200)}`);
+        }),
+        { numRuns: RUNS },
+      );
+    });
+  });
+
   it('is still up and healthy, and logged no unhandled error', async () => {
     await app.rest.get('/health').expect(200);
     expect(app.process.exitCode).toBeNull();

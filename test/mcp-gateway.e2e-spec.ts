@@ -60,7 +60,8 @@ describe('MCP gateway (e2e)', () => {
   describe('authentication', () => {
     it('should answer the seed’s plain tools/list curl without a key with 401 "API key required"', async () => {
       const response = await rawRpc(app, TOOLS_LIST).expect(401);
-      expect(response.headers['www-authenticate']).toBe('Bearer');
+      // RFC 9728: where an MCP client learns how to sign in instead.
+      expect(response.headers['www-authenticate']).toBe(`Bearer realm="mcp", resource_metadata="${app.mcpUrl}/.well-known/oauth-protected-resource/messages"`);
       expect(response.body).toEqual({ jsonrpc: '2.0', id: 1, error: { code: -32001, message: 'API key required' } });
     });
 
@@ -70,7 +71,7 @@ describe('MCP gateway (e2e)', () => {
       ['a JWT instead of a key', 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln'],
     ])('should answer %s with 401 "Invalid or expired API key"', async (_name, key) => {
       const response = await rawRpc(app, { ...TOOLS_LIST, id: 'abc' }, key).expect(401);
-      expect(response.headers['www-authenticate']).toBe('Bearer');
+      expect(response.headers['www-authenticate']).toBe(`Bearer realm="mcp", error="invalid_token", resource_metadata="${app.mcpUrl}/.well-known/oauth-protected-resource/messages"`);
       expect(response.body).toEqual({ jsonrpc: '2.0', id: 'abc', error: { code: -32001, message: 'Invalid or expired API key' } });
     });
 

@@ -46,6 +46,20 @@ export class AuthService {
 
   /** `address` is the client's, for the per-account lockout (LoginLockout). */
   async login(dto: LoginDto, address: string): Promise<TokenDto> {
+    const account = await this.authenticate(dto, address);
+    const payload: JwtPayload = { sub: account.id, email: account.email, tier: account.subscriptionTier };
+    return {
+      access_token: await this.jwt.signAsync(payload),
+      token_type: 'bearer',
+      expires_in: this.config.jwt.expiresInSeconds,
+    };
+  }
+
+  /**
+   * The active account these credentials sign in to (the REST login, and the OAuth sign-in page);
+   * 401 for wrong credentials, 403 for a disabled account, 429 while the account is locked.
+   */
+  async authenticate(dto: LoginDto, address: string): Promise<User> {
     let user: User | undefined;
     const matches = await this.lockout.attempt(dto.email, address, async () => {
       user = await this.users.findByEmail(dto.email);
@@ -56,13 +70,7 @@ export class AuthService {
       throw new ForbiddenException(`${ORIGINAL_DEFAULT_ADMIN.email} still has the original service's default password; change it there before logging in here`);
     }
     if (!user.isActive) throw new ForbiddenException('This account is disabled');
-    const account = this.withConfiguredAdmin(user);
-    const payload: JwtPayload = { sub: account.id, email: account.email, tier: account.subscriptionTier };
-    return {
-      access_token: await this.jwt.signAsync(payload),
-      token_type: 'bearer',
-      expires_in: this.config.jwt.expiresInSeconds,
-    };
+    return this.withConfiguredAdmin(user);
   }
 
   /** The user behind a verified JWT or API key, if the account still exists and is active. */

@@ -49,6 +49,14 @@ export interface AppConfig {
     /** Legacy HTTP+SSE sessions open at once (0: the legacy transport is off). */
     legacySseMaxSessions: number;
   };
+  oauth: {
+    enabled: boolean;
+    /** Public URLs when configured; otherwise derived from each request (see PublicUrls). */
+    publicApiUrl: string | undefined;
+    publicMcpUrl: string | undefined;
+    accessTokenTtlSeconds: number;
+    grantTtlDays: number;
+  };
   clickhouse: {
     url: string;
     database: string;
@@ -185,6 +193,13 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keyLookupConcurrency: vars.MCP_KEY_LOOKUP_CONCURRENCY,
       callsPerKey: vars.MCP_CALLS_PER_KEY,
       legacySseMaxSessions: vars.MCP_LEGACY_SSE_MAX_SESSIONS,
+    },
+    oauth: {
+      enabled: vars.OAUTH_ENABLED,
+      publicApiUrl: vars.PUBLIC_API_URL?.replace(/\/+$/, ''),
+      publicMcpUrl: vars.PUBLIC_MCP_URL,
+      accessTokenTtlSeconds: vars.OAUTH_ACCESS_TOKEN_TTL_SECONDS,
+      grantTtlDays: vars.OAUTH_GRANT_TTL_DAYS,
     },
     clickhouse: {
       url: vars.CLICKHOUSE_URL,

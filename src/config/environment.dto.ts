@@ -211,6 +211,26 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
   USAGE_SHUTDOWN_FLUSH_TIMEOUT_MS = 5000;
 
+  /** Sign-in from MCP clients with OAuth 2.1 (see docs/oauth.md); off: only pasted `sk-` keys. */
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  OAUTH_ENABLED = true;
+
+  /** The REST API's public URL, the OAuth issuer (e.g. https://stock.example.com); unset: from each request's Host and HTTP_PORT. */
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }, { message: 'PUBLIC_API_URL must be an http(s) URL such as https://stock.example.com' })
+  PUBLIC_API_URL?: string;
+
+  /** The MCP endpoint's public URL (e.g. https://mcp.stock.example.com/messages); unset: from each request's Host and MCP_PORT. */
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }, { message: 'PUBLIC_MCP_URL must be an http(s) URL such as https://mcp.stock.example.com/messages' })
+  PUBLIC_MCP_URL?: string;
+
+  /** Lifetime of an OAuth access token; the client refreshes it with its refresh token. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
+  OAUTH_ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+  /** Lifetime of an OAuth sign-in (its key "OAuth: <client>"); the user signs in again after it. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  OAUTH_GRANT_TTL_DAYS = 90;
+
   /** Bearer token a Prometheus server scrapes GET /metrics with; unset: only administrators' JWTs may. */
   @IsOptional() @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
   METRICS_TOKEN?: string;

@@ -10,6 +10,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyVerifier, type VerifiedKey } from '../mcp-keys/api-key-verifier.js';
 import { LastUsedTracker } from '../mcp-keys/last-used-tracker.js';
 import { MeteringService } from '../mcp-metering/metering.service.js';
+import { PublicUrls } from '../mcp-oauth/public-urls.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import {
   JSON_RPC_FORBIDDEN,
@@ -57,6 +58,7 @@ export class ApiKeyGuard {
     private readonly metering: MeteringService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly urls: PublicUrls,
   ) {
     this.failures = new FailureCounter(config.mcp.authFailureLimit, config.mcp.authFailureWindowSeconds * 1000);
   }
@@ -78,9 +80,9 @@ export class ApiKeyGuard {
     const token = bearerToken(req.headers.authorization);
     if (!token) {
       this.metrics.refuseKey('missing_key');
-      throw new JsonRpcHttpException(401, 'API key required', JSON_RPC_UNAUTHORIZED, id);
+      throw new JsonRpcHttpException(401, 'API key required', JSON_RPC_UNAUTHORIZED, id, { 'WWW-Authenticate': this.challenge(req) });
     }
-    const key = this.verifier.cached(token) ?? (await this.verifyThrottled(token, address, id));
+    const key = this.verifier.cached(token) ?? (await this.verifyThrottled(req, token, address, id));
     if (this.metering.needsCounts(key)) await this.countUsage(key.userId, id);
     const owner: KeyOwner = { keyId: key.keyId, userId: key.userId, policy: key.policy };
     req.auth = { token, clientId: key.keyId, scopes: [], ...(key.expiresAt ? { expiresAt: Math.floor(key.expiresAt.getTime() / 1000) } : {}), extra: owner };
@@ -114,7 +116,16 @@ export class ApiKeyGuard {
     return new HeldRefusal(this.config.mcp.throttledHoldMs, 429, message, JSON_RPC_RATE_LIMITED, id, { 'Retry-After': String(retryAfter), Connection: 'close' });
   }
 
-  private async verifyThrottled(token: string, address: string, id: JsonRpcId): Promise<VerifiedKey> {
+  /**
+   * The WWW-Authenticate of a 401 (RFC 6750), naming the protected-resource metadata (RFC 9728)
+   * that MCP clients follow to sign in, when sign-in (OAuth) is on.
+   */
+  private challenge(req: IncomingMessage, error?: 'invalid_token'): string {
+    const metadata = this.config.oauth.enabled ? `, resource_metadata="${this.urls.protectedResourceMetadata(req)}"` : '';
+    return `Bearer realm="mcp"${error ? `, error="${error}"` : ''}${metadata}`;
+  }
+
+  private async verifyThrottled(req: IncomingMessage, token: string, address: string, id: JsonRpcId): Promise<VerifiedKey> {
     const throttled = this.throttledUnlessKnown(address, token, id);
     if (throttled) throw throttled;
     const key = await this.verifier.verify(token).catch((error: unknown) => {
@@ -135,7 +146,7 @@ export class ApiKeyGuard {
       this.logger.warn({ address, limit: this.config.mcp.authFailureLimit, windowSeconds: this.config.mcp.authFailureWindowSeconds }, 'too many invalid API keys: throttling this address');
     }
     this.metrics.refuseKey('invalid_key');
-    throw new JsonRpcHttpException(401, 'Invalid or expired API key', JSON_RPC_UNAUTHORIZED, id);
+    throw new JsonRpcHttpException(401, 'Invalid or expired API key', JSON_RPC_UNAUTHORIZED, id, { 'WWW-Authenticate': this.challenge(req, 'invalid_token') });
   }
 
   /** A user's quota counters are read once, with their first key verified here; until then no call can be judged. */

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MarketDataModule } from '../market-data/market-data.module.js';
 import { McpKeysModule } from '../mcp-keys/mcp-keys.module.js';
 import { McpMeteringModule } from '../mcp-metering/mcp-metering.module.js';
+import { McpOAuthModule } from '../mcp-oauth/mcp-oauth.module.js';
 import { McpUsageModule } from '../mcp-usage/mcp-usage.module.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { LegacySseService } from './legacy-sse.service.js';
@@ -10,7 +11,7 @@ import { McpHttpHandler } from './mcp-http.handler.js';
 
 /** The MCP port: its one door (McpHttpHandler), the key guard, and the per-request SDK server. */
 @Module({
-  imports: [McpKeysModule, McpUsageModule, McpMeteringModule, MarketDataModule],
+  imports: [McpKeysModule, McpUsageModule, McpMeteringModule, McpOAuthModule, MarketDataModule],
   providers: [McpGatewayService, LegacySseService, McpHttpHandler, ApiKeyGuard],
 })
 export class McpGatewayModule {}

@@ -19,9 +19,7 @@ import { repeatedRequestId } from './mcp-request.js';
 import { LEGACY_SSE_PATH, LegacySseService } from './legacy-sse.service.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 import { readJsonBody } from './request-body.js';
-
-/** The only path the MCP port serves. */
-export const MCP_PATH = '/messages';
+import { MCP_ENDPOINT_PATH, PROTECTED_RESOURCE_METADATA_PATH, PublicUrls } from '../mcp-oauth/public-urls.js';
 
 /**
  * The MCP port's single door: every request on MCP_PORT arrives here, straight from node:http.
@@ -38,12 +36,14 @@ export class McpHttpHandler {
     private readonly guard: ApiKeyGuard,
     private readonly gateway: McpGatewayService,
     private readonly legacySse: LegacySseService,
+    private readonly urls: PublicUrls,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async handle(req: McpRequest, res: ServerResponse): Promise<void> {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     try {
+      if (this.config.oauth.enabled && isResourceMetadataPath(req)) return this.sendResourceMetadata(req, res);
       const route = routeOf(req, this.config.mcp.legacySseMaxSessions > 0);
       const address = clientAddress(req, this.config.http.trustProxy);
       const early = this.guard.earlyRefusal(address, req.headers.authorization);
@@ -61,6 +61,17 @@ export class McpHttpHandler {
       if (error instanceof HeldRefusal && error.holdMs > 0) this.refuseLater(req, res, error);
       else this.refuse(req, res, error);
     }
+  }
+
+  /** Public, like any OAuth metadata: readable from any origin (browser-based MCP clients). */
+  private sendResourceMetadata(req: IncomingMessage, res: ServerResponse): void {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET', 'Access-Control-Allow-Headers': '*' }).end();
+      return;
+    }
+    if (req.method !== 'GET') throw new JsonRpcHttpException(405, 'Method not allowed: read the metadata with GET', JSON_RPC_TRANSPORT_ERROR, null, { Allow: 'GET' });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(this.urls.resourceMetadata(req)));
   }
 
   /** See HeldRefusal; a stop cuts held requests short with their connections. */
@@ -92,8 +103,8 @@ function routeOf(req: IncomingMessage, legacySse: boolean): { stream: boolean; s
     if (req.method !== 'GET') throw new JsonRpcHttpException(405, `Method not allowed: open the legacy SSE stream with GET ${LEGACY_SSE_PATH}`, JSON_RPC_TRANSPORT_ERROR, null, { Allow: 'GET' });
     return { stream: true, sessionId: null };
   }
-  if (target.pathname !== MCP_PATH) {
-    throw new JsonRpcHttpException(404, `Not found: ${echo(target.pathname)}; the MCP endpoint is POST ${MCP_PATH}`, JSON_RPC_TRANSPORT_ERROR);
+  if (target.pathname !== MCP_ENDPOINT_PATH) {
+    throw new JsonRpcHttpException(404, `Not found: ${echo(target.pathname)}; the MCP endpoint is POST ${MCP_ENDPOINT_PATH}`, JSON_RPC_TRANSPORT_ERROR);
   }
   if (req.method !== 'POST') {
     // Stateless server: no standalone SSE stream to GET and no session to DELETE.
@@ -104,6 +115,12 @@ function routeOf(req: IncomingMessage, legacySse: boolean): { stream: boolean; s
     throw new JsonRpcHttpException(415, 'Unsupported Media Type: Content-Type must be application/json (UTF-8)', JSON_RPC_TRANSPORT_ERROR);
   }
   return { stream: false, sessionId: legacySse ? target.searchParams.get('sessionId') : null };
+}
+
+/** RFC 9728's well-known path, bare or followed by the MCP endpoint's path (clients probe both). */
+function isResourceMetadataPath(req: IncomingMessage): boolean {
+  const { pathname } = parseTarget(req.url ?? '');
+  return pathname === PROTECTED_RESOURCE_METADATA_PATH || pathname === `${PROTECTED_RESOURCE_METADATA_PATH}${MCP_ENDPOINT_PATH}`;
 }
 
 function assertUniqueIds(body: unknown): void {

@@ -22,6 +22,21 @@ export interface VerifiedKey {
   policy: KeyPolicy;
 }
 
+/** What a bearer token that stands for a key (an OAuth access token) resolves to. */
+export interface DelegatedToken {
+  keyId: string;
+  userId: string;
+  expiresAt: Date;
+}
+
+/** Another kind of bearer token the MCP door accepts in place of the key it stands for. */
+export interface DelegatedTokens {
+  /** Its shape, checked before any hashing or lookup. */
+  isWellFormed(candidate: string): boolean;
+  /** The live (unrevoked) token with this SHA-256, or undefined. */
+  find(tokenHash: string): Promise<DelegatedToken | undefined>;
+}
+
 /**
  * Turns `sk-...` into a key owner. Verdicts are cached for MCP_KEY_CACHE_TTL_SECONDS, so the hot
  * path costs no ClickHouse round-trip. Valid keys and unknown ones live in separate bounded LRUs,
@@ -39,6 +54,7 @@ export class ApiKeyVerifier {
   private readonly lookups = new Map<string, Promise<VerifiedKey | undefined>>();
   /** ClickHouse lookups for keys not in either cache: a fixed share of the database, however many strangers knock. */
   private readonly lookupGate: BoundedGate;
+  private delegated: DelegatedTokens | undefined;
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -52,6 +68,14 @@ export class ApiKeyVerifier {
     this.unknown = new LRUCache<string, true>(options);
     this.recentlyValid = new LRUCache<string, true>({ max: config.mcp.keyCacheMaxEntries, ttl: RECENTLY_VALID_MS });
     this.lookupGate = new BoundedGate(config.mcp.keyLookupConcurrency, config.mcp.keyLookupConcurrency * LOOKUPS_WAITING_PER_SLOT);
+  }
+
+  /**
+   * Accepts another kind of bearer token (OAuth access tokens) as the key each one stands for: the
+   * key's revoke, expiry, owner, policy and metering apply to it, and it expires on its own too.
+   */
+  acceptDelegatedTokens(tokens: DelegatedTokens): void {
+    this.delegated = tokens;
   }
 
   /** The key's owner when a valid, unexpired verdict is cached; never asks ClickHouse. Counts a cache hit when it is. */
@@ -68,11 +92,13 @@ export class ApiKeyVerifier {
 
   /** Whether this key verified as valid here in the last day (it may have been revoked since: verify() tells). */
   wasRecentlyValid(candidate: string): boolean {
-    return isWellFormedApiKey(candidate) && this.recentlyValid.has(hashApiKey(candidate));
+    return this.isWellFormed(candidate) && this.recentlyValid.has(hashApiKey(candidate));
   }
 
   async verify(candidate: string, now = new Date()): Promise<VerifiedKey | undefined> {
-    if (!isWellFormedApiKey(candidate)) return undefined;
+    const isKey = isWellFormedApiKey(candidate);
+    const delegated = isKey ? undefined : this.delegated;
+    if (!isKey && !delegated?.isWellFormed(candidate)) return undefined;
     const keyHash = hashApiKey(candidate);
     const cached = this.known.get(keyHash);
     if (cached || this.unknown.has(keyHash)) {
@@ -80,7 +106,7 @@ export class ApiKeyVerifier {
       return usable(cached, now);
     }
     this.metrics.keyCacheMisses.inc();
-    return usable(await this.lookUpOnce(keyHash), now);
+    return usable(await this.lookUpOnce(keyHash, delegated ? () => this.lookUpDelegated(delegated, keyHash) : () => this.lookUpKey(keyHash)), now);
   }
 
   /** Drops a key's cached verdict so its next use is checked against ClickHouse. */
@@ -91,25 +117,37 @@ export class ApiKeyVerifier {
     this.lookups.delete(keyHash);
   }
 
-  /**
-   * Drops the cached valid verdicts of one user's keys (an admin disabled the account). Lookups
-   * under way may have read the account before the change, so none of them is cached either.
-   */
+  /** Drops a key's cached verdict and those of the tokens standing for it (a revoke, a policy change). */
+  forget(key: { id: string; keyHash: string }): void {
+    this.evict(key.keyHash);
+    this.evictWhere((verified) => verified.keyId === key.id);
+  }
+
+  /** Drops the cached valid verdicts of one user's keys and tokens (an admin disabled the account). */
   evictUser(userId: string): void {
-    const owned = [...this.known.entries()].filter(([, key]) => key.userId === userId).map(([keyHash]) => keyHash);
-    for (const keyHash of owned) this.known.delete(keyHash);
+    this.evictWhere((verified) => verified.userId === userId);
+  }
+
+  /** A scan of the cache, for rare changes. Lookups under way may have read the old state, so none of them is cached either. */
+  private evictWhere(matches: (key: VerifiedKey) => boolean): void {
+    const stale = [...this.known.entries()].filter(([, key]) => matches(key)).map(([keyHash]) => keyHash);
+    for (const keyHash of stale) this.known.delete(keyHash);
     this.lookups.clear();
   }
 
+  private isWellFormed(candidate: string): boolean {
+    return isWellFormedApiKey(candidate) || this.delegated?.isWellFormed(candidate) === true;
+  }
+
   private peek(candidate: string, now: Date): VerifiedKey | undefined {
-    if (!isWellFormedApiKey(candidate)) return undefined;
+    if (!this.isWellFormed(candidate)) return undefined;
     return usable(this.known.get(hashApiKey(candidate)), now);
   }
 
-  private lookUpOnce(keyHash: string): Promise<VerifiedKey | undefined> {
+  private lookUpOnce(keyHash: string, lookUp: () => Promise<VerifiedKey | undefined>): Promise<VerifiedKey | undefined> {
     const pending = this.lookups.get(keyHash);
     if (pending) return pending;
-    const lookup: Promise<VerifiedKey | undefined> = this.lookUp(keyHash).then((key) => {
+    const lookup: Promise<VerifiedKey | undefined> = lookUp().then((key) => {
       if (this.lookups.get(keyHash) !== lookup) return key;
       this.lookups.delete(keyHash);
       if (key) {
@@ -127,9 +165,21 @@ export class ApiKeyVerifier {
   }
 
   /** Throws GateFullError when too many lookups are already waiting (the caller answers 503). */
-  private async lookUp(keyHash: string): Promise<VerifiedKey | undefined> {
+  private async lookUpKey(keyHash: string): Promise<VerifiedKey | undefined> {
     const key = await this.lookupGate.run(() => this.keys.findByHash(keyHash));
-    if (!key || !key.isActive) return undefined;
+    return key?.isActive ? this.withOwnerAndPolicy(key) : undefined;
+  }
+
+  /** The key a delegated token stands for, expiring with whichever of the two expires first. */
+  private async lookUpDelegated(tokens: DelegatedTokens, tokenHash: string): Promise<VerifiedKey | undefined> {
+    const token = await this.lookupGate.run(() => tokens.find(tokenHash));
+    const key = token && (await this.keys.findOwned(token.userId, token.keyId));
+    if (!token || !key?.isActive) return undefined;
+    const expiresAt = key.expiresAt !== null && key.expiresAt < token.expiresAt ? key.expiresAt : token.expiresAt;
+    return this.withOwnerAndPolicy({ ...key, expiresAt });
+  }
+
+  private async withOwnerAndPolicy(key: KeyVerdict): Promise<VerifiedKey | undefined> {
     const [user, policy] = await Promise.all([this.auth.activeUser(key.userId), this.policies.find(key.id)]);
     return user ? toVerifiedKey(key, Object.freeze(policy)) : undefined;
   }

@@ -94,7 +94,13 @@ export class McpKeysService {
       await this.keys.save({ ...key, isActive: false, updatedAt: nextVersionTime(key.updatedAt) });
       this.logger.log({ userId: key.userId, keyId: key.id, prefix: key.prefix }, 'api key revoked');
     }
-    this.verifier.evict(key.keyHash);
+    this.verifier.forget(key);
+  }
+
+  /** The user's key when it is active and unexpired (what an OAuth refresh may extend). */
+  async usableKey(userId: string, keyId: string): Promise<ApiKey | undefined> {
+    const key = await this.keys.findOwned(userId, keyId);
+    return key?.isActive && !isExpired(key) ? key : undefined;
   }
 
   /** Changes one of the caller's keys' policy (404 for anyone else's key). */
@@ -115,7 +121,7 @@ export class McpKeysService {
    */
   async savePolicy(actor: Actor, key: ApiKey, next: StoredPolicy): Promise<KeyPolicyResponseDto> {
     await this.policies.save(key.id, key.userId, next, actor.id, new Date());
-    this.verifier.evict(key.keyHash);
+    this.verifier.forget(key);
     this.logger.log({ keyId: key.id, by: actor.id }, 'api key policy changed');
     return { success: true, key_id: key.id, policy: KeyPolicyViewDto.from(next.policy) };
   }
@@ -182,7 +188,8 @@ export class McpKeysService {
     for (const key of await this.keys.listForUser(userId)) this.verifier.evict(key.keyHash);
   }
 
-  private async assertBelowCap(userId: string): Promise<void> {
+  /** 409 when the user already has MCP_MAX_KEYS_PER_USER usable keys. */
+  async assertBelowCap(userId: string): Promise<void> {
     const now = new Date();
     const usable = (await this.keys.listForUser(userId)).filter((key) => key.isActive && !isExpired(key, now));
     const cap = this.config.mcp.maxKeysPerUser;

@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import type { OAuthRegisteredClientsStore } from '@modelcontextprotocol/sdk/server/auth/clients.js';
+import { InvalidClientMetadataError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { LRUCache } from 'lru-cache';
+import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
+import { SchemaService } from '../clickhouse/schema/schema.service.js';
+import { sql, str } from '../clickhouse/sql.js';
+import { MCP_OAUTH_CLIENTS_TABLE } from './oauth.tables.js';
+import { available } from './oauth-outage.js';
+
+const MAX_METADATA_BYTES = 8192;
+const MAX_REDIRECT_URIS = 10;
+const CLIENT_ID_PATTERN = /^[0-9a-f-]{36}$/;
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:']);
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The registered MCP clients (the SDK's client store), in `mcp_oauth_clients`. Every client is
+ * registered as a public client: PKCE protects its codes, so no client secret is issued or stored.
+ * A client never changes once registered, so lookups are cached.
+ */
+@Injectable()
+export class OAuthClientsRepository implements OAuthRegisteredClientsStore {
+  private readonly cache = new LRUCache<string, OAuthClientInformationFull>({ max: 1000 });
+
+  constructor(
+    private readonly clickhouse: ClickHouseService,
+    schema: SchemaService,
+  ) {
+    schema.register(MCP_OAUTH_CLIENTS_TABLE);
+  }
+
+  async getClient(clientId: string): Promise<OAuthClientInformationFull | undefined> {
+    if (!CLIENT_ID_PATTERN.test(clientId)) return undefined;
+    const cached = this.cache.get(clientId);
+    if (cached) return cached;
+    const [row] = await available(() =>
+      this.clickhouse.query<{ metadata: string }>(sql`
+        SELECT metadata FROM mcp_oauth_clients WHERE client_id = ${str(clientId)} LIMIT 1`),
+    );
+    if (!row) return undefined;
+    const client = JSON.parse(row.metadata) as OAuthClientInformationFull;
+    this.cache.set(clientId, client);
+    return client;
+  }
+
+  async registerClient(client: Omit<OAuthClientInformationFull, 'client_id' | 'client_id_issued_at'>): Promise<OAuthClientInformationFull> {
+    const registered = asPublicClient(client as OAuthClientInformationFull);
+    assertAcceptable(registered);
+    const row = {
+      client_id: registered.client_id,
+      client_name: registered.client_name ?? '',
+      metadata: JSON.stringify(registered),
+      created_at: registered.client_id_issued_at ?? Math.floor(Date.now() / 1000),
+    };
+    await available(() => this.clickhouse.insert(MCP_OAUTH_CLIENTS_TABLE.name, [row]));
+    return registered;
+  }
+}
+
+/** RFC 7591 lets the server replace what a client asked for: here, no secret, PKCE instead. */
+function asPublicClient(client: OAuthClientInformationFull): OAuthClientInformationFull {
+  const { client_secret: _secret, client_secret_expires_at: _expiry, ...rest } = client;
+  return { ...rest, token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] };
+}
+
+function assertAcceptable(client: OAuthClientInformationFull): void {
+  if (Buffer.byteLength(JSON.stringify(client)) > MAX_METADATA_BYTES) throw new InvalidClientMetadataError(`client metadata is larger than ${MAX_METADATA_BYTES} bytes`);
+  if (client.redirect_uris.length === 0 || client.redirect_uris.length > MAX_REDIRECT_URIS) {
+    throw new InvalidClientMetadataError(`redirect_uris must list 1 to ${MAX_REDIRECT_URIS} URIs`);
+  }
+  for (const uri of client.redirect_uris) {
+    if (!isAllowedRedirect(uri)) {
+      throw new InvalidClientMetadataError(`redirect_uri ${JSON.stringify(uri.slice(0, 200))} is not allowed: use https, http on a loopback address, or an app's own scheme`);
+    }
+  }
+}
+
+/** OAuth 2.1 §2.3.1 and RFC 8252: https, loopback http, or a private-use scheme; never a script or a local file. */
+function isAllowedRedirect(uri: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (url.hash !== '' || FORBIDDEN_SCHEMES.has(url.protocol)) return false;
+  if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname);
+  return true;
+}

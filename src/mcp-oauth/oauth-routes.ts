@@ -1,0 +1,51 @@
+import { authorizationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/authorize.js';
+import { clientRegistrationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/register.js';
+import { revocationHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/revoke.js';
+import { tokenHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/token.js';
+import type { OAuthMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import cors from 'cors';
+import type { Request, Response } from 'express';
+import type { AppConfig } from '../config/app-config.js';
+import { McpOAuthProvider } from './oauth.provider.js';
+import { outageAsServiceUnavailable } from './oauth-outage.js';
+import { PublicUrls } from './public-urls.js';
+
+export const AUTHORIZATION_SERVER_METADATA_PATH = '/.well-known/oauth-authorization-server';
+
+/**
+ * The OAuth authorization server on the REST port: metadata (RFC 8414), /authorize (the sign-in
+ * page), /token, /register (RFC 7591) and /revoke (RFC 7009), from the SDK's own handlers, with
+ * a per-address rate limit. Its answers are OAuth's error shape ({error, error_description}), which is
+ * what OAuth clients parse.
+ */
+export function mountOAuthRoutes(app: NestExpressApplication, config: AppConfig): void {
+  const provider = app.get(McpOAuthProvider);
+  const urls = app.get(PublicUrls);
+  // Each endpoint allows an address as many requests as the REST sign-in endpoints do (AUTH_RATE_*).
+  const rateLimit = { windowMs: config.authRateLimit.windowSeconds * 1000, limit: config.authRateLimit.limit };
+  app.use(AUTHORIZATION_SERVER_METADATA_PATH, cors(), (req: Request, res: Response) => {
+    if (req.method !== 'GET') return res.status(405).setHeader('Allow', 'GET').json({ error: 'method_not_allowed', error_description: 'Use GET' });
+    res.json(authorizationServerMetadata(urls.apiBase(req)));
+  });
+  app.use('/authorize', outageAsServiceUnavailable, authorizationHandler({ provider, rateLimit }));
+  app.use('/token', outageAsServiceUnavailable, tokenHandler({ provider, rateLimit }));
+  app.use('/register', outageAsServiceUnavailable, clientRegistrationHandler({ clientsStore: provider.clientsStore, rateLimit }));
+  app.use('/revoke', outageAsServiceUnavailable, revocationHandler({ provider, rateLimit }));
+}
+
+function authorizationServerMetadata(issuer: string): OAuthMetadata {
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    registration_endpoint: `${issuer}/register`,
+    revocation_endpoint: `${issuer}/revoke`,
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['none'],
+    revocation_endpoint_auth_methods_supported: ['none'],
+    service_documentation: `${issuer}/docs`,
+  };
+}

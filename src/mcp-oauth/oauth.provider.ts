@@ -1,0 +1,221 @@
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import type { AuthorizationParams, OAuthServerProvider } from '@modelcontextprotocol/sdk/server/auth/provider.js';
+import { InvalidGrantError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { OAuthClientInformationFull, OAuthTokenRevocationRequest, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import type { Request, Response } from 'express';
+import { AuthService } from '../auth/auth.service.js';
+import { LoginDto } from '../auth/dto/login.dto.js';
+import type { User } from '../auth/user.js';
+import { StoreUnavailableError } from '../clickhouse/clickhouse-errors.js';
+import { clientAddress } from '../common/client-address.js';
+import { SerialQueue } from '../common/serial-queue.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { hashApiKey } from '../mcp-keys/api-key.js';
+import { ApiKeyVerifier } from '../mcp-keys/api-key-verifier.js';
+import { McpKeysService } from '../mcp-keys/mcp-keys.service.js';
+import { OAuthClientsRepository } from './oauth-clients.repository.js';
+import { available } from './oauth-outage.js';
+import { generateOAuthToken, isWellFormedAccessToken } from './oauth-tokens.js';
+import { OAuthTokensRepository, type StoredOAuthToken } from './oauth-tokens.repository.js';
+import { PublicUrls } from './public-urls.js';
+import { sendSignInPage } from './sign-in-page.js';
+
+const CODE_TTL_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
+const MAX_CLIENT_NAME = 80;
+
+/**
+ * The authorization server behind the SDK's OAuth handlers (/authorize, /token, /register,
+ * /revoke): a sign-in page on the REST port, codes bound to PKCE, and tokens that stand for an API
+ * key of the user's. Redeeming a code creates the key "OAuth: <client>" (OAUTH_GRANT_TTL_DAYS),
+ * so a sign-in is listed, revoked, scoped and metered like any key; access tokens
+ * (OAUTH_ACCESS_TOKEN_TTL_SECONDS) and rotating refresh tokens never outlive it.
+ */
+@Injectable()
+export class McpOAuthProvider implements OAuthServerProvider {
+  private readonly logger = new Logger(McpOAuthProvider.name);
+  /** ClickHouse has no transactions: a code or refresh token is redeemed once per instance by doing one exchange at a time. */
+  private readonly exchanges = new SerialQueue();
+
+  constructor(
+    readonly clientsStore: OAuthClientsRepository,
+    private readonly tokens: OAuthTokensRepository,
+    private readonly keys: McpKeysService,
+    private readonly verifier: ApiKeyVerifier,
+    private readonly auth: AuthService,
+    private readonly urls: PublicUrls,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    if (config.oauth.enabled) verifier.acceptDelegatedTokens({ isWellFormed: isWellFormedAccessToken, find: (tokenHash) => this.findAccessToken(tokenHash) });
+  }
+
+  /** GET shows the sign-in page; its POST (the same parameters, plus email and password) signs in and redirects with a code. */
+  async authorize(client: OAuthClientInformationFull, params: AuthorizationParams, res: Response): Promise<void> {
+    const req = res.req as Request;
+    const page = { clientName: clientNameOf(client), redirectUri: params.redirectUri, fields: formFields(client, params) };
+    if (req.method !== 'POST') return sendSignInPage(res, 200, page);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const email = typeof body.email === 'string' ? body.email.slice(0, 254) : '';
+    if (!this.isSameOrigin(req)) return sendSignInPage(res, 403, { ...page, error: 'This sign-in form must be sent from this site.' });
+    const credentials = plainToInstance(LoginDto, { email: body.email, password: body.password });
+    if (validateSync(credentials).length > 0) return sendSignInPage(res, 400, { ...page, email, error: 'Enter your email and password.' });
+    try {
+      const user = await this.auth.authenticate(credentials, clientAddress(req, this.config.http.trustProxy));
+      await this.keys.assertBelowCap(user.id);
+      res.redirect(302, await this.issueCode(client, params, user));
+    } catch (error) {
+      if (error instanceof HttpException) return sendSignInPage(res, error.getStatus(), { ...page, email, error: error.message });
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      res.setHeader('Retry-After', '5');
+      sendSignInPage(res, 503, { ...page, email, error: 'The service cannot reach its database right now; try again in a moment.' });
+    }
+  }
+
+  challengeForAuthorizationCode(client: OAuthClientInformationFull, code: string): Promise<string> {
+    return available(async () => (await this.redeemable(client, code)).codeChallenge);
+  }
+
+  exchangeAuthorizationCode(client: OAuthClientInformationFull, code: string, _verifier?: string, redirectUri?: string): Promise<OAuthTokens> {
+    return this.exchanges.run(() =>
+      available(async () => {
+        const stored = await this.redeemable(client, code);
+        if (redirectUri !== undefined && redirectUri !== stored.redirectUri) throw new InvalidGrantError('redirect_uri differs from the one the code was issued for');
+        // Used up before anything is created: a failure from here on costs a sign-in, never a second key.
+        const codeHash = hashApiKey(code);
+        await this.tokens.revoke(codeHash, stored);
+        const key = await this.keys.create({ id: stored.userId, isAdmin: false }, { key_name: `OAuth: ${clientNameOf(client)}`, expires_days: this.config.oauth.grantTtlDays }).catch((error: unknown) => {
+          throw error instanceof HttpException ? new InvalidGrantError(error.message) : error;
+        });
+        await this.tokens.revoke(codeHash, stored, key.key_id);
+        this.logger.log({ userId: stored.userId, keyId: key.key_id, clientId: client.client_id }, 'OAuth sign-in redeemed');
+        return this.issueTokens(client, stored.userId, key.key_id, new Date(key.expires_at ?? Date.now() + this.config.oauth.grantTtlDays * DAY_MS));
+      }),
+    );
+  }
+
+  /** Rotates the refresh token. A used one presented again means it leaked: the whole sign-in is revoked (OAuth 2.1 §4.3.1). */
+  exchangeRefreshToken(client: OAuthClientInformationFull, refreshToken: string): Promise<OAuthTokens> {
+    return this.exchanges.run(() =>
+      available(async () => {
+        const tokenHash = hashApiKey(refreshToken);
+        const stored = await this.tokens.find(tokenHash);
+        if (!stored || stored.kind !== 'refresh' || stored.clientId !== client.client_id) throw new InvalidGrantError('Unknown refresh token');
+        if (stored.revoked) {
+          await this.revokeGrant(stored);
+          throw new InvalidGrantError('This refresh token was already used, so this sign-in was revoked; sign in again');
+        }
+        const key = stored.expiresAt > new Date() ? await this.keys.usableKey(stored.userId, stored.keyId) : undefined;
+        if (!key) throw new InvalidGrantError('This sign-in was revoked or has expired; sign in again');
+        await this.tokens.revoke(tokenHash, stored);
+        return this.issueTokens(client, stored.userId, key.id, key.expiresAt ?? stored.expiresAt);
+      }),
+    );
+  }
+
+  /** RFC 7009: revoking an access token stops it; revoking a refresh token ends the sign-in. Unknown tokens are ignored. */
+  async revokeToken(client: OAuthClientInformationFull, request: OAuthTokenRevocationRequest): Promise<void> {
+    await available(async () => {
+      const tokenHash = hashApiKey(request.token);
+      const stored = await this.tokens.find(tokenHash);
+      if (!stored || stored.clientId !== client.client_id || stored.kind === 'code') return;
+      if (stored.kind === 'refresh') return this.revokeGrant(stored);
+      await this.tokens.revoke(tokenHash, stored);
+      this.verifier.evict(tokenHash);
+    });
+  }
+
+  /** For the SDK's bearer middleware; the MCP port itself checks tokens in ApiKeyGuard. */
+  async verifyAccessToken(token: string): Promise<AuthInfo> {
+    const key = await this.verifier.verify(token);
+    if (!key) throw new InvalidTokenError('Invalid or expired access token');
+    return { token, clientId: key.keyId, scopes: [], ...(key.expiresAt ? { expiresAt: Math.floor(key.expiresAt.getTime() / 1000) } : {}) };
+  }
+
+  private async findAccessToken(tokenHash: string) {
+    const stored = await this.tokens.find(tokenHash);
+    return stored?.kind === 'access' && !stored.revoked ? { keyId: stored.keyId, userId: stored.userId, expiresAt: stored.expiresAt } : undefined;
+  }
+
+  private async issueCode(client: OAuthClientInformationFull, params: AuthorizationParams, user: User): Promise<string> {
+    const code = generateOAuthToken('code');
+    await this.tokens.save(code, {
+      kind: 'code',
+      clientId: client.client_id,
+      userId: user.id,
+      keyId: '',
+      codeChallenge: params.codeChallenge,
+      redirectUri: params.redirectUri,
+      expiresAt: new Date(Date.now() + CODE_TTL_MS),
+      revoked: false,
+    });
+    const target = new URL(params.redirectUri);
+    target.searchParams.set('code', code);
+    if (params.state !== undefined) target.searchParams.set('state', params.state);
+    return target.href;
+  }
+
+  /** The code's row when this client may redeem it now. A code redeemed twice revokes what its first use created (OAuth 2.1 §4.1.3). */
+  private async redeemable(client: OAuthClientInformationFull, code: string): Promise<StoredOAuthToken> {
+    const stored = await this.tokens.find(hashApiKey(code));
+    if (!stored || stored.kind !== 'code' || stored.clientId !== client.client_id) throw new InvalidGrantError('Unknown authorization code');
+    if (stored.revoked) {
+      await this.revokeGrant(stored);
+      throw new InvalidGrantError('This authorization code was already used');
+    }
+    if (stored.expiresAt <= new Date()) throw new InvalidGrantError('This authorization code has expired; sign in again');
+    return stored;
+  }
+
+  private async issueTokens(client: OAuthClientInformationFull, userId: string, keyId: string, grantEnds: Date): Promise<OAuthTokens> {
+    const accessToken = generateOAuthToken('access');
+    const refreshToken = generateOAuthToken('refresh');
+    const issuedAt = Date.now();
+    const accessEnds = new Date(Math.min(grantEnds.getTime(), issuedAt + this.config.oauth.accessTokenTtlSeconds * 1000));
+    const common = { clientId: client.client_id, userId, keyId, codeChallenge: '', redirectUri: '', revoked: false };
+    await this.tokens.save(refreshToken, { ...common, kind: 'refresh', expiresAt: grantEnds });
+    await this.tokens.save(accessToken, { ...common, kind: 'access', expiresAt: accessEnds });
+    return {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: Math.max(1, Math.floor((accessEnds.getTime() - issuedAt) / 1000)),
+      refresh_token: refreshToken,
+    };
+  }
+
+  private async revokeGrant(stored: StoredOAuthToken): Promise<void> {
+    const key = stored.keyId ? await this.keys.usableKey(stored.userId, stored.keyId) : undefined;
+    if (key) await this.keys.revokeKey(key);
+  }
+
+  /** Login CSRF: a browser posting the form from another site says so in Origin or Sec-Fetch-Site. */
+  private isSameOrigin(req: Request): boolean {
+    if (req.headers['sec-fetch-site'] === 'cross-site') return false;
+    const origin = req.headers.origin;
+    return origin === undefined || origin === 'null' || origin === new URL(this.urls.apiBase(req)).origin || origin === `${req.protocol}://${req.headers.host ?? ''}`;
+  }
+}
+
+/** The client's name as people see it: printable, short; its id when it gave none. */
+function clientNameOf(client: OAuthClientInformationFull): string {
+  // eslint-disable-next-line no-control-regex
+  const name = (client.client_name ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
+  return (name || client.client_id).slice(0, MAX_CLIENT_NAME);
+}
+
+/** The authorization request, as the form posts it back to /authorize. */
+function formFields(client: OAuthClientInformationFull, params: AuthorizationParams): Record<string, string | undefined> {
+  return {
+    client_id: client.client_id,
+    redirect_uri: params.redirectUri,
+    response_type: 'code',
+    code_challenge: params.codeChallenge,
+    code_challenge_method: 'S256',
+    state: params.state,
+    scope: params.scopes?.join(' ') || undefined,
+    resource: params.resource?.href,
+  };
+}

@@ -1,0 +1,47 @@
+import { REPLACING_ENGINES, type TableSpec } from '../clickhouse/schema/table-spec.js';
+import { sql } from '../clickhouse/sql.js';
+
+/**
+ * MCP clients registered through dynamic client registration (RFC 7591): the client's metadata as
+ * JSON, as the SDK's handlers read it back. Registered clients are public (PKCE, no secret).
+ */
+export const MCP_OAUTH_CLIENTS_TABLE: TableSpec = {
+  name: 'mcp_oauth_clients',
+  owner: 'this gateway',
+  engine: sql`ReplacingMergeTree(created_at)`,
+  orderBy: sql`client_id`,
+  acceptedEngines: REPLACING_ENGINES,
+  columns: [
+    { name: 'client_id', family: 'string', type: sql`String`, role: 'required' },
+    { name: 'client_name', family: 'string', type: sql`String`, role: 'required', default: sql`''` },
+    { name: 'metadata', family: 'string', type: sql`String`, role: 'required' },
+    { name: 'created_at', family: 'datetime', type: sql`DateTime`, role: 'required', default: sql`now()` },
+  ],
+};
+
+/**
+ * Authorization codes, access tokens and refresh tokens, by the SHA-256 of the token: the tokens
+ * themselves are never stored. A use (a code redeemed, a refresh token rotated) or a revoke is
+ * the token's next row with `revoked` = 1; the newest `ver` wins. `key_id` is the API key the
+ * sign-in created ('' for a code not redeemed yet), so every token is metered, scoped and revoked
+ * as that key.
+ */
+export const MCP_OAUTH_TOKENS_TABLE: TableSpec = {
+  name: 'mcp_oauth_tokens',
+  owner: 'this gateway',
+  engine: sql`ReplacingMergeTree(ver)`,
+  orderBy: sql`token_hash`,
+  acceptedEngines: REPLACING_ENGINES,
+  columns: [
+    { name: 'token_hash', family: 'string', type: sql`String`, role: 'required' },
+    { name: 'kind', family: 'string', type: sql`String`, role: 'required' },
+    { name: 'client_id', family: 'string', type: sql`String`, role: 'required' },
+    { name: 'user_id', family: 'string', type: sql`String`, role: 'required' },
+    { name: 'key_id', family: 'string', type: sql`String`, role: 'required', default: sql`''` },
+    { name: 'code_challenge', family: 'string', type: sql`String`, role: 'required', default: sql`''` },
+    { name: 'redirect_uri', family: 'string', type: sql`String`, role: 'required', default: sql`''` },
+    { name: 'expires_at', family: 'datetime', type: sql`DateTime`, role: 'required' },
+    { name: 'revoked', family: 'integer', type: sql`UInt8`, role: 'required', default: sql`0` },
+    { name: 'ver', family: 'integer', type: sql`UInt64`, role: 'required' },
+  ],
+};

@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { rawRpc } from './support/mcp.js';
+import { FormSigningInProvider, formFieldsOf } from './support/oauth-client.js';
+import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
+import { waitForCount } from './support/usage-log.js';
+
+const toolsList = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+
+/** An SDK client that signs in with OAuth the way MCP clients do: connect, get a 401, sign in, finish, connect again. */
+async function signInAndConnect(app: TestApp, provider: FormSigningInProvider): Promise<Client> {
+  const url = new URL(`${app.mcpUrl}/messages`);
+  const first = new Client({ name: 'oauth-e2e', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(url, { authProvider: provider });
+  // initialize needs no key (as the seed has it); the first request that does gets the 401 that starts the sign-in.
+  await first.connect(transport);
+  await expect(first.listTools()).rejects.toBeInstanceOf(UnauthorizedError);
+  expect(provider.code).toMatch(/^[0-9a-f]{64}$/);
+  await transport.finishAuth(provider.code!);
+  await first.close();
+  const client = new Client({ name: 'oauth-e2e', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }));
+  return client;
+}
+
+async function listKeys(app: TestApp, user: LoggedInUser) {
+  const response = await app.rest.get('/api/mcp-keys/list').set('Authorization', `Bearer ${user.jwt}`).expect(200);
+  return response.body.keys as { id: string; key_name: string; is_active: boolean }[];
+}
+
+describe('OAuth sign-in from MCP clients (e2e)', () => {
+  let app: TestApp;
+  let user: LoggedInUser;
+
+  beforeAll(async () => {
+    // Sign-ins are many here; the per-address limit of the sign-in endpoints is not what this suite is about.
+    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', OAUTH_ACCESS_TOKEN_TTL_SECONDS: '3', AUTH_RATE_LIMIT: '1000' });
+    user = await registerAndLogin(app);
+  });
+
+  afterAll(() => app.stop());
+
+  it('should point a client without a key to the sign-in metadata (RFC 9728, RFC 8414)', async () => {
+    const refused = await rawRpc(app, toolsList).expect(401);
+    const metadataUrl = `${app.mcpUrl}/.well-known/oauth-protected-resource/messages`;
+    expect(refused.headers['www-authenticate']).toBe(`Bearer realm="mcp", resource_metadata="${metadataUrl}"`);
+    expect(refused.body.error).toEqual({ code: -32001, message: 'API key required' });
+
+    const resource = await fetch(metadataUrl);
+    expect(resource.status).toBe(200);
+    expect(await resource.json()).toEqual({
+      resource: `${app.mcpUrl}/messages`,
+      authorization_servers: [app.restUrl],
+      bearer_methods_supported: ['header'],
+      resource_name: 'Stock data MCP',
+      resource_documentation: `${app.restUrl}/docs`,
+    });
+    const server = await app.rest.get('/.well-known/oauth-authorization-server').expect(200);
+    expect(server.body).toMatchObject({
+      issuer: app.restUrl,
+      authorization_endpoint: `${app.restUrl}/authorize`,
+      token_endpoint: `${app.restUrl}/token`,
+      registration_endpoint: `${app.restUrl}/register`,
+      code_challenge_methods_supported: ['S256'],
+      grant_types_supported: ['authorization_code', 'refresh_token'],
+    });
+  });
+
+  it('should sign an SDK client in with the form, then list and call tools on a key "OAuth: <client>" that is metered', async () => {
+    const provider = new FormSigningInProvider(user, 'Claude Code');
+    const client = await signInAndConnect(app, provider);
+    try {
+      expect(provider.savedTokens).toMatchObject({ token_type: 'Bearer', expires_in: 3 });
+      expect(provider.savedTokens!.access_token).toMatch(/^sk-oauth-[0-9a-f]{64}$/);
+      expect(provider.savedTokens!.refresh_token).toMatch(/^rt-[0-9a-f]{64}$/);
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name)).toContain('get_latest_bars');
+      const result = await client.callTool({ name: 'get_latest_bars', arguments: { ts_codes: ['600519.SH', '000001.SZ'] } });
+      expect(result.structuredContent).toMatchObject({ table: 'ods_daily', row_count: 2 });
+    } finally {
+      await client.close();
+    }
+    const oauthKeys = (await listKeys(app, user)).filter((key) => key.key_name === 'OAuth: Claude Code');
+    expect(oauthKeys).toHaveLength(1);
+    expect(oauthKeys[0]).toMatchObject({ is_active: true });
+    expect(await waitForCount(app, oauthKeys[0].id, 1)).toBe(1);
+    const history = await app.rest.get('/api/mcp-usage/history').set('Authorization', `Bearer ${user.jwt}`).expect(200);
+    expect(history.body.records.filter((record: { api_key_id: string }) => record.api_key_id === oauthKeys[0].id)).toEqual([
+      expect.objectContaining({ tool_name: 'get_latest_bars', record_count: 2, is_error: false }),
+    ]);
+  });
+
+  it('should refuse an expired access token with the metadata hint, and serve again after the SDK refreshes it', async () => {
+    const provider = new FormSigningInProvider(user, 'Expiry test');
+    const client = await signInAndConnect(app, provider);
+    await client.close();
+    const expired = provider.savedTokens!;
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    const refused = await rawRpc(app, toolsList, expired.access_token).expect(401);
+    expect(refused.headers['www-authenticate']).toContain('error="invalid_token", resource_metadata="');
+    expect(refused.body.error.message).toBe('Invalid or expired API key');
+
+    expect(await auth(provider, { serverUrl: `${app.mcpUrl}/messages` })).toBe('AUTHORIZED');
+    const renewed = provider.savedTokens!;
+    expect(renewed.access_token).not.toBe(expired.access_token);
+    expect(renewed.refresh_token).not.toBe(expired.refresh_token);
+    const listed = await rawRpc(app, toolsList, renewed.access_token).expect(200);
+    expect(listed.body.result.tools.length).toBeGreaterThan(0);
+  });
+
+  it('should end the whole sign-in when a used refresh token is presented again', async () => {
+    const provider = new FormSigningInProvider(user, 'Replay test');
+    await (await signInAndConnect(app, provider)).close();
+    const first = provider.savedTokens!;
+    expect(await auth(provider, { serverUrl: `${app.mcpUrl}/messages` })).toBe('AUTHORIZED');
+    await rawRpc(app, toolsList, provider.savedTokens!.access_token).expect(200);
+
+    const replay = await app.rest.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: provider.information!.client_id }).expect(400);
+    expect(replay.body).toEqual({ error: 'invalid_grant', error_description: 'This refresh token was already used, so this sign-in was revoked; sign in again' });
+    await rawRpc(app, toolsList, provider.savedTokens!.access_token).expect(401);
+    const key = (await listKeys(app, user)).find((listed) => listed.key_name === 'OAuth: Replay test');
+    expect(key).toMatchObject({ is_active: false });
+  });
+
+  it('should stop a token on the very next call once its key is revoked in the key list', async () => {
+    const provider = new FormSigningInProvider(user, 'Revoke test');
+    const client = await signInAndConnect(app, provider);
+    await client.close();
+    const token = provider.savedTokens!.access_token;
+    await rawRpc(app, toolsList, token).expect(200);
+    const key = (await listKeys(app, user)).find((listed) => listed.key_name === 'OAuth: Revoke test')!;
+    await app.rest.post('/api/mcp-keys/revoke').set('Authorization', `Bearer ${user.jwt}`).send({ key_id: key.id }).expect(200);
+    const refused = await rawRpc(app, toolsList, token).expect(401);
+    expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
+    // Nor can the sign-in be extended.
+    const refresh = await app.rest.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: provider.savedTokens!.refresh_token, client_id: provider.information!.client_id }).expect(400);
+    expect(refresh.body.error_description).toBe('This sign-in was revoked or has expired; sign in again');
+  });
+
+  it('should revoke a token through /revoke (RFC 7009)', async () => {
+    const provider = new FormSigningInProvider(user, 'Revocation endpoint');
+    await (await signInAndConnect(app, provider)).close();
+    const { access_token } = provider.savedTokens!;
+    await app.rest.post('/revoke').type('form').send({ token: access_token, client_id: provider.information!.client_id }).expect(200);
+    await rawRpc(app, toolsList, access_token).expect(401);
+  });
+
+  it('should keep the seed\'s pasted sk- keys working beside OAuth', async () => {
+    const created = await app.rest.post('/api/mcp-keys/create').set('Authorization', `Bearer ${user.jwt}`).send({ key_name: 'pasted' }).expect(200);
+    const listed = await rawRpc(app, toolsList, created.body.api_key).expect(200);
+    expect(listed.body.result.tools.length).toBeGreaterThan(0);
+  });
+
+  describe('hostile or mistaken sign-ins', () => {
+    let provider: FormSigningInProvider;
+    let page: string;
+
+    beforeAll(async () => {
+      provider = new FormSigningInProvider(user, '<script>alert(1)</script>');
+      const registered = await app.rest.post('/register').send(provider.clientMetadata).expect(201);
+      provider.saveClientInformation(registered.body);
+      const query = { client_id: registered.body.client_id, redirect_uri: provider.redirectUrl, response_type: 'code', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', state: 's"1' };
+      page = (await app.rest.get('/authorize').query(query).expect(200)).text;
+    });
+
+    it('should register clients as public clients: no secret issued, PKCE instead', () => {
+      expect(provider.information).toMatchObject({ token_endpoint_auth_method: 'none', client_name: '<script>alert(1)</script>' });
+      expect(provider.information).not.toHaveProperty('client_secret');
+    });
+
+    it('should escape what the client chose and allow no script on the page', async () => {
+      expect(page).not.toContain('<script>');
+      expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect(formFieldsOf(page).state).toBe('s"1');
+      const response = await app.rest.get('/authorize').query({ ...formFieldsOf(page) }).expect(200);
+      expect(response.headers['content-security-policy']).toBe("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http://127.0.0.1:33418; frame-ancestors 'none'; base-uri 'none'");
+    });
+
+    it('should show the page again with the reason for a wrong password, and issue no code', async () => {
+      const response = await app.rest.post('/authorize').type('form').send({ ...formFieldsOf(page), email: user.email, password: 'wrong password' }).expect(401);
+      expect(response.headers.location).toBeUndefined();
+      expect(response.text).toContain('<p class="error" role="alert">Incorrect email or password</p>');
+    });
+
+    it('should refuse a sign-in form posted from another site (login CSRF)', async () => {
+      const response = await app.rest.post('/authorize').set('Origin', 'http://evil.example').type('form').send({ ...formFieldsOf(page), ...user }).expect(403);
+      expect(response.headers.location).toBeUndefined();
+    });
+
+    it('should refuse unknown clients, unregistered redirect URIs and script redirect URIs', async () => {
+      const fields = formFieldsOf(page);
+      const unknown = await app.rest.get('/authorize').query({ ...fields, client_id: '00000000-0000-0000-0000-000000000000' }).expect(400);
+      expect(unknown.body).toEqual({ error: 'invalid_client', error_description: 'Invalid client_id' });
+      const elsewhere = await app.rest.get('/authorize').query({ ...fields, redirect_uri: 'https://evil.example/callback' }).expect(400);
+      expect(elsewhere.body).toEqual({ error: 'invalid_request', error_description: 'Unregistered redirect_uri' });
+      const script = await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: ['javascript:alert(1)'] }).expect(400);
+      expect(script.body.error).toBe('invalid_client_metadata');
+      const remoteHttp = await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: ['http://evil.example/callback'] }).expect(400);
+      expect(remoteHttp.body.error_description).toContain('use https, http on a loopback address, or an app\'s own scheme');
+    });
+
+    it('should refuse a code with the wrong PKCE verifier, and an unknown code', async () => {
+      const submitted = await app.rest.post('/authorize').type('form').send({ ...formFieldsOf(page), ...user }).expect(302);
+      const code = new URL(submitted.headers.location).searchParams.get('code')!;
+      expect(new URL(submitted.headers.location).searchParams.get('state')).toBe('s"1');
+      const exchange = { grant_type: 'authorization_code', code, client_id: provider.information!.client_id, redirect_uri: provider.redirectUrl };
+      const wrong = await app.rest.post('/token').type('form').send({ ...exchange, code_verifier: 'y'.repeat(43) }).expect(400);
+      expect(wrong.body).toEqual({ error: 'invalid_grant', error_description: 'code_verifier does not match the challenge' });
+      const bogus = await app.rest.post('/token').type('form').send({ ...exchange, code: 'f'.repeat(64), code_verifier: 'x'.repeat(43) }).expect(400);
+      expect(bogus.body).toEqual({ error: 'invalid_grant', error_description: 'Unknown authorization code' });
+    });
+
+    it('should revoke what a code gave once the code is presented a second time', async () => {
+      const verifier = 'v'.repeat(43);
+      const challenge = createHash('sha256').update(verifier).digest('base64url');
+      const submitted = await app.rest.post('/authorize').type('form').send({ ...formFieldsOf(page), code_challenge: challenge, ...user }).expect(302);
+      const code = new URL(submitted.headers.location).searchParams.get('code')!;
+      const exchange = { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: provider.information!.client_id, redirect_uri: provider.redirectUrl };
+      const tokens = await app.rest.post('/token').type('form').send(exchange).expect(200);
+      await rawRpc(app, toolsList, tokens.body.access_token).expect(200);
+      const again = await app.rest.post('/token').type('form').send(exchange).expect(400);
+      expect(again.body).toEqual({ error: 'invalid_grant', error_description: 'This authorization code was already used' });
+      await rawRpc(app, toolsList, tokens.body.access_token).expect(401);
+    });
+  });
+});
