@@ -10,6 +10,8 @@ import { type TestApp, registerAndLogin, startTestApp } from './support/test-app
 const CLAUDE = process.env.CLAUDE_CODE_BIN ?? resolve(import.meta.dirname, '../.data/claude-code/2.1.332/claude');
 const available = existsSync(CLAUDE);
 const describeWithClaude = available ? describe : describe.skip;
+/** The "browser" Claude Code opens to sign in: it submits the sign-in form as a person would. */
+const SIGN_IN_BROWSER = resolve(import.meta.dirname, 'support/sign-in-browser.mjs');
 if (!available) console.warn(`Skipping the Claude Code CLI test: no binary at ${CLAUDE} (run scripts/ensure-claude-code.sh, which fetches Anthropic's prebuilt linux-x64 CLI, or set CLAUDE_CODE_BIN)`);
 
 /** The README's `.mcp.json` for Claude Code, as a user copies it. */
@@ -60,5 +62,25 @@ describeWithClaude('The real Claude Code CLI connects with the documented config
     mkdirSync(join(home, '.claude'));
     writeFileSync(join(home, '.claude/settings.json'), JSON.stringify({ enableAllProjectMcpServers: true }));
     expect(await claude('mcp', 'list')).toContain(`stock-data: ${app.mcpUrl}/messages (HTTP) - ✔ Connected`);
+  });
+
+  it('should sign in with OAuth through `claude mcp login` (its browser submitting the sign-in form), then show "Connected" with no key configured', async () => {
+    const url = `${app.mcpUrl}/messages`;
+    const user = await registerAndLogin(app);
+    await claude('mcp', 'add', '--transport', 'http', 'stock-oauth', url);
+    expect(await claude('mcp', 'list')).toContain(`stock-oauth: ${url} (HTTP) - ! Needs authentication`);
+
+    // `mcp login` wants a terminal (script gives it one) and opens $BROWSER with the authorization URL.
+    const signInLog = join(home, 'sign-in.log');
+    const { stdout } = await promisify(execFile)('script', ['-qec', `'${CLAUDE}' mcp login stock-oauth`, '/dev/null'], {
+      cwd: project,
+      env: { PATH: process.env.PATH, HOME: home, BROWSER: SIGN_IN_BROWSER, SIGN_IN_EMAIL: user.email, SIGN_IN_PASSWORD: user.password, SIGN_IN_LOG: signInLog },
+      timeout: 60_000,
+    });
+    expect(readFileSync(signInLog, 'utf8')).toMatch(/^sign-in page 200, form 302, redirect http:\/\/localhost:\d+\/callback\ncallback 200\n$/);
+    expect(stdout).toContain('Authenticated with "stock-oauth"');
+    expect(await claude('mcp', 'list')).toContain(`stock-oauth: ${url} (HTTP) - ✔ Connected`);
+    const keys = await app.rest.get('/api/mcp-keys/list').set('Authorization', `Bearer ${user.jwt}`).expect(200);
+    expect(keys.body.keys).toEqual([expect.objectContaining({ key_name: 'OAuth: Claude Code (stock-oauth)', is_active: true })]);
   });
 });
