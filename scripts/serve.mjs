@@ -59,7 +59,10 @@ ${token ? '' : '   (the demo login could not be verified: see the messages above
    { "mcpServers": { "stock-data": { "type": "http", "url": "${host(mcp)}",
        "headers": { "Authorization": "Bearer sk-your-api-key-here" } } } }
    or: claude mcp add --transport http stock-data ${host(mcp)} --header "Authorization: Bearer sk-..."
- Create the key with POST /api/mcp-keys/create (see README). Ctrl-C stops everything.
+ Create the key with POST /api/mcp-keys/create (see README).
+ Or sign in from the client instead of pasting a key (OAuth; Claude Code: claude mcp login stock-data):
+   claude mcp add --transport http stock-data ${host(mcp)}
+ Ctrl-C stops everything.
 ==============================================================================
 `);
 }

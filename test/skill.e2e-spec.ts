@@ -53,6 +53,8 @@ describe('The Claude Code skill (skills/mcp-api-key-auth/SKILL.md) against a run
     expect(JSON.parse(lines[6]).policy).toEqual({ tools: ['search_stocks'], tables: [], calls_per_minute: 60, records_per_day: 100000, records_per_month: null, calls_per_day: null });
     expect(JSON.parse(lines[7])).toEqual({ success: true, message: 'API key revoked' });
     expect(lines[8]).toBe('after revoke: HTTP 401');
+    expect(lines[9]).toBe(`WWW-Authenticate: Bearer realm="mcp", resource_metadata="${app.mcpUrl}/.well-known/oauth-protected-resource/messages"`);
+    expect(lines[10]).toBe(`sign in at ${app.restUrl}/authorize`);
   });
 
   it('should give a client config of the form Claude Code accepts', () => {
