@@ -162,8 +162,8 @@ describe('Fuzzing every endpoint and tool with hostile input (e2e)', () => {
   });
 
   it.each([
-    ['/api/mcp-usage/history', ['page', 'page_size', 'start_date', 'end_date', 'tool_name']],
-    ['/api/mcp-usage/stats', ['days']],
+    ['/api/mcp-usage/history', ['page', 'page_size', 'start_date', 'end_date', 'tool_name', 'api_key_id']],
+    ['/api/mcp-usage/stats', ['days', 'start_date', 'end_date', 'api_key_id']],
     ['/api/mcp-keys/list', []],
     ['/api/auth/me', []],
     ['/health', []],

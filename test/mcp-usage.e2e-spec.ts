@@ -129,14 +129,37 @@ describe('Usage tracking (e2e)', () => {
   it('should show today’s calls and the top tools in stats', async () => {
     const response = await app.rest.get('/api/mcp-usage/stats?days=30').set('Authorization', `Bearer ${alice.jwt}`).expect(200);
     const totalRows = returned.reduce((sum, call) => sum + call.rows, 0);
-    expect(response.body.daily_stats).toEqual([{ date: today(), call_count: 8, total_records: totalRows }]);
+    const rowsOf = (predicate: (call: (typeof returned)[number]) => boolean) => returned.filter(predicate).reduce((sum, call) => sum + call.rows, 0);
+    expect(response.body.daily_stats).toEqual([{ date: today(), call_count: 8, total_records: totalRows, error_count: 1 }]);
     expect(response.body.total_calls).toBe(8);
     expect(response.body.total_records).toBe(totalRows);
+    expect(response.body.total_errors).toBe(1);
     expect(response.body.avg_daily_calls).toBe(8);
-    expect(response.body.top_tools[0]).toEqual({ tool_name: 'get_daily_bars', table_name: 'ods_daily', call_count: 3, total_records: returned.filter((c) => c.tool === 'get_daily_bars').reduce((s, c) => s + c.rows, 0) });
+    expect(response.body.top_tools[0]).toEqual({ tool_name: 'get_daily_bars', table_name: 'ods_daily', call_count: 3, total_records: rowsOf((c) => c.tool === 'get_daily_bars') });
     expect(response.body.top_tools).toHaveLength(5);
+    expect(response.body.top_tables).toEqual([
+      { table_name: 'ods_daily', call_count: 4, total_records: rowsOf((c) => c.table === 'ods_daily') },
+      { table_name: 'ods_stock_basic', call_count: 2, total_records: rowsOf((c) => c.table === 'ods_stock_basic') },
+      { table_name: 'ods_daily_basic', call_count: 1, total_records: rowsOf((c) => c.table === 'ods_daily_basic') },
+      { table_name: 'ods_trade_calendar', call_count: 1, total_records: rowsOf((c) => c.table === 'ods_trade_calendar') },
+    ]);
+    const thirtyDaysAgo = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
+    expect(response.body).toMatchObject({ start_date: thirtyDaysAgo, end_date: today() });
     await app.rest.get('/api/mcp-usage/stats?days=0').set('Authorization', `Bearer ${alice.jwt}`).expect(400);
     await app.rest.get('/api/mcp-usage/stats?days=366').set('Authorization', `Bearer ${alice.jwt}`).expect(400);
+  });
+
+  it('should narrow stats and history to one key and to a date range', async () => {
+    const stats = (query: string) => app.rest.get(`/api/mcp-usage/stats?${query}`).set('Authorization', `Bearer ${alice.jwt}`);
+    expect((await stats(`api_key_id=${aliceKey.key_id}`).expect(200)).body.total_calls).toBe(8);
+    // Another user's key matches none of the caller's rows.
+    expect((await stats(`api_key_id=${bobKey.key_id}`).expect(200)).body).toMatchObject({ total_calls: 0, daily_stats: [], top_tools: [], top_tables: [] });
+    expect((await history(alice, `api_key_id=${aliceKey.key_id}&tool_name=search_stocks`).expect(200)).body.total).toBe(2);
+    expect((await history(alice, `api_key_id=${bobKey.key_id}`).expect(200)).body.total).toBe(0);
+    expect((await stats(`start_date=${today()}&end_date=${today()}`).expect(200)).body).toMatchObject({ total_calls: 8, start_date: today(), end_date: today() });
+    expect((await stats('start_date=2020-01-01&end_date=2020-12-31').expect(200)).body).toMatchObject({ total_calls: 0, start_date: '2020-01-01', end_date: '2020-12-31' });
+    expect((await stats('start_date=2020-01-01&end_date=2021-12-31').expect(400)).body.detail).toBe('start_date to end_date may span at most 366 days');
+    expect((await stats('start_date=2021-01-02&end_date=2021-01-01').expect(400)).body.detail).toBe('start_date must not be after end_date');
   });
 
   it('should keep a revoked key’s history visible', async () => {

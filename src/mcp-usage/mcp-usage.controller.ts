@@ -26,9 +26,9 @@ export class McpUsageController {
   }
 
   @Get('stats')
-  @ApiOperation({ summary: 'Calls and records per UTC day and the top tools over the last `days` days' })
+  @ApiOperation({ summary: 'Calls, records and errors per UTC day, and the top tools and tables, over the last `days` days or start_date..end_date' })
   @ApiResponse({ status: 200, type: UsageStatsDto })
   stats(@CurrentUser() user: User, @Query() query: StatsQueryDto): Promise<UsageStatsDto> {
-    return this.usage.stats(user.id, query.days);
+    return this.usage.stats(user.id, query);
   }
 }

@@ -5,14 +5,19 @@ import { GateFullError, KeyedGate } from '../common/bounded-gate.js';
 import { RetryLaterException } from '../common/retry-later.exception.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { HistoryQueryDto } from './dto/usage-query.dto.js';
+import type { HistoryQueryDto, StatsQueryDto } from './dto/usage-query.dto.js';
 import type { UsageHistoryDto, UsageStatsDto } from './dto/usage-response.dto.js';
 import { type HistoryFilter, UsageRepository, locatePage } from './usage.repository.js';
 
 const DAY_MS = 86_400_000;
 const TOP_TOOLS = 10;
 
+/** A year and a leap day: a year's range from any day to the same day a year later. */
+const MAX_STATS_DAYS = 366;
+
 const startOfUtcDay = (at: Date) => new Date(Math.floor(at.getTime() / DAY_MS) * DAY_MS);
+const dayAfter = (isoDay: string) => new Date(parseIsoDate(isoDay).getTime() + DAY_MS);
+const isoDay = (at: Date) => at.toISOString().slice(0, 10);
 
 /**
  * History and stats of one user's calls. Each user may run USAGE_QUERIES_PER_USER of them at once
@@ -40,14 +45,18 @@ export class McpUsageService {
       );
     }
     const from = query.start_date ? parseIsoDate(query.start_date) : undefined;
-    const until = query.end_date ? new Date(parseIsoDate(query.end_date).getTime() + DAY_MS) : undefined;
+    const until = query.end_date ? dayAfter(query.end_date) : undefined;
     if (from && until && from >= until) throw new BadRequestException('start_date must not be after end_date');
-    return this.limited(userId, () => this.readHistory({ userId, from, until, toolName: query.tool_name }, query, offset));
+    return this.limited(userId, () => this.readHistory({ userId, from, until, toolName: query.tool_name, apiKeyId: query.api_key_id }, query, offset));
   }
 
-  /** The last `days` UTC days, today included. */
-  stats(userId: string, days: number, now = new Date()): Promise<UsageStatsDto> {
-    return this.limited(userId, () => this.readStats(userId, days, now));
+  /** From start_date (or the last `days` UTC days, today included) through end_date (or today). */
+  stats(userId: string, query: StatsQueryDto, now = new Date()): Promise<UsageStatsDto> {
+    const until = query.end_date ? dayAfter(query.end_date) : new Date(startOfUtcDay(now).getTime() + DAY_MS);
+    const from = query.start_date ? parseIsoDate(query.start_date) : new Date(until.getTime() - query.days * DAY_MS);
+    if (from >= until) throw new BadRequestException('start_date must not be after end_date');
+    if (until.getTime() - from.getTime() > MAX_STATS_DAYS * DAY_MS) throw new BadRequestException(`start_date to end_date may span at most ${MAX_STATS_DAYS} days`);
+    return this.limited(userId, () => this.readStats({ userId, from, until, apiKeyId: query.api_key_id }));
   }
 
   private async limited<T>(userId: string, task: () => Promise<T>): Promise<T> {
@@ -82,17 +91,19 @@ export class McpUsageService {
     };
   }
 
-  private async readStats(userId: string, days: number, now: Date): Promise<UsageStatsDto> {
-    const filter = { userId, from: new Date(startOfUtcDay(now).getTime() - (days - 1) * DAY_MS) };
-    const [daily, topTools] = await Promise.all([this.usage.daily(filter), this.usage.topTools(filter, TOP_TOOLS)]);
-    const totalCalls = daily.reduce((sum, day) => sum + day.call_count, 0);
-    const totalRecords = daily.reduce((sum, day) => sum + day.total_records, 0);
+  private async readStats(filter: Required<Pick<HistoryFilter, 'userId' | 'from' | 'until'>> & HistoryFilter): Promise<UsageStatsDto> {
+    const [daily, topTools, topTables] = await Promise.all([this.usage.daily(filter), this.usage.topTools(filter, TOP_TOOLS), this.usage.topTables(filter, TOP_TOOLS)]);
+    const total = (field: 'call_count' | 'total_records' | 'error_count') => daily.reduce((sum, day) => sum + day[field], 0);
     return {
       daily_stats: daily,
-      total_calls: totalCalls,
-      total_records: totalRecords,
-      avg_daily_calls: daily.length === 0 ? 0 : Math.round((totalCalls / daily.length) * 100) / 100,
+      total_calls: total('call_count'),
+      total_records: total('total_records'),
+      avg_daily_calls: daily.length === 0 ? 0 : Math.round((total('call_count') / daily.length) * 100) / 100,
       top_tools: topTools,
+      total_errors: total('error_count'),
+      top_tables: topTables,
+      start_date: isoDay(filter.from),
+      end_date: isoDay(new Date(filter.until.getTime() - DAY_MS)),
     };
   }
 }

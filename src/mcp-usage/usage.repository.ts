@@ -12,6 +12,7 @@ export interface HistoryFilter {
   /** Exclusive upper bound. */
   until?: Date;
   toolName?: string;
+  apiKeyId?: string;
 }
 
 /** Calls in one hour (start in seconds since the epoch), newest hour first. */
@@ -22,6 +23,13 @@ export interface HourCount {
 
 export interface DailyUsage {
   date: string;
+  call_count: number;
+  total_records: number;
+  error_count: number;
+}
+
+export interface TableUsage {
+  table_name: string;
   call_count: number;
   total_records: number;
 }
@@ -111,13 +119,24 @@ export class UsageRepository {
 
   /** Calls and records per UTC day. */
   async daily(filter: HistoryFilter): Promise<DailyUsage[]> {
-    const rows = await this.clickhouse.query<{ date: string; call_count: string; total_records: string }>(sql`
-      SELECT toString(toDate(created_at, 'UTC')) AS date, count() AS call_count, sum(record_count) AS total_records
+    const rows = await this.clickhouse.query<{ date: string; call_count: string; total_records: string; error_count: string }>(sql`
+      SELECT toString(toDate(created_at, 'UTC')) AS date, count() AS call_count, sum(record_count) AS total_records, sum(is_error) AS error_count
       FROM mcp_tool_usage_log
       WHERE ${whereClause(filter)}
       GROUP BY date
       ORDER BY date`);
-    return rows.map((row) => ({ date: row.date, call_count: Number(row.call_count), total_records: Number(row.total_records) }));
+    return rows.map((row) => ({ date: row.date, call_count: Number(row.call_count), total_records: Number(row.total_records), error_count: Number(row.error_count) }));
+  }
+
+  async topTables(filter: HistoryFilter, limit: number): Promise<TableUsage[]> {
+    const rows = await this.clickhouse.query<{ table_name: string; call_count: string; total_records: string }>(sql`
+      SELECT table_name, count() AS call_count, sum(record_count) AS total_records
+      FROM mcp_tool_usage_log
+      WHERE ${whereClause(filter)}
+      GROUP BY table_name
+      ORDER BY call_count DESC, table_name
+      LIMIT ${int(limit)}`);
+    return rows.map((row) => ({ table_name: row.table_name, call_count: Number(row.call_count), total_records: Number(row.total_records) }));
   }
 
   async topTools(filter: HistoryFilter, limit: number): Promise<ToolUsage[]> {
@@ -164,5 +183,6 @@ function whereClause(filter: HistoryFilter): Sql {
   if (filter.from) conditions.push(sql`created_at >= ${dateTime(filter.from)}`);
   if (filter.until) conditions.push(sql`created_at < ${dateTime(filter.until)}`);
   if (filter.toolName !== undefined) conditions.push(sql`tool_name = ${str(filter.toolName)}`);
+  if (filter.apiKeyId !== undefined) conditions.push(sql`api_key_id = ${str(filter.apiKeyId)}`);
   return join(conditions, ' AND ');
 }

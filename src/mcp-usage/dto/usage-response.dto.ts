@@ -26,6 +26,13 @@ export class DailyStatDto {
   @ApiProperty({ example: '2026-11-25' }) date: string;
   @ApiProperty({ type: 'integer', example: 12 }) call_count: number;
   @ApiProperty({ type: 'integer', example: 340 }) total_records: number;
+  @ApiProperty({ type: 'integer', example: 1, description: 'Calls that ended in an error' }) error_count: number;
+}
+
+export class TopTableDto {
+  @ApiProperty({ example: 'ods_daily' }) table_name: string;
+  @ApiProperty({ type: 'integer', example: 8 }) call_count: number;
+  @ApiProperty({ type: 'integer', example: 300 }) total_records: number;
 }
 
 export class TopToolDto {
@@ -41,4 +48,8 @@ export class UsageStatsDto {
   @ApiProperty({ type: 'integer', example: 340 }) total_records: number;
   @ApiProperty({ example: 12, description: 'total_calls divided by the number of days that had calls' }) avg_daily_calls: number;
   @ApiProperty({ type: [TopToolDto], description: 'Top 10 tools by calls' }) top_tools: TopToolDto[];
+  @ApiProperty({ type: 'integer', example: 1 }) total_errors: number;
+  @ApiProperty({ type: [TopTableDto], description: 'Top 10 tables by calls' }) top_tables: TopTableDto[];
+  @ApiProperty({ example: '2026-10-27', description: 'First UTC day counted' }) start_date: string;
+  @ApiProperty({ example: '2026-11-25', description: 'Last UTC day counted' }) end_date: string;
 }
