@@ -1,4 +1,4 @@
-// Type-checked lint for the TypeScript in src and test; plain recommended rules for the .mjs
+// Type-checked lint for the TypeScript in src, test and the console; plain recommended rules for the .mjs
 // scripts. Floating and misused promises are errors: a promise nobody awaits can end the process
 // with an unhandled rejection (immich enforces the same rule).
 import js from '@eslint/js';
@@ -6,9 +6,9 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', '.reports/', 'bench/.work/', '**/*.d.mts'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', '.reports/', 'bench/.work/', '**/*.d.mts', 'console/src/api/schema.d.ts'] },
   {
-    files: ['src/**/*.ts', 'test/**/*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'console/src/**/*.ts', 'console/src/**/*.tsx'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {

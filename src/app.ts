@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -72,6 +73,14 @@ function markPublicOperations(document: OpenAPIObject): void {
   }
 }
 
+/** The web console (console/, bundled into dist/console by npm run build) at /console; / leads there. */
+function serveConsole(app: NestExpressApplication): void {
+  app.useStaticAssets(resolve(import.meta.dirname, 'console'), { prefix: '/console/', index: 'index.html', redirect: false });
+  const server = app.getHttpAdapter().getInstance();
+  server.get('/', (_req, res) => res.redirect(302, '/console/'));
+  server.get('/console', (_req, res) => res.redirect(301, '/console/'));
+}
+
 function urlOf(server: Server): string {
   const { port } = server.address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
@@ -136,6 +145,7 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(new UntrustedJsonPipe(), createValidationPipe());
   if (config.oauth.enabled) mountOAuthRoutes(app, config);
+  serveConsole(app);
   setUpSwagger(app);
   limitConnections(app.getHttpServer(), config);
 

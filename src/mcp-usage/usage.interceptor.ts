@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock.js';
+import { uuidV7 } from '../common/uuid-v7.js';
 import { unixSeconds } from '../clickhouse/datetime.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { MAX_ERROR_MESSAGE_LENGTH, MAX_TOOL_NAME_LENGTH, type UsageRecord, serializeArguments, truncate } from './usage-record.js';
@@ -44,6 +44,8 @@ export class UsageInterceptor {
   async intercept<Facts extends ToolCallFacts>(identity: CallIdentity, toolName: string, args: unknown, run: () => Promise<Facts>): Promise<Facts> {
     if (!this.writer.isAccepting()) throw new UsageUnavailableError();
     const startedAt = this.clock.now();
+    // Time-ordered: history lists calls of the same second in the order they started.
+    const id = uuidV7(startedAt.getTime());
     const started = performance.now();
     const outcome = await run().then(
       (facts) => ({ facts, failure: undefined }),
@@ -52,7 +54,7 @@ export class UsageInterceptor {
     const { facts } = outcome;
     const durationMs = performance.now() - started;
     const record: UsageRecord = {
-      id: randomUUID(),
+      id,
       user_id: identity.userId,
       api_key_id: identity.keyId,
       tool_name: truncate(toolName, MAX_TOOL_NAME_LENGTH),

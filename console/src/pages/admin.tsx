@@ -1,0 +1,245 @@
+import { useEffect, useState } from 'preact/hooks';
+import { type KeySummary, type Schemas, api, data } from '../api/client';
+import { ErrorMessage } from '../components/error-message';
+import { formatNumber, formatTime, isoDay } from '../format';
+
+type Group = Schemas['UsageSummaryDto']['group_by'];
+type User = Schemas['UserProfileDto'];
+const GROUPS: Group[] = ['user', 'key', 'tool', 'table', 'day'];
+
+/** The operator's view: everyone's usage, refusals since this instance started, accounts and their keys. */
+export function AdminPage() {
+  return (
+    <>
+      <h1>Operator view</h1>
+      <UsageSummary />
+      <Refusals />
+      <Users />
+    </>
+  );
+}
+
+function UsageSummary() {
+  const [group, setGroup] = useState<Group>('user');
+  const [start, setStart] = useState(isoDay(29));
+  const [end, setEnd] = useState(isoDay());
+  const [summary, setSummary] = useState<Schemas['UsageSummaryDto'] | undefined>();
+  const [error, setError] = useState<unknown>();
+  const load = () => {
+    setError(undefined);
+    data(api.GET('/api/admin/usage/summary', { params: { query: { group_by: group, start_date: start, end_date: end } } })).then(setSummary, setError);
+  };
+  useEffect(load, []);
+  return (
+    <section class="card" aria-labelledby="summary-title">
+      <h2 id="summary-title">Usage across users</h2>
+      <form
+        class="filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          load();
+        }}
+      >
+        <div>
+          <label for="summary-group">Group by</label>
+          <select id="summary-group" value={group} onChange={(e) => setGroup(e.currentTarget.value as Group)}>
+            {GROUPS.map((name) => (
+              <option value={name} key={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="summary-start">From</label>
+          <input id="summary-start" type="date" value={start} onInput={(e) => setStart(e.currentTarget.value)} />
+        </div>
+        <div>
+          <label for="summary-end">To</label>
+          <input id="summary-end" type="date" value={end} onInput={(e) => setEnd(e.currentTarget.value)} />
+        </div>
+        <button type="submit">Show</button>
+      </form>
+      <ErrorMessage error={error} />
+      {summary && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{summary.group_by}</th>
+                <th scope="col" class="number">
+                  Calls
+                </th>
+                <th scope="col" class="number">
+                  Records
+                </th>
+                <th scope="col" class="number">
+                  Errors
+                </th>
+                <th scope="col" class="number">
+                  p50 ms
+                </th>
+                <th scope="col" class="number">
+                  p95 ms
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {summary.rows.map((row) => (
+                <tr key={row.key}>
+                  <td>{row.email ?? row.key}</td>
+                  <td class="number">{formatNumber(row.calls)}</td>
+                  <td class="number">{formatNumber(row.records)}</td>
+                  <td class="number">{formatNumber(row.errors)}</td>
+                  <td class="number">{row.p50_ms ?? '—'}</td>
+                  <td class="number">{row.p95_ms ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+            <tfoot>
+              <tr>
+                <th scope="row">All</th>
+                <td class="number">{formatNumber(summary.totals.calls)}</td>
+                <td class="number">{formatNumber(summary.totals.records)}</td>
+                <td class="number">{formatNumber(summary.totals.errors)}</td>
+                <td class="number">{summary.totals.p50_ms ?? '—'}</td>
+                <td class="number">{summary.totals.p95_ms ?? '—'}</td>
+              </tr>
+            </tfoot>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** Sums of a Prometheus counter's samples, by one of its labels ('' without labels). */
+export function counterTotals(metrics: string, name: string, label?: string): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const line of metrics.split('\n')) {
+    const match = new RegExp(`^${name}(\\{[^}]*\\})? ([0-9.e+]+)$`).exec(line);
+    if (!match) continue;
+    const labelValue = label ? (new RegExp(`${label}="([^"]*)"`).exec(match[1] ?? '')?.[1] ?? '') : '';
+    totals.set(labelValue, (totals.get(labelValue) ?? 0) + Number(match[2]));
+  }
+  return totals;
+}
+
+function Refusals() {
+  const [metrics, setMetrics] = useState<string | undefined>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    data(api.GET('/metrics', { parseAs: 'text' })).then((text) => setMetrics(String(text)), setError);
+  }, []);
+  const rate = metrics ? [...counterTotals(metrics, 'mcp_rate_limit_refusals_total').values()].reduce((a, b) => a + b, 0) : 0;
+  const quotas = metrics ? counterTotals(metrics, 'mcp_quota_refusals_total', 'quota') : new Map<string, number>();
+  const keys = metrics ? counterTotals(metrics, 'mcp_key_verifications_refused_total', 'reason') : new Map<string, number>();
+  return (
+    <section class="card" aria-labelledby="refusals-title">
+      <h2 id="refusals-title">Refusals since this instance started</h2>
+      <ErrorMessage error={error} />
+      {metrics && (
+        <ul class="plain">
+          <li>
+            Rate limit: <strong data-testid="rate-refusals">{formatNumber(rate)}</strong>
+          </li>
+          <li>
+            Quotas: {quotas.size === 0 ? 'none' : [...quotas].map(([quota, count]) => `${quota} ${formatNumber(count)}`).join(', ')}
+          </li>
+          <li>
+            Keys refused: {keys.size === 0 ? 'none' : [...keys].map(([reason, count]) => `${reason.replace('_', ' ')} ${formatNumber(count)}`).join(', ')}
+          </li>
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function Users() {
+  const [users, setUsers] = useState<User[] | undefined>();
+  const [open, setOpen] = useState<string | undefined>();
+  const [error, setError] = useState<unknown>();
+  const reload = () => data(api.GET('/api/admin/users', { params: { query: { page_size: 100 } } })).then((list) => setUsers(list.users), setError);
+  useEffect(() => void reload(), []);
+  const setActive = async (user: User, active: boolean) => {
+    const path = active ? '/api/admin/users/{user_id}/enable' : '/api/admin/users/{user_id}/disable';
+    await data(api.POST(path, { params: { path: { user_id: user.id } } })).then(reload, setError);
+  };
+  return (
+    <section class="card" aria-labelledby="users-title">
+      <h2 id="users-title">Accounts</h2>
+      <ErrorMessage error={error} />
+      {users && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Status</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {users.map((user) => (
+                <>
+                  <tr key={user.id}>
+                    <td>
+                      {user.email}
+                      {user.is_admin ? ' (admin)' : ''}
+                    </td>
+                    <td>{user.is_active ? 'active' : 'disabled'}</td>
+                    <td>{formatTime(user.created_at)}</td>
+                    <td class="actions">
+                      <button type="button" class="secondary" aria-expanded={open === user.id} onClick={() => setOpen(open === user.id ? undefined : user.id)}>
+                        Keys
+                      </button>
+                      <button type="button" class="secondary" onClick={() => void setActive(user, !user.is_active)}>
+                        {user.is_active ? 'Disable' : 'Enable'}
+                      </button>
+                    </td>
+                  </tr>
+                  {open === user.id && (
+                    <tr key={`${user.id}-keys`}>
+                      <td colSpan={4}>
+                        <UserKeys userId={user.id} />
+                      </td>
+                    </tr>
+                  )}
+                </>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function UserKeys({ userId }: { userId: string }) {
+  const [keys, setKeys] = useState<KeySummary[] | undefined>();
+  const [error, setError] = useState<unknown>();
+  const reload = () => data(api.GET('/api/admin/users/{user_id}/keys', { params: { path: { user_id: userId } } })).then((list) => setKeys(list.keys), setError);
+  useEffect(() => void reload(), [userId]);
+  const revoke = (keyId: string) => data(api.POST('/api/admin/keys/{key_id}/revoke', { params: { path: { key_id: keyId } } })).then(reload, setError);
+  return (
+    <>
+      <ErrorMessage error={error} />
+      {keys?.length === 0 && <p class="muted">No keys.</p>}
+      <ul class="plain">
+        {keys?.map((key) => (
+          <li key={key.id}>
+            <code>{key.api_key_prefix}</code> {key.key_name} — {key.is_active ? (key.is_expired ? 'expired' : 'active') : 'revoked'}
+            {key.is_active && (
+              <button type="button" class="secondary" onClick={() => void revoke(key.id)}>
+                Revoke
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
