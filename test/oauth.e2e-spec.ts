@@ -3,7 +3,7 @@ import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.j
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { rawRpc } from './support/mcp.js';
-import { FormSigningInProvider, formFieldsOf } from './support/oauth-client.js';
+import { FormSigningInProvider, formFieldsOf, signInOverHttp } from './support/oauth-client.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
 
@@ -33,11 +33,14 @@ async function listKeys(app: TestApp, user: LoggedInUser) {
 describe('OAuth sign-in from MCP clients (e2e)', () => {
   let app: TestApp;
   let user: LoggedInUser;
+  let admin: LoggedInUser;
+  const adminEmail = `oauth-admin-${Date.now()}@example.com`;
 
   beforeAll(async () => {
     // Sign-ins are many here; the per-address limit of the sign-in endpoints is not what this suite is about.
-    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', OAUTH_ACCESS_TOKEN_TTL_SECONDS: '3', AUTH_RATE_LIMIT: '1000' });
+    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', OAUTH_ACCESS_TOKEN_TTL_SECONDS: '3', OAUTH_REFRESH_REUSE_GRACE_SECONDS: '2', AUTH_RATE_LIMIT: '1000', MCP_MAX_KEYS_PER_USER: '5', AUTH_ADMIN_EMAILS: adminEmail });
     user = await registerAndLogin(app);
+    admin = await registerAndLogin(app, adminEmail);
   });
 
   afterAll(() => app.stop());
@@ -116,6 +119,8 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
     const first = provider.savedTokens!;
     expect(await auth(provider, { serverUrl: `${app.mcpUrl}/messages` })).toBe('AUTHORIZED');
     await rawRpc(app, toolsList, provider.savedTokens!.access_token).expect(200);
+    // Past OAUTH_REFRESH_REUSE_GRACE_SECONDS (2 s here), a reuse is a leak.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
 
     const replay = await app.rest.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: provider.information!.client_id }).expect(400);
     expect(replay.body).toEqual({ error: 'invalid_grant', error_description: 'This refresh token was already used, so this sign-in was revoked; sign in again' });
@@ -145,6 +150,58 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
     const { access_token } = provider.savedTokens!;
     await app.rest.post('/revoke').type('form').send({ token: access_token, client_id: provider.information!.client_id }).expect(200);
     await rawRpc(app, toolsList, access_token).expect(401);
+  });
+
+  it('should let two sessions refresh at once without ending the sign-in', async () => {
+    const { tokens, clientId } = await signInOverHttp(app.restUrl, user, { name: 'Two sessions' });
+    const refresh = () => app.rest.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientId });
+    const answers = await Promise.all([refresh(), refresh()]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400]);
+    const loser = answers.find((answer) => answer.status === 400)!;
+    expect(loser.body).toEqual({ error: 'invalid_grant', error_description: 'This refresh token was just used; use the one that refresh returned' });
+    const winner = answers.find((answer) => answer.status === 200)!;
+    await rawRpc(app, toolsList, winner.body.access_token).expect(200);
+  });
+
+  it('should keep at most MCP_MAX_KEYS_PER_USER sign-ins, signing out the oldest, beside as many pasted keys', async () => {
+    const person = await registerAndLogin(app);
+    const signIns = [];
+    for (let n = 1; n <= 6; n++) signIns.push(await signInOverHttp(app.restUrl, person, { name: `Laptop ${n}` }));
+    await rawRpc(app, toolsList, signIns[0].tokens.access_token).expect(401);
+    await rawRpc(app, toolsList, signIns[5].tokens.access_token).expect(200);
+    const keys = await listKeys(app, person);
+    expect(keys.filter((key) => key.is_active).map((key) => key.key_name).sort()).toEqual(['OAuth: Laptop 2', 'OAuth: Laptop 3', 'OAuth: Laptop 4', 'OAuth: Laptop 5', 'OAuth: Laptop 6']);
+    expect(keys.every((key) => (key as unknown as { api_key_prefix: string }).api_key_prefix === 'sk-oauth-...')).toBe(true);
+    for (let n = 1; n <= 5; n++) await app.rest.post('/api/mcp-keys/create').set('Authorization', `Bearer ${person.jwt}`).send({ key_name: `pasted ${n}` }).expect(200);
+    const sixth = await app.rest.post('/api/mcp-keys/create').set('Authorization', `Bearer ${person.jwt}`).send({ key_name: 'pasted 6' }).expect(409);
+    expect(sixth.body.detail).toBe('You already have 5 active API keys; revoke one before creating another');
+  });
+
+  it('should refuse to extend the sign-in of an account an administrator disabled', async () => {
+    const person = await registerAndLogin(app);
+    const { tokens, clientId } = await signInOverHttp(app.restUrl, person, { name: 'Disabled later' });
+    await app.rest.post(`/api/admin/users/${person.id}/disable`).set('Authorization', `Bearer ${admin.jwt}`).expect(200);
+    await rawRpc(app, toolsList, tokens.access_token).expect(401);
+    const refresh = await app.rest.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientId }).expect(400);
+    expect(refresh.body.error_description).toBe('This account is disabled');
+    // Enabled again: the same token works on the next call (its refusal is not remembered).
+    await app.rest.post(`/api/admin/users/${person.id}/enable`).set('Authorization', `Bearer ${admin.jwt}`).expect(200);
+    await rawRpc(app, toolsList, tokens.access_token).expect(200);
+  });
+
+  it('should sign in a client whose name is cut inside an emoji, and refuse text that is not Unicode with a 400', async () => {
+    const name = `${'a'.repeat(79)}😀 Assistant`;
+    const { tokens } = await signInOverHttp(app.restUrl, user, { name });
+    await rawRpc(app, toolsList, tokens.access_token).expect(200);
+    expect((await listKeys(app, user)).map((key) => key.key_name)).toContain(`OAuth: ${'a'.repeat(79)}😀`);
+    const lone = await app.rest.post('/register').set('Content-Type', 'application/json').send('{"client_name":"\\ud800x","redirect_uris":["http://127.0.0.1:1/cb"]}').expect(400);
+    expect(lone.body).toEqual({ error: 'invalid_request', error_description: 'client_name is not valid Unicode text (it contains a lone surrogate)' });
+  });
+
+  it('should warn on the page when the client sends the user to another site, and name that site in the key', async () => {
+    const { page } = await signInOverHttp(app.restUrl, user, { name: 'Claude Code', redirectUri: 'https://elsewhere.example/callback' });
+    expect(page).toContain('<strong>After you sign in you are sent to elsewhere.example.</strong> Anyone can register an app under any name');
+    expect((await listKeys(app, user)).map((key) => key.key_name)).toContain('OAuth: Claude Code via elsewhere.example');
   });
 
   it('should keep the seed\'s pasted sk- keys working beside OAuth', async () => {
@@ -184,9 +241,24 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
       expect(response.text).toContain('<p class="error" role="alert">Incorrect email or password</p>');
     });
 
-    it('should refuse a sign-in form posted from another site (login CSRF)', async () => {
-      const response = await app.rest.post('/authorize').set('Origin', 'http://evil.example').type('form').send({ ...formFieldsOf(page), ...user }).expect(403);
+    it.each([
+      ['another origin', { Origin: 'http://evil.example' }],
+      ['an opaque origin', { Origin: 'null' }],
+      ['a same-site page', { 'Sec-Fetch-Site': 'same-site' }],
+      ['another site', { 'Sec-Fetch-Site': 'cross-site' }],
+    ])('should refuse a sign-in form posted from %s (login CSRF)', async (_from, headers) => {
+      const response = await app.rest.post('/authorize').set(headers).type('form').send({ ...formFieldsOf(page), ...user }).expect(403);
       expect(response.headers.location).toBeUndefined();
+    });
+
+    it("should answer a bad authorization request with a 400 of its own, never a redirect to the client's URI", async () => {
+      const fields = formFieldsOf(page);
+      for (const change of [{ response_type: 'token' }, { code_challenge_method: 'plain' }, { code_challenge: 'short' }, { resource: 'not a url' }]) {
+        const response = await app.rest.get('/authorize').query({ ...fields, ...change }).expect(400);
+        expect(response.headers.location).toBeUndefined();
+        expect(response.body.error).toBe('invalid_request');
+      }
+      expect((await app.rest.get('/authorize').query({ client_id: fields.client_id }).expect(400)).body).toEqual({ error: 'invalid_request', error_description: 'response_type must be code' });
     });
 
     it('should refuse unknown clients, unregistered redirect URIs and script redirect URIs', async () => {
@@ -195,10 +267,16 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
       expect(unknown.body).toEqual({ error: 'invalid_client', error_description: 'Invalid client_id' });
       const elsewhere = await app.rest.get('/authorize').query({ ...fields, redirect_uri: 'https://evil.example/callback' }).expect(400);
       expect(elsewhere.body).toEqual({ error: 'invalid_request', error_description: 'Unregistered redirect_uri' });
-      const script = await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: ['javascript:alert(1)'] }).expect(400);
-      expect(script.body.error).toBe('invalid_client_metadata');
+      for (const uri of ['javascript:alert(1)', 'http://evil.example/callback', 'ms-msdt:/id', 'search-ms:query=x', 'https://x;script-src/cb', 'https://user@host.example/cb', 'view-source://host.example/x']) {
+        const refused = await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: [uri] }).expect(400);
+        expect([uri, refused.body.error]).toEqual([uri, expect.stringMatching(/^invalid_(redirect_uri|client_metadata)$/)]);
+      }
       const remoteHttp = await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: ['http://evil.example/callback'] }).expect(400);
-      expect(remoteHttp.body.error_description).toContain('use https, http on a loopback address, or an app\'s own scheme');
+      expect(remoteHttp.body).toEqual({
+        error: 'invalid_redirect_uri',
+        error_description: 'redirect_uri "http://evil.example/callback" is not allowed: use https, http on a loopback address, or an app\'s own scheme (app://host/path)',
+      });
+      await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: ['cursor://anysphere.cursor-mcp/oauth/callback'] }).expect(201);
     });
 
     it('should refuse a code with the wrong PKCE verifier, and an unknown code', async () => {

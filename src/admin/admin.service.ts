@@ -90,7 +90,7 @@ export class AdminService {
     // The stored row, not the one with a configured admin flag applied: is_admin keeps its stored value.
     const changed = { ...user, isActive: active, updatedAt: nextVersionTime(user.updatedAt) };
     if (user.isActive !== active) await this.users.save(changed);
-    await this.keys.forgetVerdictsOf(user.id);
+    this.keys.forgetVerdictsOf(user.id);
     this.logger.log({ adminId: admin.id, userId: user.id, active }, active ? 'user enabled' : 'user disabled');
     return this.profile(changed);
   }

@@ -55,6 +55,7 @@ export interface AppConfig {
     publicApiUrl: string | undefined;
     publicMcpUrl: string | undefined;
     accessTokenTtlSeconds: number;
+    refreshReuseGraceSeconds: number;
     grantTtlDays: number;
   };
   clickhouse: {
@@ -197,8 +198,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     oauth: {
       enabled: vars.OAUTH_ENABLED,
       publicApiUrl: vars.PUBLIC_API_URL?.replace(/\/+$/, ''),
-      publicMcpUrl: vars.PUBLIC_MCP_URL,
+      publicMcpUrl: vars.PUBLIC_MCP_URL?.replace(/\/+$/, ''),
       accessTokenTtlSeconds: vars.OAUTH_ACCESS_TOKEN_TTL_SECONDS,
+      refreshReuseGraceSeconds: vars.OAUTH_REFRESH_REUSE_GRACE_SECONDS,
       grantTtlDays: vars.OAUTH_GRANT_TTL_DAYS,
     },
     clickhouse: {

@@ -227,6 +227,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   OAUTH_ACCESS_TOKEN_TTL_SECONDS = 3600;
 
+  /**
+   * How long after a refresh the refresh token it replaced may still be presented without ending
+   * the sign-in (two sessions of one client refreshing at once, an answer lost); later, a reuse
+   * means the token leaked and the sign-in is revoked.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3600)
+  OAUTH_REFRESH_REUSE_GRACE_SECONDS = 60;
+
   /** Lifetime of an OAuth sign-in (its key "OAuth: <client>"); the user signs in again after it. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
   OAUTH_GRANT_TTL_DAYS = 90;

@@ -117,10 +117,10 @@ function routeOf(req: IncomingMessage, legacySse: boolean): { stream: boolean; s
   return { stream: false, sessionId: legacySse ? target.searchParams.get('sessionId') : null };
 }
 
-/** RFC 9728's well-known path, bare or followed by the MCP endpoint's path (clients probe both). */
+/** RFC 9728's well-known path, bare or followed by the MCP endpoint's public path (clients probe both; a proxy may add a prefix). */
 function isResourceMetadataPath(req: IncomingMessage): boolean {
   const { pathname } = parseTarget(req.url ?? '');
-  return pathname === PROTECTED_RESOURCE_METADATA_PATH || pathname === `${PROTECTED_RESOURCE_METADATA_PATH}${MCP_ENDPOINT_PATH}`;
+  return pathname === PROTECTED_RESOURCE_METADATA_PATH || pathname.startsWith(`${PROTECTED_RESOURCE_METADATA_PATH}/`);
 }
 
 function assertUniqueIds(body: unknown): void {

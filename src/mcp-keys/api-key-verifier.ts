@@ -123,6 +123,11 @@ export class ApiKeyVerifier {
     this.evictWhere((verified) => verified.keyId === key.id);
   }
 
+  /** Drops every cached refusal: an account enabled again may own any of them. */
+  forgetRefusals(): void {
+    this.unknown.clear();
+  }
+
   /** Drops the cached valid verdicts of one user's keys and tokens (an admin disabled the account). */
   evictUser(userId: string): void {
     this.evictWhere((verified) => verified.userId === userId);

@@ -39,19 +39,8 @@ export class McpKeysService {
     return this.creations.run(async () => {
       await this.assertBelowCap(user.id);
       const rawKey = generateApiKey();
-      // Second precision, as stored, so the response matches what list shows later.
-      const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-      const key: ApiKey = {
-        id: randomUUID(),
-        userId: user.id,
-        keyName: dto.key_name ?? 'default',
-        keyHash: hashApiKey(rawKey),
-        prefix: apiKeyPrefix(rawKey),
-        isActive: true,
-        expiresAt: dto.expires_days ? new Date(createdAt.getTime() + dto.expires_days * DAY_MS) : null,
-        createdAt,
-        updatedAt: createdAt,
-      };
+      const key = newKey(user.id, dto.key_name ?? 'default', rawKey, apiKeyPrefix(rawKey), dto.expires_days ?? null);
+      const { createdAt } = key;
       // The policy first: a key must never be usable without the limits it was created with.
       if (!isUnrestricted(policy.policy)) await this.policies.save(key.id, user.id, policy, user.id, createdAt);
       await this.keys.save(key);
@@ -67,6 +56,22 @@ export class McpKeysService {
         expires_at: toIsoSecondsOrNull(key.expiresAt),
         policy: KeyPolicyViewDto.from(policy.policy),
       };
+    });
+  }
+
+  /**
+   * The key an OAuth sign-in stands for: its secret is never shown (only the tokens issued for it
+   * are used), and its prefix marks it as a sign-in. Sign-ins have their own cap of
+   * MCP_MAX_KEYS_PER_USER beside pasted keys; past it, the user's oldest sign-in is signed out.
+   */
+  createSignInKey(userId: string, keyName: string, expiresDays: number): Promise<ApiKey> {
+    return this.creations.run(async () => {
+      const signIns = (await this.usableKeys(userId)).filter(isSignInKey).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+      for (const oldest of signIns.slice(0, Math.max(0, signIns.length - this.config.mcp.maxKeysPerUser + 1))) await this.revokeKey(oldest);
+      const key = newKey(userId, keyName, generateApiKey(), SIGN_IN_KEY_PREFIX, expiresDays);
+      await this.keys.save(key);
+      this.logger.log({ userId, keyId: key.id }, 'OAuth sign-in key created');
+      return key;
     });
   }
 
@@ -179,25 +184,49 @@ export class McpKeysService {
   }
 
   /**
-   * Forgets this instance's verdicts on a user's keys after an administrator disabled or enabled
-   * the account: valid ones (cached by owner) and refusals cached while the account was disabled
-   * (cached by key, so each of the user's keys is evicted).
+   * Forgets this instance's verdicts on a user's keys and tokens after an administrator disabled
+   * or enabled the account: valid ones (cached with their owner) and refusals cached while the
+   * account was disabled. Refusals are cached by key or token alone, so all of them go (a rare event).
    */
-  async forgetVerdictsOf(userId: string): Promise<void> {
+  forgetVerdictsOf(userId: string): void {
     this.verifier.evictUser(userId);
-    for (const key of await this.keys.listForUser(userId)) this.verifier.evict(key.keyHash);
+    this.verifier.forgetRefusals();
   }
 
-  /** 409 when the user already has MCP_MAX_KEYS_PER_USER usable keys. */
-  async assertBelowCap(userId: string): Promise<void> {
-    const now = new Date();
-    const usable = (await this.keys.listForUser(userId)).filter((key) => key.isActive && !isExpired(key, now));
+  /** 409 when the user already has MCP_MAX_KEYS_PER_USER usable keys of their own (sign-ins aside). */
+  private async assertBelowCap(userId: string): Promise<void> {
+    const pasted = (await this.usableKeys(userId)).filter((key) => !isSignInKey(key));
     const cap = this.config.mcp.maxKeysPerUser;
-    if (usable.length >= cap) throw new ConflictException(`You already have ${cap} active API keys; revoke one before creating another`);
+    if (pasted.length >= cap) throw new ConflictException(`You already have ${cap} active API keys; revoke one before creating another`);
+  }
+
+  private async usableKeys(userId: string): Promise<ApiKey[]> {
+    const now = new Date();
+    return (await this.keys.listForUser(userId)).filter((key) => key.isActive && !isExpired(key, now));
   }
 }
 
 const unique = (names: string[]) => [...new Set(names)];
+
+/** What the key list shows in place of a sign-in key's prefix; no pasted key's prefix looks like it. */
+export const SIGN_IN_KEY_PREFIX = 'sk-oauth-...';
+const isSignInKey = (key: ApiKey) => key.prefix === SIGN_IN_KEY_PREFIX;
+
+/** A new active key; second precision, as stored, so what create answers matches what list shows later. */
+function newKey(userId: string, keyName: string, rawKey: string, prefix: string, expiresDays: number | null): ApiKey {
+  const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+  return {
+    id: randomUUID(),
+    userId,
+    keyName,
+    keyHash: hashApiKey(rawKey),
+    prefix,
+    isActive: true,
+    expiresAt: expiresDays ? new Date(createdAt.getTime() + expiresDays * DAY_MS) : null,
+    createdAt,
+    updatedAt: createdAt,
+  };
+}
 
 const isUnrestricted = (policy: KeyPolicy) =>
   policy.tools.length === 0 &&

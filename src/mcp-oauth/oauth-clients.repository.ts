@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { OAuthRegisteredClientsStore } from '@modelcontextprotocol/sdk/server/auth/clients.js';
-import { InvalidClientMetadataError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { CustomOAuthError, InvalidClientMetadataError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { LRUCache } from 'lru-cache';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
@@ -12,8 +12,10 @@ import { available } from './oauth-outage.js';
 const MAX_METADATA_BYTES = 8192;
 const MAX_REDIRECT_URIS = 10;
 const CLIENT_ID_PATTERN = /^[0-9a-f-]{36}$/;
-const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:']);
+/** Schemes of browsers and operating systems that an app's redirect URI must never be (many more are ms-…). */
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'view-source:', 'filesystem:', 'jar:', 'search:', 'search-ms:', 'shell:', 'chrome:', 'edge:']);
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const HOST_PATTERN = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/;
 
 /**
  * The registered MCP clients (the SDK's client store), in `mcp_oauth_clients`. Every client is
@@ -72,12 +74,20 @@ function assertAcceptable(client: OAuthClientInformationFull): void {
   }
   for (const uri of client.redirect_uris) {
     if (!isAllowedRedirect(uri)) {
-      throw new InvalidClientMetadataError(`redirect_uri ${JSON.stringify(uri.slice(0, 200))} is not allowed: use https, http on a loopback address, or an app's own scheme`);
+      throw new CustomOAuthError(
+        'invalid_redirect_uri',
+        `redirect_uri ${JSON.stringify(uri.slice(0, 200))} is not allowed: use https, http on a loopback address, or an app's own scheme (app://host/path)`,
+      );
     }
   }
 }
 
-/** OAuth 2.1 §2.3.1 and RFC 8252: https, loopback http, or a private-use scheme; never a script or a local file. */
+/**
+ * OAuth 2.1 §2.3.1 and RFC 8252: https, loopback http, or a private-use scheme with a host
+ * (cursor://anysphere.cursor-mcp/…); never a script, a local file, or one of the browser's or
+ * operating system's own handlers. Hosts are plain names, so they are safe in the sign-in page's
+ * Content-Security-Policy too.
+ */
 function isAllowedRedirect(uri: string): boolean {
   let url: URL;
   try {
@@ -85,7 +95,8 @@ function isAllowedRedirect(uri: string): boolean {
   } catch {
     return false;
   }
-  if (url.hash !== '' || FORBIDDEN_SCHEMES.has(url.protocol)) return false;
+  if (url.hash !== '' || url.username !== '' || url.password !== '' || !HOST_PATTERN.test(url.hostname)) return false;
   if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname);
-  return true;
+  if (url.protocol === 'https:') return true;
+  return !FORBIDDEN_SCHEMES.has(url.protocol) && !url.protocol.startsWith('ms-') && uri.startsWith(`${url.protocol}//`);
 }

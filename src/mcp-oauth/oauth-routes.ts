@@ -5,10 +5,11 @@ import { tokenHandler } from '@modelcontextprotocol/sdk/server/auth/handlers/tok
 import type { OAuthMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cors from 'cors';
-import type { Request, Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { AppConfig } from '../config/app-config.js';
 import { McpOAuthProvider } from './oauth.provider.js';
 import { outageAsServiceUnavailable } from './oauth-outage.js';
+import { checkAuthorizationRequest, refuseMalformedInput } from './oauth-request-checks.js';
 import { PublicUrls } from './public-urls.js';
 
 export const AUTHORIZATION_SERVER_METADATA_PATH = '/.well-known/oauth-authorization-server';
@@ -16,23 +17,31 @@ export const AUTHORIZATION_SERVER_METADATA_PATH = '/.well-known/oauth-authorizat
 /**
  * The OAuth authorization server on the REST port: metadata (RFC 8414), /authorize (the sign-in
  * page), /token, /register (RFC 7591) and /revoke (RFC 7009), from the SDK's own handlers, with
- * a per-address rate limit. Its answers are OAuth's error shape ({error, error_description}), which is
+ * per-address rate limits. Its answers are OAuth's error shape ({error, error_description}), which is
  * what OAuth clients parse.
  */
 export function mountOAuthRoutes(app: NestExpressApplication, config: AppConfig): void {
   const provider = app.get(McpOAuthProvider);
   const urls = app.get(PublicUrls);
-  // Each endpoint allows an address as many requests as the REST sign-in endpoints do (AUTH_RATE_*).
-  const rateLimit = { windowMs: config.authRateLimit.windowSeconds * 1000, limit: config.authRateLimit.limit };
+  // Where a password is tried or something is stored, an address gets what the REST sign-in
+  // endpoints allow (AUTH_RATE_*); token exchanges carry unguessable tokens and come from every
+  // client behind a NAT refreshing, so they get ten times as many.
+  const windowMs = config.authRateLimit.windowSeconds * 1000;
+  const strict = { windowMs, limit: config.authRateLimit.limit };
+  const lenient = { windowMs, limit: config.authRateLimit.limit * TOKEN_RATE_FACTOR };
   app.use(AUTHORIZATION_SERVER_METADATA_PATH, cors(), (req: Request, res: Response) => {
-    if (req.method !== 'GET') return res.status(405).setHeader('Allow', 'GET').json({ error: 'method_not_allowed', error_description: 'Use GET' });
+    if (req.method !== 'GET') return res.status(405).setHeader('Allow', 'GET').json({ error: 'invalid_request', error_description: 'Use GET' });
+    res.setHeader('Cache-Control', 'no-store');
     res.json(authorizationServerMetadata(urls.apiBase(req)));
   });
-  app.use('/authorize', outageAsServiceUnavailable, authorizationHandler({ provider, rateLimit }));
-  app.use('/token', outageAsServiceUnavailable, tokenHandler({ provider, rateLimit }));
-  app.use('/register', outageAsServiceUnavailable, clientRegistrationHandler({ clientsStore: provider.clientsStore, rateLimit }));
-  app.use('/revoke', outageAsServiceUnavailable, revocationHandler({ provider, rateLimit }));
+  const checked = [outageAsServiceUnavailable, refuseMalformedInput];
+  app.use('/authorize', ...checked, express.urlencoded({ extended: false }), checkAuthorizationRequest, authorizationHandler({ provider, rateLimit: strict }));
+  app.use('/token', ...checked, tokenHandler({ provider, rateLimit: lenient }));
+  app.use('/register', ...checked, clientRegistrationHandler({ clientsStore: provider.clientsStore, rateLimit: strict }));
+  app.use('/revoke', ...checked, revocationHandler({ provider, rateLimit: lenient }));
 }
+
+const TOKEN_RATE_FACTOR = 10;
 
 function authorizationServerMetadata(issuer: string): OAuthMetadata {
   return {

@@ -19,6 +19,8 @@ export interface StoredOAuthToken {
   redirectUri: string;
   expiresAt: Date;
   revoked: boolean;
+  /** This version's `ver` (microseconds since the epoch when written); 0 before it is saved. */
+  ver: number;
 }
 
 interface TokenRow {
@@ -30,6 +32,7 @@ interface TokenRow {
   redirect_uri: string;
   expires_at: number | string;
   revoked: number | string;
+  ver: number | string;
 }
 
 /** `mcp_oauth_tokens`: codes and tokens by the SHA-256 of their text, the newest version winning. */
@@ -43,19 +46,24 @@ export class OAuthTokensRepository {
   }
 
   /** Stores a new token (or code) under the hash of `token`. */
-  async save(token: string, stored: StoredOAuthToken): Promise<void> {
-    await this.clickhouse.insert(MCP_OAUTH_TOKENS_TABLE.name, [toRow(hashApiKey(token), stored)]);
+  async save(token: string, stored: Omit<StoredOAuthToken, 'ver'>): Promise<void> {
+    await this.clickhouse.insert(MCP_OAUTH_TOKENS_TABLE.name, [toRow(hashApiKey(token), { ...stored, ver: nextRowVersion() })]);
   }
 
-  /** Marks a token used or revoked (its next version), keeping what it was; `keyId` records what a redeemed code created. */
+  /**
+   * Marks a token used or revoked (its next version), keeping what it was; `keyId` records what a
+   * redeemed code created. The version is later than the one read even when this instance's clock
+   * is behind the one that wrote it, so the revoke always wins.
+   */
   async revoke(tokenHash: string, stored: StoredOAuthToken, keyId = stored.keyId): Promise<void> {
-    await this.clickhouse.insert(MCP_OAUTH_TOKENS_TABLE.name, [toRow(tokenHash, { ...stored, keyId, revoked: true })]);
+    const ver = Math.max(nextRowVersion(), stored.ver + 1);
+    await this.clickhouse.insert(MCP_OAUTH_TOKENS_TABLE.name, [toRow(tokenHash, { ...stored, keyId, revoked: true, ver })]);
   }
 
   /** The newest version of the token with this hash (revoked or expired ones too: callers decide). */
   async find(tokenHash: string): Promise<StoredOAuthToken | undefined> {
     const [row] = await this.clickhouse.query<TokenRow>(sql`
-      SELECT kind, client_id, user_id, key_id, code_challenge, redirect_uri, toUnixTimestamp(expires_at) AS expires_at, revoked
+      SELECT kind, client_id, user_id, key_id, code_challenge, redirect_uri, toUnixTimestamp(expires_at) AS expires_at, revoked, ver
       FROM mcp_oauth_tokens
       WHERE token_hash = ${str(tokenHash)}
       ORDER BY ver DESC
@@ -74,7 +82,7 @@ const toRow = (tokenHash: string, token: StoredOAuthToken) => ({
   redirect_uri: token.redirectUri,
   expires_at: unixSeconds(token.expiresAt),
   revoked: token.revoked ? 1 : 0,
-  ver: nextRowVersion(),
+  ver: token.ver,
 });
 
 const fromRow = (row: TokenRow): StoredOAuthToken => ({
@@ -86,4 +94,5 @@ const fromRow = (row: TokenRow): StoredOAuthToken => ({
   redirectUri: row.redirect_uri,
   expiresAt: fromUnixSeconds(row.expires_at),
   revoked: Number(row.revoked) === 1,
+  ver: Number(row.ver),
 });

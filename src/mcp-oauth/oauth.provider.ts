@@ -11,7 +11,7 @@ import { LoginDto } from '../auth/dto/login.dto.js';
 import type { User } from '../auth/user.js';
 import { StoreUnavailableError } from '../clickhouse/clickhouse-errors.js';
 import { clientAddress } from '../common/client-address.js';
-import { SerialQueue } from '../common/serial-queue.js';
+import { KeyedSerialQueue } from '../common/serial-queue.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { hashApiKey } from '../mcp-keys/api-key.js';
@@ -22,7 +22,7 @@ import { available } from './oauth-outage.js';
 import { generateOAuthToken, isWellFormedAccessToken } from './oauth-tokens.js';
 import { OAuthTokensRepository, type StoredOAuthToken } from './oauth-tokens.repository.js';
 import { PublicUrls } from './public-urls.js';
-import { sendSignInPage } from './sign-in-page.js';
+import { redirectHost, sendSignInPage } from './sign-in-page.js';
 
 const CODE_TTL_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
@@ -38,8 +38,8 @@ const MAX_CLIENT_NAME = 80;
 @Injectable()
 export class McpOAuthProvider implements OAuthServerProvider {
   private readonly logger = new Logger(McpOAuthProvider.name);
-  /** ClickHouse has no transactions: a code or refresh token is redeemed once per instance by doing one exchange at a time. */
-  private readonly exchanges = new SerialQueue();
+  /** ClickHouse has no transactions: a code or refresh token is redeemed once per instance by one exchange of it at a time. */
+  private readonly exchanges = new KeyedSerialQueue();
 
   constructor(
     readonly clientsStore: OAuthClientsRepository,
@@ -58,14 +58,14 @@ export class McpOAuthProvider implements OAuthServerProvider {
     const req = res.req as Request;
     const page = { clientName: clientNameOf(client), redirectUri: params.redirectUri, fields: formFields(client, params) };
     if (req.method !== 'POST') return sendSignInPage(res, 200, page);
+    // A sign-in on the page is a POST the page itself makes; anything else was sent by another site.
+    if (!this.isSameOrigin(req)) return sendSignInPage(res, 403, { ...page, error: 'This sign-in form must be sent from this site.' });
     const body = (req.body ?? {}) as Record<string, unknown>;
     const email = typeof body.email === 'string' ? body.email.slice(0, 254) : '';
-    if (!this.isSameOrigin(req)) return sendSignInPage(res, 403, { ...page, error: 'This sign-in form must be sent from this site.' });
     const credentials = plainToInstance(LoginDto, { email: body.email, password: body.password });
     if (validateSync(credentials).length > 0) return sendSignInPage(res, 400, { ...page, email, error: 'Enter your email and password.' });
     try {
       const user = await this.auth.authenticate(credentials, clientAddress(req, this.config.http.trustProxy));
-      await this.keys.assertBelowCap(user.id);
       res.redirect(302, await this.issueCode(client, params, user));
     } catch (error) {
       if (error instanceof HttpException) return sendSignInPage(res, error.getStatus(), { ...page, email, error: error.message });
@@ -80,36 +80,48 @@ export class McpOAuthProvider implements OAuthServerProvider {
   }
 
   exchangeAuthorizationCode(client: OAuthClientInformationFull, code: string, _verifier?: string, redirectUri?: string): Promise<OAuthTokens> {
-    return this.exchanges.run(() =>
+    const codeHash = hashApiKey(code);
+    return this.exchanges.run(codeHash, () =>
       available(async () => {
         const stored = await this.redeemable(client, code);
         if (redirectUri !== undefined && redirectUri !== stored.redirectUri) throw new InvalidGrantError('redirect_uri differs from the one the code was issued for');
+        await this.assertActiveUser(stored.userId);
         // Used up before anything is created: a failure from here on costs a sign-in, never a second key.
-        const codeHash = hashApiKey(code);
         await this.tokens.revoke(codeHash, stored);
-        const key = await this.keys.create({ id: stored.userId, isAdmin: false }, { key_name: `OAuth: ${clientNameOf(client)}`, expires_days: this.config.oauth.grantTtlDays }).catch((error: unknown) => {
-          throw error instanceof HttpException ? new InvalidGrantError(error.message) : error;
+        const key = await this.keys.createSignInKey(stored.userId, signInKeyName(client, stored.redirectUri), this.config.oauth.grantTtlDays);
+        const grantEnds = key.expiresAt ?? new Date(Date.now() + this.config.oauth.grantTtlDays * DAY_MS);
+        const tokens = await this.issueTokens(client, stored.userId, key.id, grantEnds).catch(async (error: unknown) => {
+          await this.keys.revokeKey(key).catch(() => undefined);
+          throw error;
         });
-        await this.tokens.revoke(codeHash, stored, key.key_id);
-        this.logger.log({ userId: stored.userId, keyId: key.key_id, clientId: client.client_id }, 'OAuth sign-in redeemed');
-        return this.issueTokens(client, stored.userId, key.key_id, new Date(key.expires_at ?? Date.now() + this.config.oauth.grantTtlDays * DAY_MS));
+        await this.tokens.revoke(codeHash, stored, key.id);
+        this.logger.log({ userId: stored.userId, keyId: key.id, clientId: client.client_id }, 'OAuth sign-in redeemed');
+        return tokens;
       }),
     );
   }
 
-  /** Rotates the refresh token. A used one presented again means it leaked: the whole sign-in is revoked (OAuth 2.1 §4.3.1). */
+  /**
+   * Rotates the refresh token. A used one presented again means it leaked: the whole sign-in is
+   * revoked (OAuth 2.1 §4.3.1), unless it was rotated within OAUTH_REFRESH_REUSE_GRACE_SECONDS:
+   * two sessions of one client refreshing at once, or an answer lost on the way.
+   */
   exchangeRefreshToken(client: OAuthClientInformationFull, refreshToken: string): Promise<OAuthTokens> {
-    return this.exchanges.run(() =>
+    const tokenHash = hashApiKey(refreshToken);
+    return this.exchanges.run(tokenHash, () =>
       available(async () => {
-        const tokenHash = hashApiKey(refreshToken);
         const stored = await this.tokens.find(tokenHash);
         if (!stored || stored.kind !== 'refresh' || stored.clientId !== client.client_id) throw new InvalidGrantError('Unknown refresh token');
+        if (stored.revoked && Date.now() - stored.ver / 1000 < this.config.oauth.refreshReuseGraceSeconds * 1000) {
+          throw new InvalidGrantError('This refresh token was just used; use the one that refresh returned');
+        }
         if (stored.revoked) {
           await this.revokeGrant(stored);
           throw new InvalidGrantError('This refresh token was already used, so this sign-in was revoked; sign in again');
         }
         const key = stored.expiresAt > new Date() ? await this.keys.usableKey(stored.userId, stored.keyId) : undefined;
         if (!key) throw new InvalidGrantError('This sign-in was revoked or has expired; sign in again');
+        await this.assertActiveUser(stored.userId);
         await this.tokens.revoke(tokenHash, stored);
         return this.issueTokens(client, stored.userId, key.id, key.expiresAt ?? stored.expiresAt);
       }),
@@ -133,6 +145,10 @@ export class McpOAuthProvider implements OAuthServerProvider {
     const key = await this.verifier.verify(token);
     if (!key) throw new InvalidTokenError('Invalid or expired access token');
     return { token, clientId: key.keyId, scopes: [], ...(key.expiresAt ? { expiresAt: Math.floor(key.expiresAt.getTime() / 1000) } : {}) };
+  }
+
+  private async assertActiveUser(userId: string): Promise<void> {
+    if (!(await this.auth.activeUser(userId))) throw new InvalidGrantError('This account is disabled');
   }
 
   private async findAccessToken(tokenHash: string) {
@@ -191,19 +207,33 @@ export class McpOAuthProvider implements OAuthServerProvider {
     if (key) await this.keys.revokeKey(key);
   }
 
-  /** Login CSRF: a browser posting the form from another site says so in Origin or Sec-Fetch-Site. */
+  /**
+   * Login CSRF: browsers say where a form post comes from (the page sends its origin: its
+   * Referrer-Policy is same-origin). A request without those headers is not a browser's, and had
+   * to know the password itself.
+   */
   private isSameOrigin(req: Request): boolean {
-    if (req.headers['sec-fetch-site'] === 'cross-site') return false;
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
     const origin = req.headers.origin;
-    return origin === undefined || origin === 'null' || origin === new URL(this.urls.apiBase(req)).origin || origin === `${req.protocol}://${req.headers.host ?? ''}`;
+    return origin === undefined || origin === new URL(this.urls.apiBase(req)).origin || origin === `${req.protocol}://${req.headers.host ?? ''}`;
   }
 }
 
-/** The client's name as people see it: printable, short; its id when it gave none. */
+/** The client's name as people see it: printable (no control or direction-changing characters), short; its id when it gave none. */
 function clientNameOf(client: OAuthClientInformationFull): string {
   // eslint-disable-next-line no-control-regex
-  const name = (client.client_name ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
-  return (name || client.client_id).slice(0, MAX_CLIENT_NAME);
+  const name = (client.client_name ?? '').toWellFormed().replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
+  // Cut by code points, never inside a character.
+  return Array.from(name || client.client_id)
+    .slice(0, MAX_CLIENT_NAME)
+    .join('');
+}
+
+/** "OAuth: <client>", and where it sends people when that is not this computer, so the key list tells look-alikes apart. */
+function signInKeyName(client: OAuthClientInformationFull, redirectUri: string): string {
+  const host = redirectHost(redirectUri);
+  return `OAuth: ${clientNameOf(client)}${host ? ` via ${host}` : ''}`;
 }
 
 /** The authorization request, as the form posts it back to /authorize. */

@@ -12,8 +12,8 @@ export const PROTECTED_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-re
 /**
  * The public URLs OAuth metadata names: the REST API (the issuer) and the MCP endpoint (the
  * protected resource). PUBLIC_API_URL and PUBLIC_MCP_URL when set (behind a proxy or TLS, set
- * them); otherwise the host the client itself used (its Host header) with this process's ports,
- * so a client that reached http://host:8001 is sent to http://host:8000 to sign in.
+ * them); otherwise the host the client itself used (its Host header), so a client that reached
+ * http://host:8001 is sent to http://host:8000 to sign in.
  */
 @Injectable()
 export class PublicUrls {
@@ -30,11 +30,21 @@ export class PublicUrls {
 
   /** The issuer, without a trailing slash. */
   apiBase(req: IncomingMessage): string {
-    return this.config.oauth.publicApiUrl ?? `http://${hostnameOf(req)}:${this.ports.api}`;
+    return this.config.oauth.publicApiUrl ?? `http://${this.hostFor(req, this.ports.api)}`;
   }
 
   mcpEndpoint(req: IncomingMessage): string {
-    return this.config.oauth.publicMcpUrl ?? `http://${hostnameOf(req)}:${this.ports.mcp}${MCP_ENDPOINT_PATH}`;
+    return this.config.oauth.publicMcpUrl ?? `http://${this.hostFor(req, this.ports.mcp)}${MCP_ENDPOINT_PATH}`;
+  }
+
+  /**
+   * The Host the client used when it reached this very listener (its port may be a mapped one,
+   * as behind Docker's -p); for the other listener, that host's name with the other's port.
+   */
+  private hostFor(req: IncomingMessage, port: number): string {
+    const host = req.headers.host ?? '';
+    if (!HOST_PATTERN.test(host)) return `${FALLBACK_HOST}:${port}`;
+    return req.socket.localPort === port ? host.toLowerCase() : `${host.replace(/:\d+$/, '').toLowerCase()}:${port}`;
   }
 
   /** RFC 9728 protected-resource metadata: where MCP clients learn to sign in. */
@@ -54,10 +64,4 @@ export class PublicUrls {
     const resource = new URL(this.mcpEndpoint(req));
     return `${resource.origin}${PROTECTED_RESOURCE_METADATA_PATH}${resource.pathname === '/' ? '' : resource.pathname}`;
   }
-}
-
-function hostnameOf(req: IncomingMessage): string {
-  const host = req.headers.host ?? '';
-  if (!HOST_PATTERN.test(host)) return FALLBACK_HOST;
-  return host.replace(/:\d+$/, '').toLowerCase();
 }

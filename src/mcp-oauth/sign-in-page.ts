@@ -10,6 +10,15 @@ export interface SignInPage {
   error?: string;
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Where a redirect URI leads when that is not this computer: a host, or an app's scheme; undefined for loopback. */
+export function redirectHost(redirectUri: string): string | undefined {
+  const target = new URL(redirectUri);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') return `${target.protocol}//${target.host}`;
+  return LOOPBACK_HOSTS.has(target.hostname) ? undefined : target.host;
+}
+
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] ?? char);
 
@@ -27,6 +36,8 @@ export function sendSignInPage(res: Response, status: number, page: SignInPage):
   res.status(status);
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formTargets(page.redirectUri)}; frame-ancestors 'none'; base-uri 'none'`);
+  // So the page's own post carries its Origin (no-referrer would send "null"): the login-CSRF check reads it.
+  res.setHeader('Referrer-Policy', 'same-origin');
   res.type('html').send(renderSignInPage(page));
 }
 
@@ -35,7 +46,10 @@ export function renderSignInPage(page: SignInPage): string {
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('\n      ');
-  const redirectHost = new URL(page.redirectUri).host || page.redirectUri;
+  const elsewhere = redirectHost(page.redirectUri);
+  const destination = elsewhere
+    ? `<p class="warning"><strong>After you sign in you are sent to ${escapeHtml(elsewhere)}.</strong> Anyone can register an app under any name: sign in only if you started this from an app you trust that uses that address.</p>`
+    : '<p class="note">After you sign in you return to the app on this computer.</p>';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -52,6 +66,7 @@ export function renderSignInPage(page: SignInPage): string {
     button { margin-top: 1.5rem; width: 100%; padding: .7rem; font-size: 1rem; background: #2453c7; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
     .error { background: #fdecec; color: #8a1c1c; padding: .6rem .8rem; border-radius: 4px; }
     .note { color: #4a5263; font-size: .9rem; }
+    .warning { background: #fff1d6; color: #5c3f00; padding: .6rem .8rem; border-radius: 4px; }
   </style>
 </head>
 <body>
@@ -59,9 +74,9 @@ export function renderSignInPage(page: SignInPage): string {
     <h1>Sign in to use the stock data tools</h1>
     <p><strong>${escapeHtml(page.clientName)}</strong> asks to call the stock data tools as you. It then uses a key named
       <strong>OAuth: ${escapeHtml(page.clientName)}</strong>, listed with your API keys, metered like them, and revocable any time.</p>
-    <p class="note">After you sign in you return to ${escapeHtml(redirectHost)}.</p>
+    ${destination}
     ${page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : ''}
-    <form method="post" action="/authorize">
+    <form method="post" action="authorize">
       ${hidden}
       <label for="email">Email</label>
       <input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${escapeHtml(page.email ?? '')}">

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 
@@ -74,4 +75,23 @@ export class FormSigningInProvider implements OAuthClientProvider {
     const location = submitted.headers.get('location');
     this.code = location ? (new URL(location).searchParams.get('code') ?? undefined) : undefined;
   }
+}
+
+/** A whole sign-in over plain HTTP, as a client and its user would do it: register, sign in on the page, redeem the code. */
+export async function signInOverHttp(restUrl: string, credentials: Credentials, client: { name: string; redirectUri?: string }) {
+  const redirectUri = client.redirectUri ?? 'http://127.0.0.1:33418/callback';
+  const registered = await fetch(`${restUrl}/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ client_name: client.name, redirect_uris: [redirectUri] }) });
+  if (registered.status !== 201) throw new Error(`register answered ${registered.status}: ${await registered.text()}`);
+  const { client_id: clientId } = (await registered.json()) as { client_id: string };
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const query = new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' });
+  const page = await (await fetch(`${restUrl}/authorize?${query.toString()}`)).text();
+  const submitted = await fetch(`${restUrl}/authorize`, { method: 'POST', body: new URLSearchParams({ ...formFieldsOf(page), ...credentials }), redirect: 'manual' });
+  const code = new URL(submitted.headers.get('location') ?? 'http://none/').searchParams.get('code');
+  if (!code) throw new Error(`sign-in answered ${submitted.status}`);
+  const token = await fetch(`${restUrl}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: redirectUri }) });
+  const tokens = (await token.json()) as OAuthTokens & { error?: string; error_description?: string };
+  if (token.status !== 200) throw new Error(`token answered ${token.status}: ${JSON.stringify(tokens)}`);
+  return { clientId, tokens, page };
 }
