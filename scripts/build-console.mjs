@@ -1,4 +1,5 @@
-// Bundles the web console (console/) into dist/console: one script, one stylesheet, the page.
+// Bundles the web console (console/) into dist/console (or <out>/console for `node build-console.mjs <out>`):
+// one script, one stylesheet, the page.
 // Everything is bundled (Preact, uPlot, the typed API client): no CDN, works offline.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -6,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist/console');
+const out = join(process.argv[2] ?? join(root, 'dist'), 'console');
 mkdirSync(out, { recursive: true });
 await build({
   entryPoints: { console: join(root, 'console/src/main.tsx') },

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumPath, launchChromium } from './support/browser.js';
+import { chromiumPath, launchChromium } from '../scripts/lib/chromium.mjs';
 import { connectSdkClient, rawRpc } from './support/mcp.js';
 import { type TestApp, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';

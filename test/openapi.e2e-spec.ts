@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { type TestApp, startTestApp } from './support/test-app.js';
@@ -68,5 +68,13 @@ describe('The OpenAPI document generates a working typed client (e2e)', () => {
       revoked: true,
       wrong_password: { status: 401, detail: 'Incorrect email or password' },
     });
+  });
+
+  it("should match the console's committed API types (npm run console:types regenerates them)", async () => {
+    const generated = join(work, 'console-schema.d.ts');
+    await run(bin('openapi-typescript'), [join(work, 'openapi.json'), '--output', generated], { timeout: 60_000 });
+    const committed = join(root, 'console/src/api/schema.d.ts');
+    if (process.env.UPDATE_CONSOLE_TYPES === '1') copyFileSync(generated, committed);
+    expect(readFileSync(committed, 'utf8')).toBe(readFileSync(generated, 'utf8'));
   });
 });

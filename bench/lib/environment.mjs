@@ -18,6 +18,7 @@ export function buildApp(root, outDir) {
     cwd: root,
     stdio: 'inherit',
   });
+  execFileSync(process.execPath, [join(root, 'scripts/build-console.mjs'), outDir], { cwd: root, stdio: 'inherit' });
 }
 
 /** A per-run scratch directory (ClickHouse data, usage spool), removed by the returned function. */

@@ -1,5 +1,6 @@
 // The report's sections, in run order. A section is { title (string or ctx => string),
 // measure(ctx) → data, render(data, ctx) → markdown }; adding one is a file here plus a line below.
+import { consoleRender } from './console-render.mjs';
 import { gatewayProfile } from './gateway-profile.mjs';
 import { keyVerification } from './key-verification.mjs';
 import { mcpThroughput } from './mcp-throughput.mjs';
@@ -17,6 +18,7 @@ export const SECTIONS = {
   metering,
   'usage-ingest': usageIngest,
   'usage-queries': usageQueries,
+  'console-render': consoleRender,
   'gateway-profile': gatewayProfile,
 };
 
