@@ -29,13 +29,14 @@ describe(UsageRepository.name, () => {
 
   /** Everything the read methods report for one filter, as the REST endpoints would show it. */
   async function readAll(filter: HistoryFilter) {
-    const [hours, page, daily, topTools] = await Promise.all([
+    const [hours, page, daily, topTools, topTables] = await Promise.all([
       repository.hourlyCounts(filter),
       repository.page(filter, 100, 0),
       repository.daily(filter),
       repository.topTools(filter, 10),
+      repository.topTables(filter, 10),
     ]);
-    return { count: hours.reduce((sum, hour) => sum + hour.calls, 0), page, daily, topTools };
+    return { count: hours.reduce((sum, hour) => sum + hour.calls, 0), page, daily, topTools, topTables };
   }
 
   const ids = (rows: { id: string }[]) => rows.map((row) => row.id);
@@ -74,14 +75,32 @@ describe(UsageRepository.name, () => {
       count: 3,
       page: [batch[2], batch[1], batch[0]],
       daily: [
-        { date: '2026-11-24', call_count: 1, total_records: 5 },
-        { date: '2026-11-25', call_count: 2, total_records: 7 },
+        { date: '2026-11-24', call_count: 1, total_records: 5, error_count: 0 },
+        { date: '2026-11-25', call_count: 2, total_records: 7, error_count: 1 },
       ],
       topTools: [
         { tool_name: 'get_daily_bars', table_name: 'ods_daily', call_count: 2, total_records: 12 },
         { tool_name: 'search_stocks', table_name: 'ods_stock_basic', call_count: 1, total_records: 0 },
       ],
+      topTables: [
+        { table_name: 'ods_daily', call_count: 2, total_records: 12 },
+        { table_name: 'ods_stock_basic', call_count: 1, total_records: 0 },
+      ],
     });
+  });
+
+  it('should narrow every read to one key', async () => {
+    const userId = randomUUID();
+    const [keyA, keyB] = [randomUUID(), randomUUID()];
+    await repository.insert([
+      { ...usage(userId, 'a-1', '2026-11-25T10:00:00', { record_count: 4 }), api_key_id: keyA },
+      { ...usage(userId, 'b-1', '2026-11-25T10:01:00', { record_count: 9, tool_name: 'search_stocks', table_name: 'ods_stock_basic' }), api_key_id: keyB },
+    ]);
+    const seen = await readAll({ userId, apiKeyId: keyB });
+    expect(seen.count).toBe(1);
+    expect(ids(seen.page)).toEqual(['b-1']);
+    expect(seen.daily).toEqual([{ date: '2026-11-25', call_count: 1, total_records: 9, error_count: 0 }]);
+    expect(seen.topTables).toEqual([{ table_name: 'ods_stock_basic', call_count: 1, total_records: 9 }]);
   });
 
   it("should never return another user's records", async () => {
@@ -97,7 +116,7 @@ describe(UsageRepository.name, () => {
 
     expect(seenByAlice.count).toBe(1);
     expect(ids(seenByAlice.page)).toEqual(['alice-1']);
-    expect(seenByAlice.daily).toEqual([{ date: '2026-11-25', call_count: 1, total_records: 3 }]);
+    expect(seenByAlice.daily).toEqual([{ date: '2026-11-25', call_count: 1, total_records: 3, error_count: 0 }]);
     expect(seenByAlice.topTools).toEqual([{ tool_name: 'get_daily_bars', table_name: 'ods_daily', call_count: 1, total_records: 3 }]);
     expect(await repository.hourlyCounts({ userId: randomUUID() })).toEqual([]);
   });
@@ -115,7 +134,7 @@ describe(UsageRepository.name, () => {
 
     expect(november1.count).toBe(2);
     expect(ids(november1.page)).toEqual(['last-second', 'at-from']);
-    expect(november1.daily).toEqual([{ date: '2026-11-01', call_count: 2, total_records: 6 }]);
+    expect(november1.daily).toEqual([{ date: '2026-11-01', call_count: 2, total_records: 6, error_count: 0 }]);
     expect(ids(await repository.page({ userId, from: at('2026-11-01T00:00:00') }, 100, 0))).toEqual(['at-until', 'last-second', 'at-from']);
     expect(ids(await repository.page({ userId, until: at('2026-11-02T00:00:00') }, 100, 0))).toEqual(['last-second', 'at-from', 'before']);
   });
