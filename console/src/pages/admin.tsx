@@ -1,5 +1,7 @@
+import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { type KeySummary, type Schemas, api, data } from '../api/client';
+import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
 import { formatNumber, formatTime, isoDay } from '../format';
 
@@ -62,54 +64,36 @@ function UsageSummary() {
       </form>
       <ErrorMessage error={error} />
       {summary && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{summary.group_by}</th>
-                <th scope="col" class="number">
-                  Calls
-                </th>
-                <th scope="col" class="number">
-                  Records
-                </th>
-                <th scope="col" class="number">
-                  Errors
-                </th>
-                <th scope="col" class="number">
-                  p50 ms
-                </th>
-                <th scope="col" class="number">
-                  p95 ms
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {summary.rows.map((row) => (
-                <tr key={row.key}>
-                  <td>{row.email ?? row.key}</td>
-                  <td class="number">{formatNumber(row.calls)}</td>
-                  <td class="number">{formatNumber(row.records)}</td>
-                  <td class="number">{formatNumber(row.errors)}</td>
-                  <td class="number">{row.p50_ms ?? '—'}</td>
-                  <td class="number">{row.p95_ms ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row">All</th>
-                <td class="number">{formatNumber(summary.totals.calls)}</td>
-                <td class="number">{formatNumber(summary.totals.records)}</td>
-                <td class="number">{formatNumber(summary.totals.errors)}</td>
-                <td class="number">{summary.totals.p50_ms ?? '—'}</td>
-                <td class="number">{summary.totals.p95_ms ?? '—'}</td>
-              </tr>
-            </tfoot>
-          </table>
-        </div>
+        <DataTable
+          columns={[{ label: summary.group_by }, ...['Calls', 'Records', 'Errors', 'p50 ms', 'p95 ms'].map((label) => ({ label, numeric: true }))]}
+          footer={
+            <tr>
+              <th scope="row">All</th>
+              <Figures figures={summary.totals} />
+            </tr>
+          }
+        >
+          {summary.rows.map((row) => (
+            <tr key={row.key}>
+              <td>{row.email ?? row.key}</td>
+              <Figures figures={row} />
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
+  );
+}
+
+function Figures({ figures }: { figures: Schemas['UsageFiguresDto'] }) {
+  return (
+    <>
+      <td class="number">{formatNumber(figures.calls)}</td>
+      <td class="number">{formatNumber(figures.records)}</td>
+      <td class="number">{formatNumber(figures.errors)}</td>
+      <td class="number">{figures.p50_ms ?? '—'}</td>
+      <td class="number">{figures.p95_ms ?? '—'}</td>
+    </>
   );
 }
 
@@ -170,49 +154,35 @@ function Users() {
       <h2 id="users-title">Accounts</h2>
       <ErrorMessage error={error} />
       {users && (
-        <div class="table-wrap">
-          <table>
-            <thead>
+        <DataTable columns={[{ label: 'Email' }, { label: 'Status' }, { label: 'Created' }, { label: 'Actions', hidden: true }]}>
+          {users.map((user) => (
+            <Fragment key={user.id}>
               <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
+                <td>
+                  {user.email}
+                  {user.is_admin ? ' (admin)' : ''}
+                </td>
+                <td>{user.is_active ? 'active' : 'disabled'}</td>
+                <td>{formatTime(user.created_at)}</td>
+                <td class="actions">
+                  <button type="button" class="secondary" aria-expanded={open === user.id} onClick={() => setOpen(open === user.id ? undefined : user.id)}>
+                    Keys
+                  </button>
+                  <button type="button" class="secondary" onClick={() => void setActive(user, !user.is_active)}>
+                    {user.is_active ? 'Disable' : 'Enable'}
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {users.map((user) => (
-                <>
-                  <tr key={user.id}>
-                    <td>
-                      {user.email}
-                      {user.is_admin ? ' (admin)' : ''}
-                    </td>
-                    <td>{user.is_active ? 'active' : 'disabled'}</td>
-                    <td>{formatTime(user.created_at)}</td>
-                    <td class="actions">
-                      <button type="button" class="secondary" aria-expanded={open === user.id} onClick={() => setOpen(open === user.id ? undefined : user.id)}>
-                        Keys
-                      </button>
-                      <button type="button" class="secondary" onClick={() => void setActive(user, !user.is_active)}>
-                        {user.is_active ? 'Disable' : 'Enable'}
-                      </button>
-                    </td>
-                  </tr>
-                  {open === user.id && (
-                    <tr key={`${user.id}-keys`}>
-                      <td colSpan={4}>
-                        <UserKeys userId={user.id} />
-                      </td>
-                    </tr>
-                  )}
-                </>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              {open === user.id && (
+                <tr>
+                  <td colSpan={4}>
+                    <UserKeys userId={user.id} />
+                  </td>
+                </tr>
+              )}
+            </Fragment>
+          ))}
+        </DataTable>
       )}
     </section>
   );

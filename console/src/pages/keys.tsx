@@ -2,7 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { type KeySummary, type Schemas, api, data } from '../api/client';
 import { ClientConfigs } from '../components/client-configs';
 import { CopyButton } from '../components/copy-button';
+import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
+import { useSubmit } from '../components/use-submit';
 import { formatTime } from '../format';
 
 type CreatedKey = Schemas['CreateKeyResponseDto'];
@@ -73,32 +75,20 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: CreatedKey) => void }) 
   const [expiresDays, setExpiresDays] = useState('90');
   const [tools, setTools] = useState('');
   const [limits, setLimits] = useState<Partial<Record<Limit, string>>>({});
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
+  const { busy, error, onSubmit } = useSubmit(async () => {
     const policy: Schemas['KeyPolicyDto'] = {};
     const toolNames = tools.split(',').map((tool) => tool.trim()).filter(Boolean);
     if (toolNames.length > 0) policy.tools = toolNames;
     for (const [field] of LIMITS) if (limits[field]) policy[field] = Number(limits[field]);
-    try {
-      const key = await data(api.POST('/api/mcp-keys/create', { body: { key_name: name || 'default', expires_days: expiresDays ? Number(expiresDays) : null, policy } }));
-      setName('');
-      setTools('');
-      setLimits({});
-      onCreated(key);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+    const key = await data(api.POST('/api/mcp-keys/create', { body: { key_name: name || 'default', expires_days: expiresDays ? Number(expiresDays) : null, policy } }));
+    setName('');
+    setTools('');
+    setLimits({});
+    onCreated(key);
+  });
 
   return (
-    <form class="card" onSubmit={(event) => void submit(event)} aria-labelledby="create-title">
+    <form class="card" onSubmit={onSubmit} aria-labelledby="create-title">
       <h2 id="create-title">Create a key</h2>
       <ErrorMessage error={error} />
       <div class="grid">
@@ -147,30 +137,13 @@ function policySummary(policy: KeySummary['policy']): string {
 
 function KeyTable({ keys, onRevoked }: { keys: KeySummary[]; onRevoked: () => void }) {
   if (keys.length === 0) return <p>No keys yet: create one above.</p>;
+  const columns = ['Name', 'Key', 'Status', 'Created', 'Expires', 'Last used', 'Scopes and limits'].map((label) => ({ label }));
   return (
-    <div class="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Key</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Scopes and limits</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((key) => (
-            <KeyRow key={key.id} apiKey={key} onRevoked={onRevoked} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable columns={[...columns, { label: 'Actions', hidden: true }]}>
+      {keys.map((key) => (
+        <KeyRow key={key.id} apiKey={key} onRevoked={onRevoked} />
+      ))}
+    </DataTable>
   );
 }
 

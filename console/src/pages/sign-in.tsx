@@ -1,36 +1,25 @@
 import { useState } from 'preact/hooks';
 import { api, data, signIn } from '../api/client';
 import { ErrorMessage } from '../components/error-message';
+import { useSubmit } from '../components/use-submit';
 
 /** Sign in, or register and then sign in, with the REST API's own accounts. */
 export function SignInPage({ onSignedIn }: { onSignedIn: () => void }) {
   const [mode, setMode] = useState<'sign-in' | 'register'>('sign-in');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      if (mode === 'register') await data(api.POST('/api/auth/register', { body: { email, password } }));
-      const token = await data(api.POST('/api/auth/login', { body: { email, password } }));
-      signIn(token.access_token);
-      onSignedIn();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, onSubmit } = useSubmit(async () => {
+    if (mode === 'register') await data(api.POST('/api/auth/register', { body: { email, password } }));
+    const token = await data(api.POST('/api/auth/login', { body: { email, password } }));
+    signIn(token.access_token);
+    onSignedIn();
+  });
 
   return (
     <main class="narrow">
       <h1>{mode === 'sign-in' ? 'Sign in' : 'Create an account'}</h1>
       <p class="muted">Manage your MCP API keys and see what your agents used.</p>
-      <form onSubmit={(event) => void submit(event)} class="card">
+      <form onSubmit={onSubmit} class="card">
         <ErrorMessage error={error} />
         <label for="email">Email</label>
         <input id="email" type="email" autocomplete="username" required maxLength={254} value={email} onInput={(e) => setEmail(e.currentTarget.value)} />

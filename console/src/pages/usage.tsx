@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type KeySummary, type Schemas, api, data } from '../api/client';
+import { type Column, DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
 import { UsageChart } from '../components/usage-chart';
 import { formatNumber, formatTime, isoDay } from '../format';
@@ -14,6 +15,15 @@ interface Filters {
 }
 
 const PAGE_SIZE = 20;
+const HISTORY_COLUMNS: Column[] = [
+  { label: 'Time' },
+  { label: 'Tool' },
+  { label: 'Table' },
+  { label: 'Records', numeric: true },
+  { label: 'ms', numeric: true },
+  { label: 'Key' },
+  { label: 'Error' },
+];
 
 export function UsagePage() {
   const [keys, setKeys] = useState<KeySummary[]>([]);
@@ -108,28 +118,15 @@ function TopTable({ title, rows }: { title: string; rows: { name: string; calls:
       {rows.length === 0 ? (
         <p class="muted">No calls in this range.</p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col" class="number">
-                Calls
-              </th>
-              <th scope="col" class="number">
-                Records
-              </th>
+        <DataTable columns={[{ label: 'Name' }, { label: 'Calls', numeric: true }, { label: 'Records', numeric: true }]}>
+          {rows.map((row) => (
+            <tr key={row.name}>
+              <td>{row.name}</td>
+              <td class="number">{formatNumber(row.calls)}</td>
+              <td class="number">{formatNumber(row.records)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.map((row) => (
-              <tr key={row.name}>
-                <td>{row.name}</td>
-                <td class="number">{formatNumber(row.calls)}</td>
-                <td class="number">{formatNumber(row.records)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
     </section>
   );
@@ -159,38 +156,19 @@ function HistoryTable({ filters, keyName }: { filters: Filters; keyName: (id: st
           <p class="muted" data-testid="history-total">
             {formatNumber(history.total)} calls
           </p>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Tool</th>
-                  <th scope="col">Table</th>
-                  <th scope="col" class="number">
-                    Records
-                  </th>
-                  <th scope="col" class="number">
-                    ms
-                  </th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {history.records.map((record) => (
-                  <tr key={record.id} class={record.is_error ? 'failed' : undefined}>
-                    <td>{formatTime(record.created_at)}</td>
-                    <td>{record.tool_name}</td>
-                    <td>{record.table_name}</td>
-                    <td class="number">{formatNumber(record.record_count)}</td>
-                    <td class="number">{record.duration_ms}</td>
-                    <td>{keyName(record.api_key_id)}</td>
-                    <td>{record.error_message ?? ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={HISTORY_COLUMNS}>
+            {history.records.map((record) => (
+              <tr key={record.id} class={record.is_error ? 'failed' : undefined}>
+                <td>{formatTime(record.created_at)}</td>
+                <td>{record.tool_name}</td>
+                <td>{record.table_name}</td>
+                <td class="number">{formatNumber(record.record_count)}</td>
+                <td class="number">{record.duration_ms}</td>
+                <td>{keyName(record.api_key_id)}</td>
+                <td>{record.error_message ?? ''}</td>
+              </tr>
+            ))}
+          </DataTable>
           <nav class="pager" aria-label="History pages">
             <button type="button" class="secondary" disabled={page <= 1} onClick={() => setPage(page - 1)}>
               Newer
