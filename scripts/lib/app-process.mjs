@@ -1,12 +1,13 @@
 // Starts the built gateway (dist/main.js) as a child process and waits for its "listening" log
-// line, which carries the REST and MCP URLs (ports may be 0 = any free port).
+// line, which carries the REST and MCP URLs (ports may be 0 = any free port). The wait is long:
+// on a loaded two-core CI machine loading the app alone has taken over 30 s.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const APP_MAIN = resolve(import.meta.dirname, '../../dist/main.js');
 
 /** `main` runs another entry point (a test's, with an IPC channel when `ipc`) that prints the same line. */
-export function startAppProcess(env, { timeoutMs = 30_000, nodeArgs = [], main = APP_MAIN, ipc = false } = {}) {
+export function startAppProcess(env, { timeoutMs = 60_000, nodeArgs = [], main = APP_MAIN, ipc = false } = {}) {
   const child = spawn(process.execPath, [...nodeArgs, main], { env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
   let printed = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => (printed += chunk));

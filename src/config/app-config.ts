@@ -48,6 +48,8 @@ export interface AppConfig {
     callsPerKey: number;
     /** Legacy HTTP+SSE sessions open at once (0: the legacy transport is off). */
     legacySseMaxSessions: number;
+    /** How often changes made elsewhere (revokes, policies, accounts) are read (0: never). */
+    changePollMs: number;
   };
   oauth: {
     enabled: boolean;
@@ -194,6 +196,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keyLookupConcurrency: vars.MCP_KEY_LOOKUP_CONCURRENCY,
       callsPerKey: vars.MCP_CALLS_PER_KEY,
       legacySseMaxSessions: vars.MCP_LEGACY_SSE_MAX_SESSIONS,
+      changePollMs: vars.MCP_CHANGE_POLL_MS,
     },
     oauth: {
       enabled: vars.OAUTH_ENABLED,

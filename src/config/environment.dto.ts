@@ -143,6 +143,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   MCP_CALLS_PER_KEY = 16;
 
+  /**
+   * How often each instance reads the keys, policies and accounts changed elsewhere (other
+   * instances, the original service) and drops the cached verdicts they touch: the bound on how
+   * long a revoke made elsewhere can lag here. 0: only the key cache TTL bounds it.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  MCP_CHANGE_POLL_MS = 1000;
+
   /** Legacy HTTP+SSE sessions (GET /sse) open at once on one instance; more get 503. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000)
   MCP_LEGACY_SSE_MAX_SESSIONS = 1000;

@@ -212,7 +212,7 @@ describe(ApiKeyVerifier.name, () => {
     expect(await verifier.verify(rawKey)).toBeUndefined();
   });
 
-  it("should drop only that user's cached verdicts on evictUser", async () => {
+  it("should drop only that user's cached verdicts when their account changes", async () => {
     const owner = await createUser();
     const other = await createUser();
     const owners = await createKey(owner.id);
@@ -222,17 +222,21 @@ describe(ApiKeyVerifier.name, () => {
     // Both accounts are disabled in ClickHouse; only the evicted one's key is looked up again.
     await users.save({ ...owner, isActive: false, updatedAt: nextVersionTime(owner.updatedAt) });
     await users.save({ ...other, isActive: false, updatedAt: nextVersionTime(other.updatedAt) });
-    verifier.evictUser(owner.id);
+    verifier.forgetChanges({ userIds: new Set([owner.id]) });
     expect(await verifier.verify(owners.rawKey)).toBeUndefined();
     expect(await verifier.verify(others.rawKey)).toEqual({ keyId: others.keyId, userId: other.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
+    // Enabled again: the refusal cached while disabled goes with the change, and only that one.
+    await users.save({ ...owner, isActive: true, updatedAt: nextVersionTime(nextVersionTime(owner.updatedAt)) });
+    verifier.forgetChanges({ userIds: new Set([owner.id]) });
+    expect(await verifier.verify(owners.rawKey)).toEqual({ keyId: owners.keyId, userId: owner.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
   });
 
-  it('should not cache a lookup that was under way when evictUser ran', async () => {
+  it("should not cache a lookup that was under way when the owner's account changed", async () => {
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
     const fresh = await newVerifier();
     const underWay = fresh.verify(rawKey);
-    fresh.evictUser(user.id);
+    fresh.forgetChanges({ userIds: new Set([user.id]) });
     // It read the account before the change, so it answers as it found it...
     expect(await underWay).toEqual({ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY });
     await users.save({ ...user, isActive: false, updatedAt: nextVersionTime(user.updatedAt) });

@@ -41,17 +41,18 @@ export interface DelegatedTokens {
  * Turns `sk-...` into a key owner. Verdicts are cached for MCP_KEY_CACHE_TTL_SECONDS, so the hot
  * path costs no ClickHouse round-trip. Valid keys and unknown ones live in separate bounded LRUs,
  * so a flood of random keys costs one lookup each and cannot push valid keys out. Concurrent
- * misses for one key share one lookup. A revoke in this process evicts at once; another instance
- * may trust a revoked key (or a deactivated user's key) for at most the TTL. Expiry is checked on
- * every call from the cached expires_at.
+ * misses for one key share one lookup. A revoke in this process evicts at once; one made
+ * elsewhere (another instance, the original service) within MCP_CHANGE_POLL_MS (KeyChangeFeed),
+ * or the TTL when that is off. Expiry is checked on every call from the cached expires_at.
  */
 @Injectable()
 export class ApiKeyVerifier {
   private readonly known: LRUCache<string, VerifiedKey>;
-  private readonly unknown: LRUCache<string, true>;
+  /** Refusals: the owner's id when the key is valid but its account disabled (enabling it drops them), else true. */
+  private readonly unknown: LRUCache<string, string | true>;
   /** Hashes that verified as valid in the last day: never strangers' random keys (see ApiKeyGuard). */
   private readonly recentlyValid: LRUCache<string, true>;
-  private readonly lookups = new Map<string, Promise<VerifiedKey | undefined>>();
+  private readonly lookups = new Map<string, Promise<Verdict>>();
   /** ClickHouse lookups for keys not in either cache: a fixed share of the database, however many strangers knock. */
   private readonly lookupGate: BoundedGate;
   private delegated: DelegatedTokens | undefined;
@@ -65,7 +66,7 @@ export class ApiKeyVerifier {
   ) {
     const options = { max: config.mcp.keyCacheMaxEntries, ttl: Math.max(1, config.mcp.keyCacheTtlSeconds * 1000) };
     this.known = new LRUCache<string, VerifiedKey>(options);
-    this.unknown = new LRUCache<string, true>(options);
+    this.unknown = new LRUCache<string, string | true>(options);
     this.recentlyValid = new LRUCache<string, true>({ max: config.mcp.keyCacheMaxEntries, ttl: RECENTLY_VALID_MS });
     this.lookupGate = new BoundedGate(config.mcp.keyLookupConcurrency, config.mcp.keyLookupConcurrency * LOOKUPS_WAITING_PER_SLOT);
   }
@@ -106,7 +107,8 @@ export class ApiKeyVerifier {
       return usable(cached, now);
     }
     this.metrics.keyCacheMisses.inc();
-    return usable(await this.lookUpOnce(keyHash, delegated ? () => this.lookUpDelegated(delegated, keyHash) : () => this.lookUpKey(keyHash)), now);
+    const verdict = await this.lookUpOnce(keyHash, delegated ? () => this.lookUpDelegated(delegated, keyHash) : () => this.lookUpKey(keyHash));
+    return isValid(verdict) ? usable(verdict, now) : undefined;
   }
 
   /** Drops a key's cached verdict so its next use is checked against ClickHouse. */
@@ -119,24 +121,25 @@ export class ApiKeyVerifier {
 
   /** Drops a key's cached verdict and those of the tokens standing for it (a revoke, a policy change). */
   forget(key: { id: string; keyHash: string }): void {
-    this.evict(key.keyHash);
-    this.evictWhere((verified) => verified.keyId === key.id);
+    this.forgetChanges({ keyHashes: [key.keyHash], keyIds: new Set([key.id]) });
   }
 
-  /** Drops every cached refusal: an account enabled again may own any of them. */
-  forgetRefusals(): void {
-    this.unknown.clear();
-  }
-
-  /** Drops the cached valid verdicts of one user's keys and tokens (an admin disabled the account). */
-  evictUser(userId: string): void {
-    this.evictWhere((verified) => verified.userId === userId);
-  }
-
-  /** A scan of the cache, for rare changes. Lookups under way may have read the old state, so none of them is cached either. */
-  private evictWhere(matches: (key: VerifiedKey) => boolean): void {
-    const stale = [...this.known.entries()].filter(([, key]) => matches(key)).map(([keyHash]) => keyHash);
+  /**
+   * Drops what changes made elsewhere touch, in one pass over the cache: verdicts by key hash, the
+   * valid verdicts of keys and tokens by key id or owner, and refusals cached because an owner's
+   * account was disabled (it may be enabled again).
+   */
+  forgetChanges(changes: { keyHashes?: readonly string[]; keyIds?: ReadonlySet<string>; userIds?: ReadonlySet<string> }): void {
+    const { keyHashes = [], keyIds = new Set<string>(), userIds = new Set<string>() } = changes;
+    for (const keyHash of keyHashes) this.evict(keyHash);
+    if (keyIds.size === 0 && userIds.size === 0) return;
+    const stale = [...this.known.entries()].filter(([, key]) => keyIds.has(key.keyId) || userIds.has(key.userId)).map(([keyHash]) => keyHash);
     for (const keyHash of stale) this.known.delete(keyHash);
+    if (userIds.size > 0) {
+      const refusedOwners = [...this.unknown.entries()].filter(([, owner]) => owner !== true && userIds.has(owner)).map(([keyHash]) => keyHash);
+      for (const keyHash of refusedOwners) this.unknown.delete(keyHash);
+    }
+    // A lookup under way may have read the old state: its answer must not be cached.
     this.lookups.clear();
   }
 
@@ -149,19 +152,19 @@ export class ApiKeyVerifier {
     return usable(this.known.get(hashApiKey(candidate)), now);
   }
 
-  private lookUpOnce(keyHash: string, lookUp: () => Promise<VerifiedKey | undefined>): Promise<VerifiedKey | undefined> {
+  private lookUpOnce(keyHash: string, lookUp: () => Promise<Verdict>): Promise<Verdict> {
     const pending = this.lookups.get(keyHash);
     if (pending) return pending;
-    const lookup: Promise<VerifiedKey | undefined> = lookUp().then((key) => {
-      if (this.lookups.get(keyHash) !== lookup) return key;
+    const lookup: Promise<Verdict> = lookUp().then((verdict) => {
+      if (this.lookups.get(keyHash) !== lookup) return verdict;
       this.lookups.delete(keyHash);
-      if (key) {
-        this.known.set(keyHash, key);
+      if (isValid(verdict)) {
+        this.known.set(keyHash, verdict);
         this.recentlyValid.set(keyHash, true);
       } else {
-        this.unknown.set(keyHash, true);
+        this.unknown.set(keyHash, verdict?.disabledOwner ?? true);
       }
-      return key;
+      return verdict;
     });
     this.lookups.set(keyHash, lookup);
     // A failed lookup caches nothing; the next call tries again.
@@ -170,13 +173,13 @@ export class ApiKeyVerifier {
   }
 
   /** Throws GateFullError when too many lookups are already waiting (the caller answers 503). */
-  private async lookUpKey(keyHash: string): Promise<VerifiedKey | undefined> {
+  private async lookUpKey(keyHash: string): Promise<Verdict> {
     const key = await this.lookupGate.run(() => this.keys.findByHash(keyHash));
     return key?.isActive ? this.withOwnerAndPolicy(key) : undefined;
   }
 
   /** The key a delegated token stands for, expiring with whichever of the two expires first. */
-  private async lookUpDelegated(tokens: DelegatedTokens, tokenHash: string): Promise<VerifiedKey | undefined> {
+  private async lookUpDelegated(tokens: DelegatedTokens, tokenHash: string): Promise<Verdict> {
     const token = await this.lookupGate.run(() => tokens.find(tokenHash));
     const key = token && (await this.keys.findOwned(token.userId, token.keyId));
     if (!token || !key?.isActive) return undefined;
@@ -184,11 +187,16 @@ export class ApiKeyVerifier {
     return this.withOwnerAndPolicy({ ...key, expiresAt });
   }
 
-  private async withOwnerAndPolicy(key: KeyVerdict): Promise<VerifiedKey | undefined> {
+  private async withOwnerAndPolicy(key: KeyVerdict): Promise<Verdict> {
     const [user, policy] = await Promise.all([this.auth.activeUser(key.userId), this.policies.find(key.id)]);
-    return user ? toVerifiedKey(key, Object.freeze(policy)) : undefined;
+    return user ? toVerifiedKey(key, Object.freeze(policy)) : { disabledOwner: key.userId };
   }
 }
+
+/** What a lookup found: a valid key, a valid key of a disabled account, or nothing usable. */
+type Verdict = VerifiedKey | { disabledOwner: string } | undefined;
+
+const isValid = (verdict: Verdict): verdict is VerifiedKey => verdict !== undefined && 'keyId' in verdict;
 
 /** A copy of an unexpired verdict, so that no caller can alter the cached one. */
 const usable = (key: VerifiedKey | undefined, now: Date) => (key && !isExpired(key, now) ? { ...key } : undefined);

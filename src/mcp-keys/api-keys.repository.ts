@@ -4,7 +4,7 @@ import { fromUnixSeconds, fromUnixSecondsOrNull, unixSeconds, unixSecondsOrNull 
 import { nextRowVersion } from '../clickhouse/row-version.js';
 import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { type AdoptedTable, existingColumnsOnly } from '../clickhouse/schema/table-spec.js';
-import { type Sql, ident, int, sql, str } from '../clickhouse/sql.js';
+import { type Sql, dateTime, ident, int, sql, str } from '../clickhouse/sql.js';
 import type { ApiKey, KeyVerdict } from './api-key.js';
 import { MCP_API_KEY_HASHES_TABLE, MCP_API_KEY_HASHES_VIEW, MCP_API_KEY_LAST_USED_TABLE, MCP_API_KEYS_TABLE } from './api-keys.table.js';
 
@@ -102,6 +102,16 @@ export class ApiKeysRepository {
       const used = Math.max(Number(row.last_used_at ?? 0), lastUsed.get(row.id) ?? 0);
       return { ...toApiKey(row), lastUsedAt: used > 0 ? fromUnixSeconds(used) : null };
     });
+  }
+
+  /**
+   * Keys changed (revoked, rewritten) at or after `since`, by either service: what other instances
+   * may still trust. A key's first row (updated_at = created_at) changes nothing anyone cached.
+   */
+  async changedSince(since: Date): Promise<{ id: string; keyHash: string }[]> {
+    const rows = await this.clickhouse.query<{ id: string; api_key_hash: string }>(sql`
+      SELECT DISTINCT id, api_key_hash FROM mcp_api_keys WHERE updated_at >= ${dateTime(since)} AND updated_at > created_at`);
+    return rows.map((row) => ({ id: row.id, keyHash: row.api_key_hash }));
   }
 
   async recordLastUsed(keyId: string, at: Date): Promise<void> {

@@ -4,6 +4,7 @@ import { MarketDataModule } from '../market-data/market-data.module.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
+import { KeyChangeFeed } from './key-change-feed.js';
 import { LastUsedTracker } from './last-used-tracker.js';
 import { McpKeysController } from './mcp-keys.controller.js';
 import { McpKeysService } from './mcp-keys.service.js';
@@ -11,7 +12,7 @@ import { McpKeysService } from './mcp-keys.service.js';
 @Module({
   imports: [AuthModule, MarketDataModule],
   controllers: [McpKeysController],
-  providers: [McpKeysService, ApiKeysRepository, ApiKeyPoliciesRepository, ApiKeyVerifier, LastUsedTracker],
+  providers: [McpKeysService, ApiKeysRepository, ApiKeyPoliciesRepository, ApiKeyVerifier, LastUsedTracker, KeyChangeFeed],
   exports: [ApiKeyVerifier, LastUsedTracker, McpKeysService],
 })
 export class McpKeysModule {}

@@ -185,12 +185,10 @@ export class McpKeysService {
 
   /**
    * Forgets this instance's verdicts on a user's keys and tokens after an administrator disabled
-   * or enabled the account: valid ones (cached with their owner) and refusals cached while the
-   * account was disabled. Refusals are cached by key or token alone, so all of them go (a rare event).
+   * or enabled the account: valid ones, and refusals cached while the account was disabled.
    */
   forgetVerdictsOf(userId: string): void {
-    this.verifier.evictUser(userId);
-    this.verifier.forgetRefusals();
+    this.verifier.forgetChanges({ userIds: new Set([userId]) });
   }
 
   /** 409 when the user already has MCP_MAX_KEYS_PER_USER usable keys of their own (sign-ins aside). */
