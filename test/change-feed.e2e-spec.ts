@@ -8,10 +8,14 @@ const toolsList = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
 /** The bound MCP_CHANGE_POLL_MS=1000 gives: a poll, plus the reads it makes. */
 const BOUND_MS = 2000;
 
+/** The lags measured, printed at the end (docs/scaling.md quotes them). */
+const lags: Record<string, number> = {};
+
 /** How long after `since` the key first gets 401 from `app` (asked every 50 ms). */
-async function lagUntilRefused(app: TestApp, apiKey: string, since: number): Promise<number> {
+async function lagUntilRefused(what: string, app: TestApp, apiKey: string, since: number): Promise<number> {
   await pollUntil(async () => (await rawRpc(app, toolsList, apiKey)).status, (status) => status === 401, { timeoutMs: 15_000, intervalMs: 50 });
-  return Date.now() - since;
+  lags[what] = Date.now() - since;
+  return lags[what];
 }
 
 describe('Changes made elsewhere reach every instance within MCP_CHANGE_POLL_MS (e2e)', () => {
@@ -29,6 +33,7 @@ describe('Changes made elsewhere reach every instance within MCP_CHANGE_POLL_MS 
   });
 
   afterAll(async () => {
+    console.log(`lag until the other instance refused (ms): ${JSON.stringify(lags)}`);
     await first?.stop();
     await second?.stop();
   });
@@ -45,14 +50,14 @@ describe('Changes made elsewhere reach every instance within MCP_CHANGE_POLL_MS 
     const { user, key } = await cachedOnSecond();
     const revokedAt = Date.now();
     await first.rest.post('/api/mcp-keys/revoke').set('Authorization', `Bearer ${user.jwt}`).send({ key_id: key.key_id }).expect(200);
-    expect(await lagUntilRefused(second, key.api_key, revokedAt)).toBeLessThanOrEqual(BOUND_MS);
+    expect(await lagUntilRefused('revoke', second, key.api_key, revokedAt)).toBeLessThanOrEqual(BOUND_MS);
   });
 
   it('should refuse, within 2 s, the keys of an account an administrator disabled on the other instance, and take them again once enabled', async () => {
     const { user, key } = await cachedOnSecond();
     const disabledAt = Date.now();
     await first.rest.post(`/api/admin/users/${user.id}/disable`).set('Authorization', `Bearer ${admin.jwt}`).expect(200);
-    expect(await lagUntilRefused(second, key.api_key, disabledAt)).toBeLessThanOrEqual(BOUND_MS);
+    expect(await lagUntilRefused('disable', second, key.api_key, disabledAt)).toBeLessThanOrEqual(BOUND_MS);
     await first.rest.post(`/api/admin/users/${user.id}/enable`).set('Authorization', `Bearer ${admin.jwt}`).expect(200);
     await pollUntil(async () => (await rawRpc(second, toolsList, key.api_key)).status, (status) => status === 200, { timeoutMs: BOUND_MS, intervalMs: 50 });
     await rawRpc(second, toolsList, key.api_key).expect(200);
@@ -80,7 +85,7 @@ describe('Changes made elsewhere reach every instance within MCP_CHANGE_POLL_MS 
           SELECT id, user_id, key_name, api_key_hash, api_key_prefix, 0, expires_at, created_at, now() + 1
           FROM mcp_api_keys FINAL WHERE id = ${str(key.key_id)} AND user_id = ${str(user.id)}`.text,
       });
-      expect(await lagUntilRefused(second, key.api_key, revokedAt)).toBeLessThanOrEqual(BOUND_MS + 1000);
+      expect(await lagUntilRefused('original service revoke', second, key.api_key, revokedAt)).toBeLessThanOrEqual(BOUND_MS);
     } finally {
       await client.close();
     }

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { User } from '../auth/user.js';
 import { nextVersionTime, toIsoSeconds, toIsoSecondsOrNull } from '../clickhouse/datetime.js';
 import { SerialQueue } from '../common/serial-queue.js';
+import { uuidV7 } from '../common/uuid-v7.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ToolRegistry } from '../market-data/tool-registry.js';
@@ -66,7 +66,8 @@ export class McpKeysService {
    */
   createSignInKey(userId: string, keyName: string, expiresDays: number): Promise<ApiKey> {
     return this.creations.run(async () => {
-      const signIns = (await this.usableKeys(userId)).filter(isSignInKey).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+      // Oldest first: ids are UUIDv7, so sign-ins made within one second keep their order too.
+      const signIns = (await this.usableKeys(userId)).filter(isSignInKey).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
       for (const oldest of signIns.slice(0, Math.max(0, signIns.length - this.config.mcp.maxKeysPerUser + 1))) await this.revokeKey(oldest);
       const key = newKey(userId, keyName, generateApiKey(), SIGN_IN_KEY_PREFIX, expiresDays);
       await this.keys.save(key);
@@ -210,11 +211,11 @@ const unique = (names: string[]) => [...new Set(names)];
 export const SIGN_IN_KEY_PREFIX = 'sk-oauth-...';
 const isSignInKey = (key: ApiKey) => key.prefix === SIGN_IN_KEY_PREFIX;
 
-/** A new active key; second precision, as stored, so what create answers matches what list shows later. */
+/** A new active key (a time-ordered id); second precision, as stored, so what create answers matches what list shows later. */
 function newKey(userId: string, keyName: string, rawKey: string, prefix: string, expiresDays: number | null): ApiKey {
   const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
   return {
-    id: randomUUID(),
+    id: uuidV7(),
     userId,
     keyName,
     keyHash: hashApiKey(rawKey),
