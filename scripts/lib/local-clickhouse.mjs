@@ -47,7 +47,7 @@ function isFree(port) {
  * stopped and started again on the same port (the outage tests): an ephemeral port it released can
  * be handed at once to any process's listener or outgoing connection, which then holds it.
  */
-async function freeStablePort() {
+export async function freeStablePort() {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     if (await isFree(port)) return port;
@@ -55,7 +55,21 @@ async function freeStablePort() {
   return freePort();
 }
 
-function writeConfig(dir, httpPort, tcpPort, timezone) {
+/**
+ * The XML that makes the server one replica of a one-shard cluster (cluster-notes.md): ZooKeeper,
+ * the replicas, this one's macros, the interserver port and the distributed DDL queue.
+ */
+function clusterXml({ name, zookeeperPort, replica, interserverPort, replicas }) {
+  const hosts = replicas.map((tcpPort) => `<replica><host>127.0.0.1</host><port>${tcpPort}</port></replica>`).join('');
+  return `<zookeeper><node><host>127.0.0.1</host><port>${zookeeperPort}</port></node><session_timeout_ms>5000</session_timeout_ms></zookeeper>
+  <remote_servers><${name}><shard><internal_replication>true</internal_replication>${hosts}</shard></${name}></remote_servers>
+  <macros><shard>1</shard><replica>${replica}</replica></macros>
+  <interserver_http_port>${interserverPort}</interserver_http_port>
+  <interserver_http_host>127.0.0.1</interserver_http_host>
+  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>`;
+}
+
+function writeConfig(dir, httpPort, tcpPort, timezone, cluster) {
   const data = join(dir, 'data');
   for (const sub of ['', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(join(data, sub), { recursive: true });
   writeFileSync(
@@ -87,6 +101,7 @@ function writeConfig(dir, httpPort, tcpPort, timezone) {
   <mark_cache_size>268435456</mark_cache_size>
   <max_concurrent_queries>200</max_concurrent_queries>
   ${timezone ? `<timezone>${timezone}</timezone>` : ''}
+  ${cluster ? clusterXml(cluster) : ''}
 </yandex>
 `,
   );
@@ -135,14 +150,18 @@ export async function startLocalClickHouse(options = {}) {
 }
 
 /** `timezone`: the server's time zone (DateTime columns without one use it), e.g. Asia/Shanghai as the original service deploys it. */
-async function startOnce({ dir, httpPort, tcpPort, timezone, timeoutMs = 30_000 } = {}) {
+/**
+ * `cluster`: { name, zookeeperPort, replica, interserverPort, replicas: [tcp ports] } makes it one
+ * replica of a one-shard cluster (tcpPort must then be given: the other replicas name it).
+ */
+async function startOnce({ dir, httpPort, tcpPort, timezone, cluster, timeoutMs = 30_000 } = {}) {
   const command = findClickHouseServer();
   if (!command) throw new Error(INSTALL_HINT);
   const home = resolve(dir);
   mkdirSync(home, { recursive: true });
   const http = httpPort ?? (await freeStablePort());
   const tcp = tcpPort ?? (await freeStablePort());
-  const configPath = writeConfig(home, http, tcp, timezone);
+  const configPath = writeConfig(home, http, tcp, timezone, cluster);
   const child = spawn(command[0], [...command.slice(1), `--config-file=${configPath}`], {
     cwd: home,
     stdio: 'ignore',

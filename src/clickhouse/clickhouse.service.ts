@@ -30,9 +30,12 @@ export class ClickHouseService implements OnApplicationShutdown {
   private readonly connection: ClickHouseClientConfigOptions;
   private readonly readLimits: ClickHouseSettings;
   readonly database: string;
+  /** Set in cluster mode (CLICKHOUSE_CLUSTER): DDL runs ON CLUSTER, created tables are Replicated. */
+  readonly cluster: string | undefined;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.database = config.clickhouse.database;
+    this.cluster = config.clickhouse.cluster;
     this.connection = {
       url: config.clickhouse.url,
       username: config.clickhouse.username,
@@ -53,11 +56,24 @@ export class ClickHouseService implements OnApplicationShutdown {
     });
   }
 
+  /** `ON CLUSTER name` for DDL in cluster mode, else nothing. */
+  onCluster(): Sql {
+    return this.cluster ? sql`ON CLUSTER ${ident(this.cluster)}` : sql``;
+  }
+
+  /**
+   * `database.table`: DDL run ON CLUSTER executes on every replica, where the connection's
+   * default database does not reach, so it names the database.
+   */
+  qualified(table: string): Sql {
+    return sql`${ident(this.database)}.${ident(table)}`;
+  }
+
   /** Creates the configured database, through a client not bound to it (it may not exist yet). */
   async ensureDatabase(): Promise<void> {
     const bootstrap = createClient(this.connection);
     try {
-      await bootstrap.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${ident(this.database)}`.text });
+      await bootstrap.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${ident(this.database)} ${this.onCluster()}`.text });
     } catch (error) {
       throw classifyClickHouseError(error);
     } finally {

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { queryRows, rawClient } from '../../test/support/clickhouse.js';
-import { Sql, array, bool, date, dateTime, float, ident, int, isStorableIsoDate, join, parseIsoDate, sql, str } from './sql.js';
+import { Sql, array, bool, date, dateTime, float, ident, int, isStorableIsoDate, join, parseIsoDate, replicatedEngine, sql, str } from './sql.js';
 
 describe('sql binding helper', () => {
   describe('rendering', () => {
@@ -125,6 +125,16 @@ describe('sql binding helper', () => {
           toTypeName(${date('2024-02-29')}) AS dtype`.text,
       );
       expect(row).toEqual({ i: -42, f: 0.1, d: '2024-02-29', dt: '2026-11-25 23:59:59', arr: ['a', "b'c"], dtype: 'Date' });
+    });
+  });
+
+  describe('replicatedEngine', () => {
+    it('should give the Replicated form of a MergeTree-family engine, its path quoted and the replica macro first', () => {
+      expect(replicatedEngine(sql`ReplacingMergeTree(updated_at)`, "/clickhouse/tables/{shard}/db.t'x").text).toBe(
+        "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db.t\\'x', '{replica}', updated_at)",
+      );
+      expect(replicatedEngine(sql`MergeTree()`, '/p').text).toBe("ReplicatedMergeTree('/p', '{replica}')");
+      expect(() => replicatedEngine(sql`Memory`, '/p')).toThrow('cannot replicate engine Memory');
     });
   });
 });

@@ -134,6 +134,17 @@ export function columnType(type: string): Sql {
   return trusted(type);
 }
 
+/**
+ * The Replicated form of a MergeTree-family engine clause written in code (`ReplacingMergeTree(ver)`),
+ * with its ZooKeeper path (a string literal) and the server's {replica} macro first.
+ */
+export function replicatedEngine(engine: Sql, zooKeeperPath: string): Sql {
+  const match = /^(\w*MergeTree)(?:\((.*)\))?$/s.exec(engine.text.trim());
+  if (!match) throw new Error(`cannot replicate engine ${engine.text}`);
+  const args = match[2]?.trim() ? `, ${match[2].trim()}` : '';
+  return trusted(`Replicated${match[1]}(${str(zooKeeperPath).text}, '{replica}'${args})`);
+}
+
 export function join(parts: Sql[], separator: ', ' | ' AND ' | ' OR ' | '\n'): Sql {
   parts.forEach((part, index) => {
     if (!(part instanceof Sql)) throw new TypeError(`join: part #${index + 1} is not a Sql value`);

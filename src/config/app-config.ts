@@ -63,6 +63,8 @@ export interface AppConfig {
   clickhouse: {
     url: string;
     database: string;
+    /** Replicated tables and ON CLUSTER DDL on this cluster; undefined for one server. */
+    cluster: string | undefined;
     username: string;
     password: string;
     requestTimeoutMs: number;
@@ -208,6 +210,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     clickhouse: {
       url: vars.CLICKHOUSE_URL,
+      cluster: vars.CLICKHOUSE_CLUSTER,
       database: vars.CLICKHOUSE_DATABASE,
       username: vars.CLICKHOUSE_USER,
       password: vars.CLICKHOUSE_PASSWORD,

@@ -31,6 +31,13 @@ export class EnvironmentVariables {
   @IsOptional() @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: 'CLICKHOUSE_DATABASE must be a plain identifier (letters, digits, underscore)' })
   CLICKHOUSE_DATABASE = 'stock_mcp';
 
+  /**
+   * A cluster of ClickHouse replicas (its name in the servers' remote_servers): tables this service
+   * creates are created ON CLUSTER with Replicated engines, columns added ON CLUSTER. Unset: one server.
+   */
+  @IsOptional() @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: 'CLICKHOUSE_CLUSTER must be a plain identifier (the cluster name in remote_servers)' })
+  CLICKHOUSE_CLUSTER?: string;
+
   @IsOptional() @IsString()
   CLICKHOUSE_USER = 'default';
 

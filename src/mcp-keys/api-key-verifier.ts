@@ -125,13 +125,15 @@ export class ApiKeyVerifier {
   }
 
   /**
-   * Drops what changes made elsewhere touch, in one pass over the cache: verdicts by key hash, the
-   * valid verdicts of keys and tokens by key id or owner, and refusals cached because an owner's
-   * account was disabled (it may be enabled again).
+   * Drops what changes made elsewhere touch, in one pass over the cache: verdicts by key hash,
+   * refusals only of new keys' hashes (refused before their row reached this replica), the valid
+   * verdicts of keys and tokens by key id or owner, and refusals cached because an owner's account
+   * was disabled (it may be enabled again).
    */
-  forgetChanges(changes: { keyHashes?: readonly string[]; keyIds?: ReadonlySet<string>; userIds?: ReadonlySet<string> }): void {
-    const { keyHashes = [], keyIds = new Set<string>(), userIds = new Set<string>() } = changes;
+  forgetChanges(changes: { keyHashes?: readonly string[]; newKeyHashes?: readonly string[]; keyIds?: ReadonlySet<string>; userIds?: ReadonlySet<string> }): void {
+    const { keyHashes = [], newKeyHashes = [], keyIds = new Set<string>(), userIds = new Set<string>() } = changes;
     for (const keyHash of keyHashes) this.evict(keyHash);
+    for (const keyHash of newKeyHashes) this.unknown.delete(keyHash);
     if (keyIds.size === 0 && userIds.size === 0) return;
     const stale = [...this.known.entries()].filter(([, key]) => keyIds.has(key.keyId) || userIds.has(key.userId)).map(([keyHash]) => keyHash);
     for (const keyHash of stale) this.known.delete(keyHash);

@@ -105,13 +105,14 @@ export class ApiKeysRepository {
   }
 
   /**
-   * Keys changed (revoked, rewritten) at or after `since`, by either service: what other instances
-   * may still trust. A key's first row (updated_at = created_at) changes nothing anyone cached.
+   * Keys written at or after `since`, by either service: revoked or rewritten ones (`changed`),
+   * which other instances may still trust, and new ones (updated_at = created_at), which one of
+   * them may have refused a moment before the row reached its replica.
    */
-  async changedSince(since: Date): Promise<{ id: string; keyHash: string }[]> {
-    const rows = await this.clickhouse.query<{ id: string; api_key_hash: string }>(sql`
-      SELECT DISTINCT id, api_key_hash FROM mcp_api_keys WHERE updated_at >= ${dateTime(since)} AND updated_at > created_at`);
-    return rows.map((row) => ({ id: row.id, keyHash: row.api_key_hash }));
+  async changedSince(since: Date): Promise<{ id: string; keyHash: string; changed: boolean }[]> {
+    const rows = await this.clickhouse.query<{ id: string; api_key_hash: string; changed: number }>(sql`
+      SELECT id, api_key_hash, max(updated_at > created_at) AS changed FROM mcp_api_keys WHERE updated_at >= ${dateTime(since)} GROUP BY id, api_key_hash`);
+    return rows.map((row) => ({ id: row.id, keyHash: row.api_key_hash, changed: Number(row.changed) === 1 }));
   }
 
   async recordLastUsed(keyId: string, at: Date): Promise<void> {
@@ -155,7 +156,10 @@ export class ApiKeysRepository {
    */
   private async ensureHashIndex(): Promise<void> {
     const selection = this.hashIndexSelection();
-    await this.clickhouse.command(sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${ident(MCP_API_KEY_HASHES_VIEW)} TO mcp_api_key_hashes AS ${selection}`);
+    // ON CLUSTER: a view on each replica copies the inserts that replica receives (once, then replicated).
+    await this.clickhouse.command(
+      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${this.clickhouse.qualified(MCP_API_KEY_HASHES_VIEW)} ${this.clickhouse.onCluster()} TO ${this.clickhouse.qualified(MCP_API_KEY_HASHES_TABLE.name)} AS ${selection}`,
+    );
     await this.clickhouse.command(sql`INSERT INTO mcp_api_key_hashes ${selection}`);
   }
 
@@ -170,6 +174,6 @@ export class ApiKeysRepository {
     return sql`SELECT CAST(api_key_hash AS String) AS api_key_hash, CAST(id AS String) AS id, CAST(user_id AS String) AS user_id,
       toUInt8(is_active) AS is_active, CAST(expires_at AS Nullable(DateTime)) AS expires_at,
       toUInt64(toUInt64(${order}) * 2 + (1 - toUInt8(is_active))) AS ver
-      FROM mcp_api_keys`;
+      FROM ${this.clickhouse.qualified(MCP_API_KEYS_TABLE.name)}`;
   }
 }

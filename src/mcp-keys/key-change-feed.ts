@@ -14,7 +14,8 @@ const OVERLAP_MS = 5000;
 
 /**
  * Revokes, policy changes and disabled accounts from every writer (other instances, the original
- * service, an operator's SQL) reach this instance's key cache within MCP_CHANGE_POLL_MS: a poll
+ * service, an operator's SQL) reach this instance's key cache within MCP_CHANGE_POLL_MS, and so do
+ * new keys that were refused here before their row reached this replica (cluster mode): a poll
  * reads the few rows of mcp_api_keys, mcp_api_key_policies and users written since the last one
  * and drops the cached verdicts they touch. Three small reads per interval, never one per request.
  */
@@ -55,9 +56,11 @@ export class KeyChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
     const since = new Date(this.lastPoll.getTime() - OVERLAP_MS);
     try {
       const [keys, policyKeys, users] = await Promise.all([this.keys.changedSince(since), this.policies.changedSince(since), this.users.changedSince(since)]);
+      const changed = keys.filter((key) => key.changed);
       this.verifier.forgetChanges({
-        keyHashes: keys.map((key) => key.keyHash),
-        keyIds: new Set([...keys.map((key) => key.id), ...policyKeys]),
+        keyHashes: changed.map((key) => key.keyHash),
+        newKeyHashes: keys.filter((key) => !key.changed).map((key) => key.keyHash),
+        keyIds: new Set([...changed.map((key) => key.id), ...policyKeys]),
         userIds: new Set(users),
       });
       this.lastPoll = began;

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ClickHouseService } from '../clickhouse.service.js';
 import { StoreRejectedDataError, StoreSchemaError } from '../clickhouse-errors.js';
-import { columnType, ident, join, sql, str, withoutLowCardinality } from '../sql.js';
+import { type Sql, columnType, ident, join, replicatedEngine, sql, str, withoutLowCardinality } from '../sql.js';
 import { familyOf, unwrapType } from './column-types.js';
 import { type AdoptedTable, type ColumnSpec, SchemaMismatchError, type TableSpec } from './table-spec.js';
 
@@ -107,8 +107,9 @@ export class SchemaService {
       return column.default ? sql`${ident(column.name)} ${type} DEFAULT ${column.default}` : sql`${ident(column.name)} ${type}`;
     });
     const partition = spec.partitionBy ? sql`PARTITION BY ${spec.partitionBy}` : sql``;
-    await this.clickhouse.command(sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${join(definitions, ', ')})
-      ENGINE = ${spec.engine} ${partition} ORDER BY ${spec.orderBy}`);
+    const engine = this.clickhouse.cluster ? replicated(spec.engine, this.clickhouse.database, spec.name) : spec.engine;
+    await this.clickhouse.command(sql`CREATE TABLE IF NOT EXISTS ${this.clickhouse.qualified(spec.name)} ${this.clickhouse.onCluster()} (${join(definitions, ', ')})
+      ENGINE = ${engine} ${partition} ORDER BY ${spec.orderBy}`);
     // Another instance may have created it first, in another shape: describe what is there now.
     const created = (await this.describe([spec.name])).get(spec.name)!;
     return { ...adoptedTable(spec.name, created), created: true };
@@ -123,7 +124,9 @@ export class SchemaService {
     for (const column of spec.columns.filter((candidate) => candidate.ensureDefault && existing.columns.has(candidate.name) && !existing.defaults.has(candidate.name))) {
       const expression = column.ensureDefault!(existing.columns);
       if (!expression) continue;
-      await this.clickhouse.command(sql`ALTER TABLE ${ident(spec.name)} MODIFY COLUMN ${ident(column.name)} ${columnType(existing.columns.get(column.name)!)} DEFAULT ${expression}`);
+      await this.clickhouse.command(
+        sql`ALTER TABLE ${this.clickhouse.qualified(spec.name)} ${this.clickhouse.onCluster()} MODIFY COLUMN ${ident(column.name)} ${columnType(existing.columns.get(column.name)!)} DEFAULT ${expression}`,
+      );
       added.push(`${column.name} DEFAULT`);
     }
     const now = added.length > 0 ? (await this.describe([spec.name])).get(spec.name)! : existing;
@@ -134,12 +137,21 @@ export class SchemaService {
     const fallback = column.addDefault?.(columns) ?? column.default;
     const definition = fallback ? sql`${ident(column.name)} ${withoutLowCardinality(column.type)} DEFAULT ${fallback}` : sql`${ident(column.name)} ${withoutLowCardinality(column.type)}`;
     try {
-      await this.clickhouse.command(sql`ALTER TABLE ${ident(table)} ADD COLUMN ${definition}`);
+      await this.clickhouse.command(sql`ALTER TABLE ${this.clickhouse.qualified(table)} ${this.clickhouse.onCluster()} ADD COLUMN ${definition}`);
     } catch (error) {
       // Another instance starting at the same moment may have added it first.
       if (!(await this.describe([table])).get(table)?.columns.has(column.name)) throw error;
     }
   }
+}
+
+/**
+ * The Replicated form of a MergeTree-family engine, its parts in ZooKeeper under the table's own
+ * path and this server's {shard} and {replica} macros: `ReplacingMergeTree(ver)` →
+ * `ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db.table', '{replica}', ver)`.
+ */
+export function replicated(engine: Sql, database: string, table: string): Sql {
+  return replicatedEngine(engine, `/clickhouse/tables/{shard}/${database}.${table}`);
 }
 
 function adoptedTable(name: string, existing: ExistingTable): AdoptedTable {

@@ -1,0 +1,53 @@
+// Starts a private ZooKeeper (Debian's `zookeeper` package, run with `java` directly: its
+// zkServer.sh reads /etc/zookeeper/conf) for the cluster test. See ../shared/cluster-notes.md.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { freeStablePort } from './local-clickhouse.mjs';
+
+const JAR = '/usr/share/java/zookeeper.jar';
+
+export function hasZooKeeper() {
+  return existsSync(JAR);
+}
+
+/** The answer to a four-letter command, or '' when nothing answers. */
+function fourLetters(port, command) {
+  return new Promise((resolveAnswer) => {
+    let answer = '';
+    const socket = connect(port, '127.0.0.1', () => socket.end(command));
+    socket.setEncoding('utf8').on('data', (chunk) => (answer += chunk));
+    socket.on('close', () => resolveAnswer(answer));
+    socket.on('error', () => resolveAnswer(''));
+  });
+}
+
+/**
+ * Ready when `srvr` says `Mode: standalone`: `ruok` answers too early, and a ClickHouse 18.16
+ * that sends ON CLUSTER DDL before ZooKeeper really serves can crash.
+ */
+export async function startZooKeeper({ dir, timeoutMs = 30_000 }) {
+  const home = resolve(dir);
+  mkdirSync(join(home, 'data'), { recursive: true });
+  const port = await freeStablePort();
+  const config = join(home, 'zoo.cfg');
+  writeFileSync(config, [`tickTime=2000`, `dataDir=${join(home, 'data')}`, `clientPort=${port}`, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false', '4lw.commands.whitelist=srvr,ruok,stat', 'forceSync=no', ''].join('\n'));
+  const child = spawn('java', ['-Xmx256m', '-XX:+UseSerialGC', '-cp', JAR, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', config], { cwd: home, stdio: 'ignore' });
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fourLetters(port, 'srvr')).includes('Mode: standalone')) {
+    if (child.exitCode !== null) throw new Error(`zookeeper exited with code ${child.exitCode}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`zookeeper did not serve on port ${port} within ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const stop = () =>
+    new Promise((resolveStop) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
+      child.once('exit', () => resolveStop());
+      child.kill('SIGTERM');
+    });
+  return { port, child, stop };
+}
