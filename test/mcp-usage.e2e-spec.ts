@@ -160,6 +160,9 @@ describe('Usage tracking (e2e)', () => {
     expect((await stats('start_date=2020-01-01&end_date=2020-12-31').expect(200)).body).toMatchObject({ total_calls: 0, start_date: '2020-01-01', end_date: '2020-12-31' });
     expect((await stats('start_date=2020-01-01&end_date=2021-12-31').expect(400)).body.detail).toBe('start_date to end_date may span at most 366 days');
     expect((await stats('start_date=2021-01-02&end_date=2021-01-01').expect(400)).body.detail).toBe('start_date must not be after end_date');
+    // `days` before an end_date near the first storable day starts at that day, never below it.
+    expect((await stats('end_date=1970-01-29').expect(200)).body).toMatchObject({ total_calls: 0, start_date: '1970-01-01', end_date: '1970-01-29' });
+    expect((await stats('days=365&end_date=1970-06-01').expect(200)).body).toMatchObject({ start_date: '1970-01-01' });
   });
 
   it('should keep a revoked key’s history visible', async () => {

@@ -1,6 +1,9 @@
-/** A timestamp from the API (ISO 8601, UTC) in the reader's locale and time zone. */
+/**
+ * A timestamp from the API (ISO 8601) in the reader's locale, in UTC like every date filter and
+ * the daily figures, so a call never seems to fall outside the day it is counted in.
+ */
 export function formatTime(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return `${new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })} UTC`;
 }
 
 export function formatNumber(value: number): string {

@@ -4,7 +4,7 @@ import { fromUnixSeconds, unixSeconds } from '../clickhouse/datetime.js';
 import { nextRowVersion } from '../clickhouse/row-version.js';
 import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { existingColumnsOnly } from '../clickhouse/schema/table-spec.js';
-import { type Sql, dateTime, int, join, sql, str } from '../clickhouse/sql.js';
+import { type Sql, int, join, sql, str } from '../clickhouse/sql.js';
 import type { User } from './user.js';
 import { USERS_TABLE } from './users.table.js';
 
@@ -67,9 +67,9 @@ export class UsersRepository {
     return rows.map(toUser);
   }
 
-  /** Accounts changed (disabled, enabled, edited, by either service) at or after `since`; a new account's first row is no change. */
-  async changedSince(since: Date): Promise<string[]> {
-    const rows = await this.clickhouse.query<{ id: string }>(sql`SELECT DISTINCT id FROM users WHERE updated_at >= ${dateTime(since)} AND updated_at > created_at`);
+  /** Accounts changed (disabled, enabled, edited, by either service) in the last `seconds` (by the ClickHouse server's clock); a new account's first row is no change. */
+  async changedWithin(seconds: number): Promise<string[]> {
+    const rows = await this.clickhouse.query<{ id: string }>(sql`SELECT DISTINCT id FROM users WHERE updated_at >= now() - ${int(seconds)} AND updated_at > created_at`);
     return rows.map((row) => row.id);
   }
 

@@ -3,7 +3,7 @@ import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import { unixSeconds } from '../clickhouse/datetime.js';
 import { nextRowVersion } from '../clickhouse/row-version.js';
 import { SchemaService } from '../clickhouse/schema/schema.service.js';
-import { dateTime, join, sql, str } from '../clickhouse/sql.js';
+import { int, join, sql, str } from '../clickhouse/sql.js';
 import { MCP_API_KEY_POLICIES_TABLE } from './api-key-policies.table.js';
 import { type KeyPolicy, UNRESTRICTED_POLICY } from './key-policy.js';
 
@@ -74,9 +74,9 @@ export class ApiKeyPoliciesRepository {
     schema.register(MCP_API_KEY_POLICIES_TABLE);
   }
 
-  /** Keys whose policy changed at or after `since`. */
-  async changedSince(since: Date): Promise<string[]> {
-    const rows = await this.clickhouse.query<{ key_id: string }>(sql`SELECT DISTINCT key_id FROM mcp_api_key_policies WHERE updated_at >= ${dateTime(since)}`);
+  /** Keys whose policy changed in the last `seconds` (by the ClickHouse server's clock). */
+  async changedWithin(seconds: number): Promise<string[]> {
+    const rows = await this.clickhouse.query<{ key_id: string }>(sql`SELECT DISTINCT key_id FROM mcp_api_key_policies WHERE updated_at >= now() - ${int(seconds)}`);
     return rows.map((row) => row.key_id);
   }
 

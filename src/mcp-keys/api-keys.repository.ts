@@ -4,7 +4,7 @@ import { fromUnixSeconds, fromUnixSecondsOrNull, unixSeconds, unixSecondsOrNull 
 import { nextRowVersion } from '../clickhouse/row-version.js';
 import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { type AdoptedTable, existingColumnsOnly } from '../clickhouse/schema/table-spec.js';
-import { type Sql, dateTime, ident, int, sql, str } from '../clickhouse/sql.js';
+import { type Sql, ident, int, sql, str } from '../clickhouse/sql.js';
 import type { ApiKey, KeyVerdict } from './api-key.js';
 import { MCP_API_KEY_HASHES_TABLE, MCP_API_KEY_HASHES_VIEW, MCP_API_KEY_LAST_USED_TABLE, MCP_API_KEYS_TABLE } from './api-keys.table.js';
 
@@ -105,13 +105,13 @@ export class ApiKeysRepository {
   }
 
   /**
-   * Keys written at or after `since`, by either service: revoked or rewritten ones (`changed`),
+   * Keys written in the last `seconds` (by the ClickHouse server's clock), by either service: revoked or rewritten ones (`changed`),
    * which other instances may still trust, and new ones (updated_at = created_at), which one of
    * them may have refused a moment before the row reached its replica.
    */
-  async changedSince(since: Date): Promise<{ id: string; keyHash: string; changed: boolean }[]> {
+  async changedWithin(seconds: number): Promise<{ id: string; keyHash: string; changed: boolean }[]> {
     const rows = await this.clickhouse.query<{ id: string; api_key_hash: string; changed: number }>(sql`
-      SELECT id, api_key_hash, max(updated_at > created_at) AS changed FROM mcp_api_keys WHERE updated_at >= ${dateTime(since)} GROUP BY id, api_key_hash`);
+      SELECT id, api_key_hash, max(updated_at > created_at) AS changed FROM mcp_api_keys WHERE updated_at >= now() - ${int(seconds)} GROUP BY id, api_key_hash`);
     return rows.map((row) => ({ id: row.id, keyHash: row.api_key_hash, changed: Number(row.changed) === 1 }));
   }
 

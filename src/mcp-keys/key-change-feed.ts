@@ -7,26 +7,31 @@ import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 
 /**
- * Rows written up to this long before the last poll began are read again: another writer's
- * clock may be behind this one's, and an insert may land just after the poll's read.
+ * Rows stamped up to this long before the last poll began are read again: another writer's clock
+ * (the original service's, another instance's) may be behind the ClickHouse server's, and an
+ * insert may land just after the poll's read. A row stamped even further back is missed, and only
+ * MCP_KEY_CACHE_TTL_SECONDS bounds it (docs/architecture.md).
  */
-const OVERLAP_MS = 5000;
+const OVERLAP_SECONDS = 60;
 
 /**
  * Revokes, policy changes and disabled accounts from every writer (other instances, the original
  * service, an operator's SQL) reach this instance's key cache within MCP_CHANGE_POLL_MS, and so do
  * new keys that were refused here before their row reached this replica (cluster mode): a poll
- * reads the few rows of mcp_api_keys, mcp_api_key_policies and users written since the last one
- * and drops the cached verdicts they touch. Three small reads per interval, never one per request.
+ * reads the few rows of mcp_api_keys, mcp_api_key_policies and users stamped since the last one
+ * (by the ClickHouse server's clock, not this process's) and drops the cached verdicts they
+ * touch. Three small reads per interval, never one per request; after failures, polls back off
+ * up to the key cache TTL.
  */
 @Injectable()
 export class KeyChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(KeyChangeFeed.name);
   private timer: NodeJS.Timeout | undefined;
-  /** When the last successful poll began; changes since then (minus OVERLAP_MS) are read next. */
-  private lastPoll = new Date();
+  /** When the last successful poll began (monotonic ms); the next reads from there on. */
+  private lastPoll = performance.now();
   private polling: Promise<void> | undefined;
-  private failing = false;
+  private failures = 0;
+  private nextAttempt = 0;
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -48,14 +53,15 @@ export class KeyChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One poll at a time: a slow database makes polls wait, never pile up. */
   pollOnce(): Promise<void> {
+    if (performance.now() < this.nextAttempt) return Promise.resolve();
     return (this.polling ??= this.poll().finally(() => (this.polling = undefined)));
   }
 
   private async poll(): Promise<void> {
-    const began = new Date();
-    const since = new Date(this.lastPoll.getTime() - OVERLAP_MS);
+    const began = performance.now();
+    const seconds = Math.ceil((began - this.lastPoll) / 1000) + OVERLAP_SECONDS;
     try {
-      const [keys, policyKeys, users] = await Promise.all([this.keys.changedSince(since), this.policies.changedSince(since), this.users.changedSince(since)]);
+      const [keys, policyKeys, users] = await Promise.all([this.keys.changedWithin(seconds), this.policies.changedWithin(seconds), this.users.changedWithin(seconds)]);
       const changed = keys.filter((key) => key.changed);
       this.verifier.forgetChanges({
         keyHashes: changed.map((key) => key.keyHash),
@@ -64,12 +70,14 @@ export class KeyChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
         userIds: new Set(users),
       });
       this.lastPoll = began;
-      if (this.failing) this.logger.log('key change feed reads again');
-      this.failing = false;
+      if (this.failures > 0) this.logger.log('key change feed reads again');
+      this.failures = 0;
     } catch (error) {
-      // The next poll reads from the last good one on: nothing is missed, only late.
-      if (!this.failing) this.logger.warn({ err: error }, 'key change feed could not read; revokes from elsewhere wait for the key cache TTL or the next poll');
-      this.failing = true;
+      // The next poll reads from the last good one on: nothing stamped in time is missed, only late.
+      if (this.failures === 0) this.logger.warn({ err: error }, 'key change feed could not read; revokes made elsewhere wait for it or for the key cache TTL');
+      this.failures++;
+      const backoff = Math.min(this.config.mcp.changePollMs * 2 ** this.failures, this.config.mcp.keyCacheTtlSeconds * 1000);
+      this.nextAttempt = performance.now() + backoff;
     }
   }
 }

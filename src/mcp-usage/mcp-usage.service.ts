@@ -1,6 +1,6 @@
 import { BadRequestException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { fromUnixSeconds, toIsoSeconds } from '../clickhouse/datetime.js';
-import { parseIsoDate } from '../clickhouse/sql.js';
+import { FIRST_DAY, parseIsoDate } from '../clickhouse/sql.js';
 import { GateFullError, KeyedGate } from '../common/bounded-gate.js';
 import { RetryLaterException } from '../common/retry-later.exception.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -53,7 +53,8 @@ export class McpUsageService {
   /** From start_date (or the last `days` UTC days, today included) through end_date (or today). */
   stats(userId: string, query: StatsQueryDto, now = new Date()): Promise<UsageStatsDto> {
     const until = query.end_date ? dayAfter(query.end_date) : new Date(startOfUtcDay(now).getTime() + DAY_MS);
-    const from = query.start_date ? parseIsoDate(query.start_date) : new Date(until.getTime() - query.days * DAY_MS);
+    // `days` before an early end_date may reach before the first day ClickHouse holds: start there.
+    const from = query.start_date ? parseIsoDate(query.start_date) : new Date(Math.max(until.getTime() - query.days * DAY_MS, parseIsoDate(FIRST_DAY).getTime()));
     if (from >= until) throw new BadRequestException('start_date must not be after end_date');
     if (until.getTime() - from.getTime() > MAX_STATS_DAYS * DAY_MS) throw new BadRequestException(`start_date to end_date may span at most ${MAX_STATS_DAYS} days`);
     return this.limited(userId, () => this.readStats({ userId, from, until, apiKeyId: query.api_key_id }));

@@ -1,8 +1,11 @@
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { type KeySummary, type Schemas, api, data } from '../api/client';
+import { type Schemas, api, data } from '../api/client';
+import { ConfirmButton } from '../components/confirm-button';
 import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
+import { Pager } from '../components/pager';
+import { useLoaded } from '../components/use-loaded';
 import { formatNumber, formatTime, isoDay } from '../format';
 
 type Group = Schemas['UsageSummaryDto']['group_by'];
@@ -25,13 +28,12 @@ function UsageSummary() {
   const [group, setGroup] = useState<Group>('user');
   const [start, setStart] = useState(isoDay(29));
   const [end, setEnd] = useState(isoDay());
-  const [summary, setSummary] = useState<Schemas['UsageSummaryDto'] | undefined>();
-  const [error, setError] = useState<unknown>();
-  const load = () => {
-    setError(undefined);
-    data(api.GET('/api/admin/usage/summary', { params: { query: { group_by: group, start_date: start, end_date: end } } })).then(setSummary, setError);
-  };
-  useEffect(load, []);
+  const [asked, setAsked] = useState({ group, start, end });
+  const summary = useLoaded(
+    () => data(api.GET('/api/admin/usage/summary', { params: { query: { group_by: asked.group, start_date: asked.start, end_date: asked.end } } })),
+    [asked],
+  );
+  const load = () => setAsked({ group, start, end });
   return (
     <section class="card" aria-labelledby="summary-title">
       <h2 id="summary-title">Usage across users</h2>
@@ -53,35 +55,44 @@ function UsageSummary() {
           </select>
         </div>
         <div>
-          <label for="summary-start">From</label>
+          <label for="summary-start">From (UTC day)</label>
           <input id="summary-start" type="date" value={start} onInput={(e) => setStart(e.currentTarget.value)} />
         </div>
         <div>
-          <label for="summary-end">To</label>
+          <label for="summary-end">To (UTC day)</label>
           <input id="summary-end" type="date" value={end} onInput={(e) => setEnd(e.currentTarget.value)} />
         </div>
         <button type="submit">Show</button>
       </form>
-      <ErrorMessage error={error} />
-      {summary && (
-        <DataTable
-          columns={[{ label: summary.group_by }, ...['Calls', 'Records', 'Errors', 'p50 ms', 'p95 ms'].map((label) => ({ label, numeric: true }))]}
-          footer={
-            <tr>
-              <th scope="row">All</th>
-              <Figures figures={summary.totals} />
-            </tr>
-          }
-        >
-          {summary.rows.map((row) => (
-            <tr key={row.key}>
-              <td>{row.email ?? row.key}</td>
-              <Figures figures={row} />
-            </tr>
-          ))}
-        </DataTable>
+      <ErrorMessage error={summary.error} />
+      {summary.value && (
+        <SummaryTable summary={summary.value} />
       )}
     </section>
+  );
+}
+
+function SummaryTable({ summary }: { summary: Schemas['UsageSummaryDto'] }) {
+  return (
+    <>
+      {summary.truncated && <p class="muted">Only the 1,000 largest groups are shown.</p>}
+      <DataTable
+        columns={[{ label: summary.group_by }, ...['Calls', 'Records', 'Errors', 'p50 ms', 'p95 ms'].map((label) => ({ label, numeric: true }))]}
+        footer={
+          <tr>
+            <th scope="row">All</th>
+            <Figures figures={summary.totals} />
+          </tr>
+        }
+      >
+        {summary.rows.map((row) => (
+          <tr key={row.key}>
+            <td>{row.email ?? row.key}</td>
+            <Figures figures={row} />
+          </tr>
+        ))}
+      </DataTable>
+    </>
   );
 }
 
@@ -139,74 +150,81 @@ function Refusals() {
   );
 }
 
+const USERS_PAGE_SIZE = 50;
+
 function Users() {
-  const [users, setUsers] = useState<User[] | undefined>();
+  const [page, setPage] = useState(1);
   const [open, setOpen] = useState<string | undefined>();
-  const [error, setError] = useState<unknown>();
-  const reload = () => data(api.GET('/api/admin/users', { params: { query: { page_size: 100 } } })).then((list) => setUsers(list.users), setError);
-  useEffect(() => void reload(), []);
-  const setActive = async (user: User, active: boolean) => {
+  const [actionError, setActionError] = useState<unknown>();
+  const users = useLoaded(() => data(api.GET('/api/admin/users', { params: { query: { page, page_size: USERS_PAGE_SIZE } } })), [page]);
+  const setActive = (user: User, active: boolean) => {
     const path = active ? '/api/admin/users/{user_id}/enable' : '/api/admin/users/{user_id}/disable';
-    await data(api.POST(path, { params: { path: { user_id: user.id } } })).then(reload, setError);
+    setActionError(undefined);
+    return data(api.POST(path, { params: { path: { user_id: user.id } } })).then(users.reload, setActionError);
   };
+  const list = users.value;
+  const pages = list ? Math.max(1, Math.ceil(list.total / USERS_PAGE_SIZE)) : 1;
   return (
     <section class="card" aria-labelledby="users-title">
       <h2 id="users-title">Accounts</h2>
-      <ErrorMessage error={error} />
-      {users && (
-        <DataTable columns={[{ label: 'Email' }, { label: 'Status' }, { label: 'Created' }, { label: 'Actions', hidden: true }]}>
-          {users.map((user) => (
-            <Fragment key={user.id}>
-              <tr>
-                <td>
-                  {user.email}
-                  {user.is_admin ? ' (admin)' : ''}
-                </td>
-                <td>{user.is_active ? 'active' : 'disabled'}</td>
-                <td>{formatTime(user.created_at)}</td>
-                <td class="actions">
-                  <button type="button" class="secondary" aria-expanded={open === user.id} onClick={() => setOpen(open === user.id ? undefined : user.id)}>
-                    Keys
-                  </button>
-                  <button type="button" class="secondary" onClick={() => void setActive(user, !user.is_active)}>
-                    {user.is_active ? 'Disable' : 'Enable'}
-                  </button>
-                </td>
-              </tr>
-              {open === user.id && (
+      <ErrorMessage error={users.error ?? actionError} />
+      {list && (
+        <>
+          <DataTable columns={[{ label: 'Email' }, { label: 'Status' }, { label: 'Created' }, { label: 'Actions', hidden: true }]}>
+            {list.users.map((user) => (
+              <Fragment key={user.id}>
                 <tr>
-                  <td colSpan={4}>
-                    <UserKeys userId={user.id} />
+                  <td>
+                    {user.email}
+                    {user.is_admin ? ' (admin)' : ''}
+                  </td>
+                  <td>{user.is_active ? 'active' : 'disabled'}</td>
+                  <td>{formatTime(user.created_at)}</td>
+                  <td class="actions">
+                    <button type="button" class="secondary" aria-expanded={open === user.id} onClick={() => setOpen(open === user.id ? undefined : user.id)}>
+                      Keys
+                    </button>
+                    {user.is_active ? (
+                      <ConfirmButton label="Disable" question="Its logins and keys stop at once." confirmLabel={`Disable ${user.email}`} onConfirm={() => setActive(user, false)} />
+                    ) : (
+                      <button type="button" class="secondary" onClick={() => void setActive(user, true)}>
+                        Enable
+                      </button>
+                    )}
                   </td>
                 </tr>
-              )}
-            </Fragment>
-          ))}
-        </DataTable>
+                {open === user.id && (
+                  <tr>
+                    <td colSpan={4}>
+                      <UserKeys userId={user.id} />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
+            ))}
+          </DataTable>
+          <Pager label="Account pages" page={page} pages={pages} onPage={setPage}>
+            {` (${formatNumber(list.total)} accounts)`}
+          </Pager>
+        </>
       )}
     </section>
   );
 }
 
 function UserKeys({ userId }: { userId: string }) {
-  const [keys, setKeys] = useState<KeySummary[] | undefined>();
-  const [error, setError] = useState<unknown>();
-  const reload = () => data(api.GET('/api/admin/users/{user_id}/keys', { params: { path: { user_id: userId } } })).then((list) => setKeys(list.keys), setError);
-  useEffect(() => void reload(), [userId]);
-  const revoke = (keyId: string) => data(api.POST('/api/admin/keys/{key_id}/revoke', { params: { path: { key_id: keyId } } })).then(reload, setError);
+  const [actionError, setActionError] = useState<unknown>();
+  const keys = useLoaded(() => data(api.GET('/api/admin/users/{user_id}/keys', { params: { path: { user_id: userId } } })), [userId]);
+  const revoke = (keyId: string) => data(api.POST('/api/admin/keys/{key_id}/revoke', { params: { path: { key_id: keyId } } })).then(keys.reload, setActionError);
   return (
     <>
-      <ErrorMessage error={error} />
-      {keys?.length === 0 && <p class="muted">No keys.</p>}
+      <ErrorMessage error={keys.error ?? actionError} />
+      {keys.value?.keys.length === 0 && <p class="muted">No keys.</p>}
       <ul class="plain">
-        {keys?.map((key) => (
+        {keys.value?.keys.map((key) => (
           <li key={key.id}>
-            <code>{key.api_key_prefix}</code> {key.key_name} — {key.is_active ? (key.is_expired ? 'expired' : 'active') : 'revoked'}
-            {key.is_active && (
-              <button type="button" class="secondary" onClick={() => void revoke(key.id)}>
-                Revoke
-              </button>
-            )}
+            <code>{key.api_key_prefix}</code> {key.key_name} — {key.is_active ? (key.is_expired ? 'expired' : 'active') : 'revoked'}{' '}
+            {key.is_active && <ConfirmButton label="Revoke" question="Calls with it stop at once." confirmLabel={`Revoke ${key.key_name}`} onConfirm={() => revoke(key.id)} />}
           </li>
         ))}
       </ul>

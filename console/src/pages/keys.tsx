@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type KeySummary, type Schemas, api, data } from '../api/client';
 import { ClientConfigs } from '../components/client-configs';
+import { ConfirmButton } from '../components/confirm-button';
 import { CopyButton } from '../components/copy-button';
 import { DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
@@ -148,18 +149,9 @@ function KeyTable({ keys, onRevoked }: { keys: KeySummary[]; onRevoked: () => vo
 }
 
 function KeyRow({ apiKey, onRevoked }: { apiKey: KeySummary; onRevoked: () => void }) {
-  const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<unknown>();
   const status = statusOf(apiKey);
-  const revoke = async () => {
-    try {
-      await data(api.POST('/api/mcp-keys/revoke', { body: { key_id: apiKey.id } }));
-      setConfirming(false);
-      onRevoked();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+  const revoke = () => data(api.POST('/api/mcp-keys/revoke', { body: { key_id: apiKey.id } })).then(onRevoked, setError);
   return (
     <tr data-key-id={apiKey.id}>
       <td>{apiKey.key_name}</td>
@@ -175,22 +167,7 @@ function KeyRow({ apiKey, onRevoked }: { apiKey: KeySummary; onRevoked: () => vo
       <td>{policySummary(apiKey.policy)}</td>
       <td>
         <ErrorMessage error={error} />
-        {status !== 'revoked' &&
-          (confirming ? (
-            <span class="confirm" role="group" aria-label={`Revoke ${apiKey.key_name}?`}>
-              Clients using it stop at once.
-              <button type="button" class="danger" onClick={() => void revoke()}>
-                Revoke {apiKey.key_name}
-              </button>
-              <button type="button" class="secondary" onClick={() => setConfirming(false)}>
-                Cancel
-              </button>
-            </span>
-          ) : (
-            <button type="button" class="secondary" onClick={() => setConfirming(true)}>
-              Revoke…
-            </button>
-          ))}
+        {status !== 'revoked' && <ConfirmButton label="Revoke" question="Clients using it stop at once." confirmLabel={`Revoke ${apiKey.key_name}`} onConfirm={revoke} />}
       </td>
     </tr>
   );

@@ -2,6 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { type KeySummary, type Schemas, api, data } from '../api/client';
 import { type Column, DataTable } from '../components/data-table';
 import { ErrorMessage } from '../components/error-message';
+import { Pager } from '../components/pager';
+import { useLoaded } from '../components/use-loaded';
 import { UsageChart } from '../components/usage-chart';
 import { formatNumber, formatTime, isoDay } from '../format';
 
@@ -16,7 +18,7 @@ interface Filters {
 
 const PAGE_SIZE = 20;
 const HISTORY_COLUMNS: Column[] = [
-  { label: 'Time' },
+  { label: 'Time (UTC)' },
   { label: 'Tool' },
   { label: 'Table' },
   { label: 'Records', numeric: true },
@@ -29,17 +31,11 @@ export function UsagePage() {
   const [keys, setKeys] = useState<KeySummary[]>([]);
   const [filters, setFilters] = useState<Filters>({ apiKeyId: '', start: isoDay(29), end: isoDay() });
   const [draft, setDraft] = useState<Filters>(filters);
-  const [stats, setStats] = useState<Stats | undefined>();
-  const [error, setError] = useState<unknown>();
+  const stats = useLoaded(() => data(api.GET('/api/mcp-usage/stats', { params: { query: { start_date: filters.start, end_date: filters.end, api_key_id: filters.apiKeyId || undefined } } })), [filters]);
 
   useEffect(() => {
-    data(api.GET('/api/mcp-keys/list')).then((list) => setKeys(list.keys), setError);
+    data(api.GET('/api/mcp-keys/list')).then((list) => setKeys(list.keys), () => undefined);
   }, []);
-  useEffect(() => {
-    setError(undefined);
-    const query = { start_date: filters.start, end_date: filters.end, api_key_id: filters.apiKeyId || undefined };
-    data(api.GET('/api/mcp-usage/stats', { params: { query } })).then(setStats, setError);
-  }, [filters]);
 
   const keyName = (id: string) => keys.find((key) => key.id === id)?.key_name ?? id.slice(0, 8);
   return (
@@ -49,7 +45,7 @@ export function UsagePage() {
         class="filters card"
         onSubmit={(event) => {
           event.preventDefault();
-          setFilters(draft);
+          setFilters({ ...draft });
         }}
       >
         <div>
@@ -64,18 +60,19 @@ export function UsagePage() {
           </select>
         </div>
         <div>
-          <label for="usage-start">From</label>
+          <label for="usage-start">From (UTC day)</label>
           <input id="usage-start" type="date" required value={draft.start} onInput={(e) => setDraft({ ...draft, start: e.currentTarget.value })} />
         </div>
         <div>
-          <label for="usage-end">To</label>
+          <label for="usage-end">To (UTC day)</label>
           <input id="usage-end" type="date" required value={draft.end} onInput={(e) => setDraft({ ...draft, end: e.currentTarget.value })} />
         </div>
         <button type="submit">Show</button>
       </form>
-      <ErrorMessage error={error} />
-      {stats && <StatsView stats={stats} />}
-      <HistoryTable filters={filters} keyName={keyName} />
+      <ErrorMessage error={stats.error} />
+      {stats.value && <StatsView stats={stats.value} />}
+      {/* A new filter is a new table: its page starts at 1 with one request, not two. */}
+      <HistoryTable key={JSON.stringify(filters)} filters={filters} keyName={keyName} />
     </>
   );
 }
@@ -133,24 +130,22 @@ function TopTable({ title, rows }: { title: string; rows: { name: string; calls:
 }
 
 function HistoryTable({ filters, keyName }: { filters: Filters; keyName: (id: string) => string }) {
-  const [page, setPage] = useState(1);
-  const [tool, setTool] = useState('');
-  const [history, setHistory] = useState<History | undefined>();
-  const [error, setError] = useState<unknown>();
-
-  useEffect(() => setPage(1), [filters, tool]);
-  useEffect(() => {
+  const [view, setView] = useState({ page: 1, tool: '' });
+  const { page, tool } = view;
+  const loaded = useLoaded(() => {
     const query = { page, page_size: PAGE_SIZE, start_date: filters.start, end_date: filters.end, api_key_id: filters.apiKeyId || undefined, tool_name: tool || undefined };
-    data(api.GET('/api/mcp-usage/history', { params: { query } })).then(setHistory, setError);
-  }, [filters, page, tool]);
+    return data(api.GET('/api/mcp-usage/history', { params: { query } }));
+  }, [page, tool]);
+  const history: History | undefined = loaded.value;
+  const setPage = (next: number) => setView({ page: next, tool });
 
   const pages = history ? Math.max(1, Math.ceil(history.total / PAGE_SIZE)) : 1;
   return (
     <section class="card" aria-labelledby="history-title">
       <h2 id="history-title">History</h2>
       <label for="history-tool">Tool</label>
-      <input id="history-tool" placeholder="any tool" value={tool} onChange={(e) => setTool(e.currentTarget.value.trim())} />
-      <ErrorMessage error={error} />
+      <input id="history-tool" placeholder="any tool" value={tool} onChange={(e) => setView({ page: 1, tool: e.currentTarget.value.trim() })} />
+      <ErrorMessage error={loaded.error} />
       {history && (
         <>
           <p class="muted" data-testid="history-total">
@@ -169,17 +164,7 @@ function HistoryTable({ filters, keyName }: { filters: Filters; keyName: (id: st
               </tr>
             ))}
           </DataTable>
-          <nav class="pager" aria-label="History pages">
-            <button type="button" class="secondary" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-              Newer
-            </button>
-            <span>
-              Page {page} of {pages}
-            </span>
-            <button type="button" class="secondary" disabled={page >= pages} onClick={() => setPage(page + 1)}>
-              Older
-            </button>
-          </nav>
+          <Pager label="History pages" page={page} pages={pages} onPage={setPage} />
         </>
       )}
     </section>
