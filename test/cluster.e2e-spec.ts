@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeStablePort, hasClickHouseServer, type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
+import { hasHaproxy, startHaproxy } from '../scripts/lib/local-haproxy.mjs';
 import { hasZooKeeper, startZooKeeper } from '../scripts/lib/local-zookeeper.mjs';
 import { pollUntil } from '../scripts/lib/poll.mjs';
 import { queryRows, rawClient, uniqueDatabaseName } from './support/clickhouse.js';
@@ -9,11 +10,23 @@ import { createApiKey, rawRpc } from './support/mcp.js';
 import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
 const CLUSTER = 'stock_cluster';
-const available = hasZooKeeper() && hasClickHouseServer();
+/** SDK-less clients calling through HAProxy at once in the failover test. */
+const CLIENTS = 4;
+const available = hasZooKeeper() && hasClickHouseServer() && hasHaproxy();
 const describeWithCluster = available ? describe : describe.skip;
-if (!available) console.warn("Skipping the cluster test: it needs Debian's zookeeper and clickhouse-server (scripts/ensure-cluster-tools.sh installs them)");
+if (!available) console.warn("Skipping the cluster test: it needs Debian's zookeeper, haproxy and clickhouse-server (scripts/ensure-cluster-tools.sh installs them)");
 
 const toolsList = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+
+/** A count() a query answers on one replica. */
+async function count(replica: LocalClickHouse, database: string, query: string): Promise<number> {
+  const client = rawClient(database, replica.url);
+  try {
+    return Number((await queryRows<{ n: string }>(client, query))[0].n);
+  } finally {
+    await client.close();
+  }
+}
 const toolCall = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'search_stocks', arguments: { query: '600', limit: 2 } } });
 
 describeWithCluster('Cluster mode: two gateways on two replicas of a replicated ClickHouse (e2e)', () => {
@@ -23,14 +36,6 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
   let gateways: TestApp[] = [];
   const database = uniqueDatabaseName('cluster');
 
-  const count = async (replica: LocalClickHouse, query: string) => {
-    const client = rawClient(database, replica.url);
-    try {
-      return Number((await queryRows<{ n: string }>(client, query))[0].n);
-    } finally {
-      await client.close();
-    }
-  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-cluster-'));
@@ -90,10 +95,10 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
     }
     const countQuery = `SELECT count() AS n FROM mcp_tool_usage_log WHERE api_key_id = '${key.key_id}'`;
     for (const replica of replicas) {
-      expect(await pollUntil(() => count(replica, countQuery), (n) => n >= 10, { timeoutMs: 10_000, intervalMs: 100 })).toBe(10);
+      expect(await pollUntil(() => count(replica, database, countQuery), (n) => n >= 10, { timeoutMs: 10_000, intervalMs: 100 })).toBe(10);
     }
     const distinct = `SELECT uniqExact(id) AS n FROM mcp_tool_usage_log WHERE api_key_id = '${key.key_id}'`;
-    expect(await count(replicas[1], distinct)).toBe(10);
+    expect(await count(replicas[1], database, distinct)).toBe(10);
   });
 
   it('should refuse, through one gateway, a key revoked through the other within 2 s', async () => {
@@ -106,4 +111,171 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
     await pollUntil(async () => (await rawRpc(b, toolsList, key.api_key)).status, (status) => status === 401, { timeoutMs: 10_000, intervalMs: 50 });
     expect(Date.now() - revokedAt).toBeLessThanOrEqual(2000);
   });
+});
+
+describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each killed and restarted (e2e)', () => {
+  let dir: string;
+  let zookeeper: Awaited<ReturnType<typeof startZooKeeper>>;
+  const replicas: LocalClickHouse[] = [];
+  const replicaOptions: Parameters<typeof startLocalClickHouse>[0][] = [];
+  const gateways: TestApp[] = [];
+  const gatewayEnvs: Record<string, string>[] = [];
+  let clickhouseProxy: Awaited<ReturnType<typeof startHaproxy>>;
+  let gatewayProxy: Awaited<ReturnType<typeof startHaproxy>>;
+  const database = uniqueDatabaseName('failover');
+  const figures: Record<string, number> = {};
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stock-mcp-failover-'));
+    zookeeper = await startZooKeeper({ dir: join(dir, 'zookeeper') });
+    const tcpPorts = [await freeStablePort(), await freeStablePort()];
+    for (const [index, tcpPort] of tcpPorts.entries()) {
+      const cluster = { name: CLUSTER, zookeeperPort: zookeeper.port, replica: `r${index + 1}`, interserverPort: await freeStablePort(), replicas: tcpPorts };
+      replicaOptions.push({ dir: join(dir, `clickhouse-${index + 1}`), httpPort: await freeStablePort(), tcpPort, cluster });
+      replicas.push(await startLocalClickHouse(replicaOptions[index]));
+    }
+    // The gateways reach ClickHouse through HAProxy, which sends queries to a replica that answers.
+    clickhouseProxy = await startHaproxy({ dir: join(dir, 'haproxy-clickhouse'), proxies: [{ name: 'clickhouse', check: 'GET /replicas_status', servers: replicas.map((replica) => ({ port: replica.httpPort })) }] });
+    const clickhouseUrl = `http://127.0.0.1:${clickhouseProxy.ports.clickhouse}`;
+    for (let index = 0; index < 2; index++) {
+      gatewayEnvs.push({
+        CLICKHOUSE_URL: clickhouseUrl,
+        CLICKHOUSE_DATABASE: database,
+        CLICKHOUSE_CLUSTER: CLUSTER,
+        HTTP_PORT: String(await freeStablePort()),
+        MCP_PORT: String(await freeStablePort()),
+        USAGE_SPOOL_DIR: join(dir, `spool-${index + 1}`),
+        USAGE_FLUSH_INTERVAL_MS: '50',
+        USAGE_RETRY_MAX_DELAY_MS: '500',
+        MCP_AUTH_FAILURE_LIMIT: '100000',
+        DEMO_DATA: index === 0 ? 'true' : 'false',
+        JWT_SECRET: 'failover-secret-long-enough-0123456789abcdef',
+      });
+      gateways.push(await startTestApp(gatewayEnvs[index], { keepDatabase: true }));
+    }
+    gatewayProxy = await startHaproxy({
+      dir: join(dir, 'haproxy-gateways'),
+      proxies: [
+        { name: 'rest', check: 'GET /health', servers: gatewayEnvs.map((env) => ({ port: Number(env.HTTP_PORT) })) },
+        { name: 'mcp', check: 'GET /health', servers: gatewayEnvs.map((env) => ({ port: Number(env.MCP_PORT), checkPort: Number(env.HTTP_PORT) })) },
+      ],
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    console.log(`cluster failover figures: ${JSON.stringify(figures)}`);
+    await gatewayProxy?.stop();
+    await Promise.all(gateways.map((gateway) => gateway.stop()));
+    await clickhouseProxy?.stop();
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    await zookeeper?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should store every acknowledged call exactly once while a gateway and a replica are killed and restarted', async () => {
+    const mcpUrl = `http://127.0.0.1:${gatewayProxy.ports.mcp}/messages`;
+    const restUrl = `http://127.0.0.1:${gatewayProxy.ports.rest}`;
+    const email = `failover-${Date.now()}@example.com`;
+    const password = 'correct horse battery';
+    const post = (path: string, body: unknown, jwt?: string) =>
+      fetch(`${restUrl}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(jwt ? { Authorization: `Bearer ${jwt}` } : {}) }, body: JSON.stringify(body) });
+    expect((await post('/api/auth/register', { email, password })).status).toBe(201);
+    // The proxy may send the login to the other gateway, reading a replica the new account has not reached yet (~40 ms).
+    const login = await pollUntil(() => post('/api/auth/login', { email, password }), (response) => response.status === 200, { timeoutMs: 5000, intervalMs: 100 });
+    const jwt = ((await login.json()) as { access_token: string }).access_token;
+    const created = await post('/api/mcp-keys/create', {}, jwt);
+    expect(created.status).toBe(200);
+    const key = (await created.json()) as { api_key: string; key_id: string };
+
+    const outcome = { attempted: 0, acked: 0, retriedConnectionFailures: 0, toolErrors: 0, other: [] as string[] };
+    let running = true;
+    const call = (id: number) =>
+      fetch(mcpUrl, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key.api_key}` }, body: JSON.stringify(toolCall(id)) });
+    const client = async (clientId: number) => {
+      for (let n = 0; running; n++) {
+        const id = clientId * 1_000_000 + n;
+        outcome.attempted++;
+        let response: Response | undefined;
+        for (let attempt = 0; attempt < 5 && !response; attempt++) {
+          response = await call(id).catch(() => {
+            outcome.retriedConnectionFailures++;
+            return undefined;
+          });
+        }
+        const body = response ? ((await response.json().catch(() => ({}))) as { result?: { isError?: boolean }; error?: { message: string } }) : {};
+        if (response?.status === 200 && body.result) {
+          outcome.acked++;
+          if (body.result.isError) outcome.toolErrors++;
+        } else {
+          outcome.other.push(`${response?.status ?? 'no answer'} ${JSON.stringify(body).slice(0, 200)}`);
+        }
+      }
+    };
+    // The key must be known on both sides of the proxy before the storm: a gateway that looked it up
+    // before its row reached the replica it read refuses it until the change feed says otherwise.
+    for (const gateway of gateways) {
+      expect(await pollUntil(async () => (await rawRpc(gateway, toolsList, key.api_key)).status, (status) => status === 200, { timeoutMs: 10_000, intervalMs: 200 })).toBe(200);
+    }
+    const clients = Array.from({ length: CLIENTS }, (_, index) => client(index + 1));
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    await pause(2000);
+    expect(await gateways[0].signal('SIGKILL')).toBe('SIGKILL');
+    await pause(2000);
+    gateways[0] = await startTestApp(gatewayEnvs[0], { keepDatabase: true });
+    await pause(2000);
+    replicas[0].child.kill('SIGKILL');
+    await pause(3000);
+    replicas[0] = await startLocalClickHouse(replicaOptions[0]);
+    await pause(3000);
+    running = false;
+    await Promise.all(clients);
+
+    // Everything spooled is shipped: both queues drain.
+    for (const gateway of gateways) {
+      await pollUntil(async () => (await gateway.rest.get('/health')).body?.details?.usage_writer?.queue_depth, (depth) => depth === 0, { timeoutMs: 60_000, intervalMs: 250 });
+    }
+    const recorded = `SELECT count() AS n FROM mcp_tool_usage_log WHERE api_key_id = '${key.key_id}'`;
+    const distinct = `SELECT uniqExact(id) AS n FROM mcp_tool_usage_log WHERE api_key_id = '${key.key_id}'`;
+    const { acked } = outcome;
+    const counts = [];
+    for (const replica of replicas) counts.push(await pollUntil(() => count(replica, database, recorded), (n) => n >= acked, { timeoutMs: 30_000, intervalMs: 250 }));
+    const duplicates = counts[0] - (await count(replicas[0], database, distinct));
+    const unacknowledged = counts[0] - acked;
+    Object.assign(figures, {
+      attempted: outcome.attempted,
+      acked,
+      recorded: counts[0],
+      recordedOnReplica2: counts[1],
+      duplicates,
+      unacknowledged,
+      retriedConnectionFailures: outcome.retriedConnectionFailures,
+      toolErrors: outcome.toolErrors,
+      otherErrors: outcome.other.length,
+    });
+    expect(outcome.other.slice(0, 20)).toEqual([]);
+    expect(duplicates).toBe(0);
+    expect(counts[1]).toBe(counts[0]);
+    // Every acknowledged call is stored. A call the killed gateway had recorded but not answered yet
+    // is stored too, and HAProxy sends it again to the other gateway: at most one per client in flight.
+    expect(unacknowledged).toBeGreaterThanOrEqual(0);
+    expect(unacknowledged).toBeLessThanOrEqual(CLIENTS);
+    // History and stats agree on both gateways.
+    for (const gateway of gateways) {
+      const history = await gateway.rest.get(`/api/mcp-usage/history?api_key_id=${key.key_id}`).set('Authorization', `Bearer ${jwt}`).expect(200);
+      const stats = await gateway.rest.get(`/api/mcp-usage/stats?api_key_id=${key.key_id}`).set('Authorization', `Bearer ${jwt}`).expect(200);
+      expect([history.body.total, stats.body.total_calls]).toEqual([counts[0], counts[0]]);
+    }
+
+    // A revoke through one gateway: both refuse the key within 2 s.
+    const revokedAt = Date.now();
+    await gateways[1].rest.post('/api/mcp-keys/revoke').set('Authorization', `Bearer ${jwt}`).send({ key_id: key.key_id }).expect(200);
+    let maxLag = 0;
+    for (const gateway of gateways) {
+      await pollUntil(async () => (await rawRpc(gateway, toolsList, key.api_key)).status, (status) => status === 401, { timeoutMs: 10_000, intervalMs: 50 });
+      maxLag = Math.max(maxLag, Date.now() - revokedAt);
+    }
+    figures.maxRevokeLagMs = maxLag;
+    expect(maxLag).toBeLessThanOrEqual(2000);
+  }, 240_000);
 });

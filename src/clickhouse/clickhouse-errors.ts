@@ -87,6 +87,16 @@ function isNetworkFailure(error: unknown): boolean {
   return typeof message === 'string' && /^(Timeout error\.|socket hang up|The user aborted a request|.*\b(502|503|504) (Bad Gateway|Service Unavailable|Gateway Time-out))/i.test(message);
 }
 
+/**
+ * The connection died under a request that had reached the server (a replica killed behind a
+ * proxy): unlike a timeout, asking again at once costs nothing and may reach another replica.
+ */
+export function isConnectionCut(error: unknown): boolean {
+  if (!(error instanceof StoreUnavailableError)) return false;
+  const { code, message } = (error.cause ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || (typeof message === 'string' && /^socket hang up/i.test(message));
+}
+
 /** Turns whatever the client threw into one of the errors above; unknown failures pass unchanged. */
 export function classifyClickHouseError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError || error instanceof StoreSchemaError || error instanceof StoreRejectedDataError) return error;

@@ -2,7 +2,7 @@ import { type ClickHouseClient, type ClickHouseClientConfigOptions, ClickHouseLo
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { classifyClickHouseError } from './clickhouse-errors.js';
+import { classifyClickHouseError, isConnectionCut } from './clickhouse-errors.js';
 import { type Sql, ident, sql } from './sql.js';
 
 export interface QueryOptions {
@@ -81,7 +81,17 @@ export class ClickHouseService implements OnApplicationShutdown {
     }
   }
 
+  /** A read; one whose connection was cut is asked once more (reads change nothing; a proxy may send it to another replica). */
   async query<Row>(statement: Sql, options: QueryOptions = {}): Promise<Row[]> {
+    try {
+      return await this.read<Row>(statement, options);
+    } catch (error) {
+      if (!isConnectionCut(error) || options.signal?.aborted) throw error;
+      return this.read<Row>(statement, options);
+    }
+  }
+
+  private async read<Row>(statement: Sql, options: QueryOptions): Promise<Row[]> {
     try {
       const result = await this.client.query({ query: statement.text, format: 'JSONEachRow', clickhouse_settings: this.readLimits, abort_signal: options.signal });
       return await result.json<Row>();
