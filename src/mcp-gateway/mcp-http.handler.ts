@@ -43,8 +43,9 @@ export class McpHttpHandler {
   async handle(req: McpRequest, res: ServerResponse): Promise<void> {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     try {
-      if (this.config.oauth.enabled && isResourceMetadataPath(req)) return this.sendResourceMetadata(req, res);
-      const route = routeOf(req, this.config.mcp.legacySseMaxSessions > 0);
+      const target = parseTarget(req.url ?? '');
+      if (this.config.oauth.enabled && isResourceMetadataPath(target.pathname)) return this.sendResourceMetadata(req, res);
+      const route = routeOf(req, target, this.config.mcp.legacySseMaxSessions > 0);
       const address = clientAddress(req, this.config.http.trustProxy);
       const early = this.guard.earlyRefusal(address, req.headers.authorization);
       if (early) throw early;
@@ -97,8 +98,7 @@ export class McpHttpHandler {
  * What a request asks for: POST /messages (a legacy SSE session's message when it names a
  * sessionId), or GET /sse (a legacy stream, when that transport is on). Anything else is refused.
  */
-function routeOf(req: IncomingMessage, legacySse: boolean): { stream: boolean; sessionId: string | null } {
-  const target = parseTarget(req.url ?? '');
+function routeOf(req: IncomingMessage, target: RequestTarget, legacySse: boolean): { stream: boolean; sessionId: string | null } {
   if (legacySse && target.pathname === LEGACY_SSE_PATH) {
     if (req.method !== 'GET') throw new JsonRpcHttpException(405, `Method not allowed: open the legacy SSE stream with GET ${LEGACY_SSE_PATH}`, JSON_RPC_TRANSPORT_ERROR, null, { Allow: 'GET' });
     return { stream: true, sessionId: null };
@@ -118,8 +118,7 @@ function routeOf(req: IncomingMessage, legacySse: boolean): { stream: boolean; s
 }
 
 /** RFC 9728's well-known path, bare or followed by the MCP endpoint's public path (clients probe both; a proxy may add a prefix). */
-function isResourceMetadataPath(req: IncomingMessage): boolean {
-  const { pathname } = parseTarget(req.url ?? '');
+function isResourceMetadataPath(pathname: string): boolean {
   return pathname === PROTECTED_RESOURCE_METADATA_PATH || pathname.startsWith(`${PROTECTED_RESOURCE_METADATA_PATH}/`);
 }
 
@@ -130,8 +129,13 @@ function assertUniqueIds(body: unknown): void {
   }
 }
 
+interface RequestTarget {
+  pathname: string;
+  searchParams: URLSearchParams;
+}
+
 /** The path and query of an origin-form or absolute-form request target (the raw target when it does not parse). */
-function parseTarget(target: string): { pathname: string; searchParams: URLSearchParams } {
+function parseTarget(target: string): RequestTarget {
   try {
     return new URL(target, 'http://mcp.invalid');
   } catch {

@@ -8,14 +8,11 @@ import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { sql, str } from '../clickhouse/sql.js';
 import { MCP_OAUTH_CLIENTS_TABLE } from './oauth.tables.js';
 import { available } from './oauth-outage.js';
+import { isAllowedRedirect } from './redirect-uris.js';
 
 const MAX_METADATA_BYTES = 8192;
 const MAX_REDIRECT_URIS = 10;
 const CLIENT_ID_PATTERN = /^[0-9a-f-]{36}$/;
-/** Schemes of browsers and operating systems that an app's redirect URI must never be (many more are ms-…). */
-const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'view-source:', 'filesystem:', 'jar:', 'search:', 'search-ms:', 'shell:', 'chrome:', 'edge:']);
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-const HOST_PATTERN = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/;
 
 /**
  * The registered MCP clients (the SDK's client store), in `mcp_oauth_clients`. Every client is
@@ -80,23 +77,4 @@ function assertAcceptable(client: OAuthClientInformationFull): void {
       );
     }
   }
-}
-
-/**
- * OAuth 2.1 §2.3.1 and RFC 8252: https, loopback http, or a private-use scheme with a host
- * (cursor://anysphere.cursor-mcp/…); never a script, a local file, or one of the browser's or
- * operating system's own handlers. Hosts are plain names, so they are safe in the sign-in page's
- * Content-Security-Policy too.
- */
-function isAllowedRedirect(uri: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return false;
-  }
-  if (url.hash !== '' || url.username !== '' || url.password !== '' || !HOST_PATTERN.test(url.hostname)) return false;
-  if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname);
-  if (url.protocol === 'https:') return true;
-  return !FORBIDDEN_SCHEMES.has(url.protocol) && !url.protocol.startsWith('ms-') && uri.startsWith(`${url.protocol}//`);
 }

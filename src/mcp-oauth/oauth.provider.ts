@@ -22,7 +22,8 @@ import { available } from './oauth-outage.js';
 import { generateOAuthToken, isWellFormedAccessToken } from './oauth-tokens.js';
 import { OAuthTokensRepository, type StoredOAuthToken } from './oauth-tokens.repository.js';
 import { PublicUrls } from './public-urls.js';
-import { redirectHost, sendSignInPage } from './sign-in-page.js';
+import { redirectHost } from './redirect-uris.js';
+import { sendSignInPage } from './sign-in-page.js';
 
 const CODE_TTL_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;

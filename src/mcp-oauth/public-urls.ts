@@ -17,7 +17,7 @@ export const PROTECTED_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-re
  */
 @Injectable()
 export class PublicUrls {
-  private ports = { api: 0, mcp: 0 };
+  private ports: { api: number; mcp: number };
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.ports = { api: config.http.port, mcp: config.mcp.port };

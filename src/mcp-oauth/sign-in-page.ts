@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import { redirectHost } from './redirect-uris.js';
 
 /** What the sign-in page shows and posts back to /authorize. */
 export interface SignInPage {
@@ -8,15 +9,6 @@ export interface SignInPage {
   fields: Record<string, string | undefined>;
   email?: string;
   error?: string;
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** Where a redirect URI leads when that is not this computer: a host, or an app's scheme; undefined for loopback. */
-export function redirectHost(redirectUri: string): string | undefined {
-  const target = new URL(redirectUri);
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') return `${target.protocol}//${target.host}`;
-  return LOOPBACK_HOSTS.has(target.hostname) ? undefined : target.host;
 }
 
 const escapeHtml = (text: string) =>
