@@ -27,6 +27,22 @@ async function count(replica: LocalClickHouse, database: string, query: string):
     await client.close();
   }
 }
+type ReplicaOptions = Parameters<typeof startLocalClickHouse>[0];
+
+/**
+ * ZooKeeper and two replicas of CLUSTER as private processes under `dir`, each replica with the
+ * options it was started with (fixed ports and data), to start it again after a kill.
+ */
+async function startReplicatedClickHouse(dir: string, replicas: LocalClickHouse[], replicaOptions: ReplicaOptions[]) {
+  const zookeeper = await startZooKeeper({ dir: join(dir, 'zookeeper') });
+  const tcpPorts = [await freeStablePort(), await freeStablePort()];
+  for (const [index, tcpPort] of tcpPorts.entries()) {
+    const cluster = { name: CLUSTER, zookeeperPort: zookeeper.port, replica: `r${index + 1}`, interserverPort: await freeStablePort(), replicas: tcpPorts };
+    replicaOptions.push({ dir: join(dir, `clickhouse-${index + 1}`), httpPort: await freeStablePort(), tcpPort, cluster });
+    replicas.push(await startLocalClickHouse(replicaOptions[index]));
+  }
+  return zookeeper;
+}
 const toolCall = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'search_stocks', arguments: { query: '600', limit: 2 } } });
 
 describeWithCluster('Cluster mode: two gateways on two replicas of a replicated ClickHouse (e2e)', () => {
@@ -36,15 +52,9 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
   let gateways: TestApp[] = [];
   const database = uniqueDatabaseName('cluster');
 
-
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-cluster-'));
-    zookeeper = await startZooKeeper({ dir: join(dir, 'zookeeper') });
-    const tcpPorts = [await freeStablePort(), await freeStablePort()];
-    for (const [index, tcpPort] of tcpPorts.entries()) {
-      const cluster = { name: CLUSTER, zookeeperPort: zookeeper.port, replica: `r${index + 1}`, interserverPort: await freeStablePort(), replicas: tcpPorts };
-      replicas.push(await startLocalClickHouse({ dir: join(dir, `clickhouse-${index + 1}`), tcpPort, cluster }));
-    }
+    zookeeper = await startReplicatedClickHouse(dir, replicas, []);
     // Both gateways start at once, each on its own replica: the schema is created ON CLUSTER once.
     // The polls below ask with keys that have not reached a replica yet: not a stranger's guessing.
     const env = (replica: LocalClickHouse) => ({
@@ -117,7 +127,7 @@ describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each
   let dir: string;
   let zookeeper: Awaited<ReturnType<typeof startZooKeeper>>;
   const replicas: LocalClickHouse[] = [];
-  const replicaOptions: Parameters<typeof startLocalClickHouse>[0][] = [];
+  const replicaOptions: ReplicaOptions[] = [];
   const gateways: TestApp[] = [];
   const gatewayEnvs: Record<string, string>[] = [];
   let clickhouseProxy: Awaited<ReturnType<typeof startHaproxy>>;
@@ -127,13 +137,7 @@ describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-failover-'));
-    zookeeper = await startZooKeeper({ dir: join(dir, 'zookeeper') });
-    const tcpPorts = [await freeStablePort(), await freeStablePort()];
-    for (const [index, tcpPort] of tcpPorts.entries()) {
-      const cluster = { name: CLUSTER, zookeeperPort: zookeeper.port, replica: `r${index + 1}`, interserverPort: await freeStablePort(), replicas: tcpPorts };
-      replicaOptions.push({ dir: join(dir, `clickhouse-${index + 1}`), httpPort: await freeStablePort(), tcpPort, cluster });
-      replicas.push(await startLocalClickHouse(replicaOptions[index]));
-    }
+    zookeeper = await startReplicatedClickHouse(dir, replicas, replicaOptions);
     // The gateways reach ClickHouse through HAProxy, which sends queries to a replica that answers.
     clickhouseProxy = await startHaproxy({ dir: join(dir, 'haproxy-clickhouse'), proxies: [{ name: 'clickhouse', check: 'GET /replicas_status', servers: replicas.map((replica) => ({ port: replica.httpPort })) }] });
     const clickhouseUrl = `http://127.0.0.1:${clickhouseProxy.ports.clickhouse}`;

@@ -3,7 +3,8 @@ import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.j
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { rawRpc } from './support/mcp.js';
-import { FormSigningInProvider, formFieldsOf, signInOverHttp } from './support/oauth-client.js';
+import { FormSigningInProvider, signInOverHttp } from './support/oauth-client.js';
+import { formFieldsOf } from './support/sign-in-form.mjs';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
 

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { stopChild } from './stop-child.mjs';
 
 const CANDIDATES = ['clickhouse-server', '/usr/sbin/clickhouse-server', '/usr/bin/clickhouse-server', 'clickhouse'];
 
@@ -172,16 +173,7 @@ async function startOnce({ dir, httpPort, tcpPort, timezone, cluster, timeoutMs 
     child.kill('SIGKILL');
     throw new Error(`${error.message}; see ${join(home, 'data', 'log', 'error.log')}`);
   });
-  const stop = (signal = 'SIGTERM') =>
-    new Promise((resolveStop) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolveStop();
-      });
-      child.kill(signal);
-    });
+  const stop = (signal = 'SIGTERM') => stopChild(child, signal);
   return { url, httpPort: http, tcpPort: tcp, pid: child.pid, child, stop };
 }
 

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { freeStablePort } from './local-clickhouse.mjs';
+import { stopChild } from './stop-child.mjs';
 
 export function hasHaproxy() {
   return spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).error === undefined;
@@ -69,11 +70,6 @@ export async function startHaproxy({ dir, proxies }) {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const stop = () =>
-    new Promise((resolveStop) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
-      child.once('exit', () => resolveStop());
-      child.kill('SIGTERM');
-    });
+  const stop = () => stopChild(child);
   return { ports, child, stop };
 }

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { freeStablePort } from './local-clickhouse.mjs';
+import { stopChild } from './stop-child.mjs';
 
 const JAR = '/usr/share/java/zookeeper.jar';
 
@@ -43,11 +44,6 @@ export async function startZooKeeper({ dir, timeoutMs = 30_000 }) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const stop = () =>
-    new Promise((resolveStop) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
-      child.once('exit', () => resolveStop());
-      child.kill('SIGTERM');
-    });
+  const stop = () => stopChild(child);
   return { port, child, stop };
 }

@@ -1,21 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { submitSignInForm } from './sign-in-form.mjs';
 
 /** What a person types into the sign-in page. */
 export interface Credentials {
   email: string;
   password: string;
 }
-
-/** The sign-in page's form: its hidden fields, as a browser would post them back. */
-export function formFieldsOf(html: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) fields[unescapeHtml(name)] = unescapeHtml(value);
-  return fields;
-}
-
-const unescapeHtml = (text: string) => text.replace(/&(amp|lt|gt|quot|#39);/g, (_, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[entity] ?? '');
 
 /**
  * The SDK's OAuthClientProvider for a client that keeps everything in memory and "opens the
@@ -66,14 +58,10 @@ export class FormSigningInProvider implements OAuthClientProvider {
   }
 
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
-    const page = await fetch(authorizationUrl);
-    const html = await page.text();
-    if (page.status !== 200) throw new Error(`sign-in page answered ${page.status}: ${html}`);
-    const form = new URLSearchParams({ ...formFieldsOf(html), ...this.credentials });
-    const submitted = await fetch(new URL('/authorize', authorizationUrl), { method: 'POST', body: form, redirect: 'manual' });
-    this.lastPage = { status: submitted.status, html: await submitted.text() };
-    const location = submitted.headers.get('location');
-    this.code = location ? (new URL(location).searchParams.get('code') ?? undefined) : undefined;
+    const signIn = await submitSignInForm(authorizationUrl, this.credentials);
+    if (signIn.pageStatus !== 200) throw new Error(`sign-in page answered ${signIn.pageStatus}: ${signIn.pageHtml}`);
+    this.lastPage = { status: signIn.status, html: signIn.html };
+    this.code = signIn.location ? (new URL(signIn.location).searchParams.get('code') ?? undefined) : undefined;
   }
 }
 
@@ -86,12 +74,11 @@ export async function signInOverHttp(restUrl: string, credentials: Credentials, 
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const query = new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' });
-  const page = await (await fetch(`${restUrl}/authorize?${query.toString()}`)).text();
-  const submitted = await fetch(`${restUrl}/authorize`, { method: 'POST', body: new URLSearchParams({ ...formFieldsOf(page), ...credentials }), redirect: 'manual' });
-  const code = new URL(submitted.headers.get('location') ?? 'http://none/').searchParams.get('code');
-  if (!code) throw new Error(`sign-in answered ${submitted.status}`);
+  const signIn = await submitSignInForm(`${restUrl}/authorize?${query.toString()}`, credentials);
+  const code = new URL(signIn.location ?? 'http://none/').searchParams.get('code');
+  if (!code) throw new Error(`sign-in answered ${signIn.status}`);
   const token = await fetch(`${restUrl}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: redirectUri }) });
   const tokens = (await token.json()) as OAuthTokens & { error?: string; error_description?: string };
   if (token.status !== 200) throw new Error(`token answered ${token.status}: ${JSON.stringify(tokens)}`);
-  return { clientId, tokens, page };
+  return { clientId, tokens, page: signIn.pageHtml };
 }
