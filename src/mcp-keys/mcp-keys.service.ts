@@ -106,7 +106,7 @@ export class McpKeysService {
   /** The user's key when it is active and unexpired (what an OAuth refresh may extend). */
   async usableKey(userId: string, keyId: string): Promise<ApiKey | undefined> {
     const key = await this.keys.findOwned(userId, keyId);
-    return key?.isActive && !isExpired(key) ? key : undefined;
+    return key && isUsable(key) ? key : undefined;
   }
 
   /** Changes one of the caller's keys' policy (404 for anyone else's key). */
@@ -201,14 +201,15 @@ export class McpKeysService {
 
   private async usableKeys(userId: string): Promise<ApiKey[]> {
     const now = new Date();
-    return (await this.keys.listForUser(userId)).filter((key) => key.isActive && !isExpired(key, now));
+    return (await this.keys.listForUser(userId)).filter((key) => isUsable(key, now));
   }
 }
 
 const unique = (names: string[]) => [...new Set(names)];
 
 /** What the key list shows in place of a sign-in key's prefix; no pasted key's prefix looks like it. */
-export const SIGN_IN_KEY_PREFIX = 'sk-oauth-...';
+const SIGN_IN_KEY_PREFIX = 'sk-oauth-...';
+const isUsable = (key: ApiKey, now = new Date()) => key.isActive && !isExpired(key, now);
 const isSignInKey = (key: ApiKey) => key.prefix === SIGN_IN_KEY_PREFIX;
 
 /** A new active key (a time-ordered id); second precision, as stored, so what create answers matches what list shows later. */
