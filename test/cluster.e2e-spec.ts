@@ -130,24 +130,25 @@ describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each
   const replicaOptions: ReplicaOptions[] = [];
   const gateways: TestApp[] = [];
   const gatewayEnvs: Record<string, string>[] = [];
-  let clickhouseProxy: Awaited<ReturnType<typeof startHaproxy>>;
-  let gatewayProxy: Awaited<ReturnType<typeof startHaproxy>>;
+  let proxy: Awaited<ReturnType<typeof startHaproxy>>;
   const database = uniqueDatabaseName('failover');
   const figures: Record<string, number> = {};
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-failover-'));
     zookeeper = await startReplicatedClickHouse(dir, replicas, replicaOptions);
-    // The gateways reach ClickHouse through HAProxy, which sends queries to a replica that answers.
-    clickhouseProxy = await startHaproxy({ dir: join(dir, 'haproxy-clickhouse'), proxies: [{ name: 'clickhouse', check: 'GET /replicas_status', servers: replicas.map((replica) => ({ port: replica.httpPort })) }] });
-    const clickhouseUrl = `http://127.0.0.1:${clickhouseProxy.ports.clickhouse}`;
-    for (let index = 0; index < 2; index++) {
+    const gatewayPorts: { restPort: number; mcpPort: number }[] = [];
+    for (let index = 0; index < 2; index++) gatewayPorts.push({ restPort: await freeStablePort(), mcpPort: await freeStablePort() });
+    // One HAProxy on docker/cluster/haproxy.cfg: in front of the replicas for the gateways (checking
+    // GET /replicas_status), and in front of the gateways for the clients (checking GET /health).
+    proxy = await startHaproxy({ dir: join(dir, 'haproxy'), gateways: gatewayPorts, replicas });
+    for (const [index, { restPort, mcpPort }] of gatewayPorts.entries()) {
       gatewayEnvs.push({
-        CLICKHOUSE_URL: clickhouseUrl,
+        CLICKHOUSE_URL: `http://127.0.0.1:${proxy.ports.clickhouse}`,
         CLICKHOUSE_DATABASE: database,
         CLICKHOUSE_CLUSTER: CLUSTER,
-        HTTP_PORT: String(await freeStablePort()),
-        MCP_PORT: String(await freeStablePort()),
+        HTTP_PORT: String(restPort),
+        MCP_PORT: String(mcpPort),
         USAGE_SPOOL_DIR: join(dir, `spool-${index + 1}`),
         USAGE_FLUSH_INTERVAL_MS: '50',
         USAGE_RETRY_MAX_DELAY_MS: '500',
@@ -157,28 +158,20 @@ describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each
       });
       gateways.push(await startTestApp(gatewayEnvs[index], { keepDatabase: true }));
     }
-    gatewayProxy = await startHaproxy({
-      dir: join(dir, 'haproxy-gateways'),
-      proxies: [
-        { name: 'rest', check: 'GET /health', servers: gatewayEnvs.map((env) => ({ port: Number(env.HTTP_PORT) })) },
-        { name: 'mcp', check: 'GET /health', servers: gatewayEnvs.map((env) => ({ port: Number(env.MCP_PORT), checkPort: Number(env.HTTP_PORT) })) },
-      ],
-    });
   }, 180_000);
 
   afterAll(async () => {
     console.log(`cluster failover figures: ${JSON.stringify(figures)}`);
-    await gatewayProxy?.stop();
+    await proxy?.stop();
     await Promise.all(gateways.map((gateway) => gateway.stop()));
-    await clickhouseProxy?.stop();
     await Promise.all(replicas.map((replica) => replica.stop()));
     await zookeeper?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('should store every acknowledged call exactly once while a gateway and a replica are killed and restarted', async () => {
-    const mcpUrl = `http://127.0.0.1:${gatewayProxy.ports.mcp}/messages`;
-    const restUrl = `http://127.0.0.1:${gatewayProxy.ports.rest}`;
+    const mcpUrl = `http://127.0.0.1:${proxy.ports.mcp}/messages`;
+    const restUrl = `http://127.0.0.1:${proxy.ports.rest}`;
     const email = `failover-${Date.now()}@example.com`;
     const password = 'correct horse battery';
     const post = (path: string, body: unknown, jwt?: string) =>

@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 
+export const HAPROXY_CONFIG: string;
 export function hasHaproxy(): boolean;
 export function startHaproxy(options: {
   dir: string;
-  proxies: { name: string; check: string; servers: { port: number; checkPort?: number }[] }[];
-}): Promise<{ ports: Record<string, number>; child: ChildProcess; stop(): Promise<void> }>;
+  gateways: { restPort: number; mcpPort: number }[];
+  replicas: { httpPort: number }[];
+}): Promise<{ ports: { rest: number; mcp: number; clickhouse: number }; child: ChildProcess; stop(): Promise<void> }>;

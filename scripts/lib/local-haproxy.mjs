@@ -1,11 +1,14 @@
-// Starts a private HAProxy (Debian's `haproxy`) for the cluster failure test: round robin over the
-// backends, health-checked fast, retrying requests whose connection failed (cluster-notes.md).
+// Starts a private HAProxy (Debian's `haproxy`) on the checked-in docker/cluster/haproxy.cfg, the
+// configuration a deployment uses, with this machine's addresses in its environment variables.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freeStablePort } from './local-clickhouse.mjs';
 import { stopChild } from './stop-child.mjs';
+
+export const HAPROXY_CONFIG = fileURLToPath(new URL('../../docker/cluster/haproxy.cfg', import.meta.url));
 
 export function hasHaproxy() {
   return spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).error === undefined;
@@ -18,54 +21,36 @@ function listening(port) {
   });
 }
 
+/** The configuration's variables for two gateways and two replicas on this machine's loopback. */
+function environmentOf(ports, gateways, replicas) {
+  const env = { REST_BIND: `127.0.0.1:${ports.rest}`, MCP_BIND: `127.0.0.1:${ports.mcp}`, CLICKHOUSE_BIND: `127.0.0.1:${ports.clickhouse}` };
+  gateways.forEach((gateway, index) => {
+    env[`GATEWAY${index + 1}_HOST`] = '127.0.0.1';
+    env[`GATEWAY${index + 1}_REST_PORT`] = String(gateway.restPort);
+    env[`GATEWAY${index + 1}_MCP_PORT`] = String(gateway.mcpPort);
+  });
+  replicas.forEach((replica, index) => {
+    env[`REPLICA${index + 1}_HOST`] = '127.0.0.1';
+    env[`REPLICA${index + 1}_HTTP_PORT`] = String(replica.httpPort);
+  });
+  return env;
+}
+
 /**
- * `proxies`: [{ name, check: 'GET /health', servers: [{ port, checkPort? }] }]. Returns the port
- * each proxy listens on, by name.
+ * `gateways`: two { restPort, mcpPort }; `replicas`: two { httpPort }. The servers need not be up
+ * yet: HAProxy sends them traffic once their health checks pass. Returns the ports it listens on.
  */
-export async function startHaproxy({ dir, proxies }) {
+export async function startHaproxy({ dir, gateways, replicas }) {
+  if (gateways.length !== 2 || replicas.length !== 2) throw new Error('docker/cluster/haproxy.cfg names two gateways and two replicas');
   const home = resolve(dir);
   mkdirSync(home, { recursive: true });
-  const ports = {};
-  const sections = [];
-  for (const proxy of proxies) {
-    ports[proxy.name] = await freeStablePort();
-    const servers = proxy.servers.map((server, index) => `  server s${index + 1} 127.0.0.1:${server.port} check${server.checkPort ? ` port ${server.checkPort}` : ''}`);
-    sections.push(
-      [
-        `frontend ${proxy.name}`,
-        `  bind 127.0.0.1:${ports[proxy.name]}`,
-        `  default_backend ${proxy.name}_servers`,
-        `backend ${proxy.name}_servers`,
-        '  balance roundrobin',
-        `  option httpchk ${proxy.check}`,
-        '  default-server inter 500 fall 2 rise 1',
-        ...servers,
-      ].join('\n'),
-    );
-  }
-  const config = join(home, 'haproxy.cfg');
-  writeFileSync(
-    config,
-    [
-      'global',
-      '  maxconn 4000',
-      'defaults',
-      '  mode http',
-      '  timeout connect 1s',
-      '  timeout client 60s',
-      '  timeout server 60s',
-      '  retries 3',
-      '  option redispatch',
-      '  retry-on conn-failure empty-response',
-      ...sections,
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('haproxy', ['-f', config, '-db'], { cwd: home, stdio: 'ignore' });
+  const ports = { rest: await freeStablePort(), mcp: await freeStablePort(), clickhouse: await freeStablePort() };
+  const env = { ...process.env, ...environmentOf(ports, gateways, replicas) };
+  const child = spawn('haproxy', ['-f', HAPROXY_CONFIG, '-db'], { cwd: home, env, stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
   for (const port of Object.values(ports)) {
     while (!(await listening(port))) {
-      if (child.exitCode !== null) throw new Error(`haproxy exited with code ${child.exitCode}; see ${config}`);
+      if (child.exitCode !== null) throw new Error(`haproxy exited with code ${child.exitCode}; check ${HAPROXY_CONFIG}`);
       if (Date.now() > deadline) throw new Error(`haproxy did not listen on ${port}`);
       await new Promise((r) => setTimeout(r, 50));
     }
