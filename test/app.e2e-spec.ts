@@ -3,8 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
-import { type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
+import { freePort, type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
+import { clickHouseUrl } from './support/clickhouse.js';
+import { createApiKey, rawRpc } from './support/mcp.js';
 import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
+import { waitForCount } from './support/usage-log.js';
 
 describe('Application (e2e)', () => {
   let app: TestApp;
@@ -131,5 +134,28 @@ describe('ClickHouse outage (e2e)', () => {
     const up = await app.rest.get('/health').expect(200);
     expect(up.body.details.clickhouse.status).toBe('up');
     expect(app.process.exitCode).toBeNull();
+  });
+});
+
+describe('Replicas listed in CLICKHOUSE_URL (e2e)', () => {
+  it('should start, serve and record usage on the next server when the first does not answer, moving once', async () => {
+    const closedPort = await freePort();
+    const app = await startTestApp({ CLICKHOUSE_URL: `http://127.0.0.1:${closedPort},${clickHouseUrl()}`, DEMO_DATA: 'true' });
+    try {
+      const user = await registerAndLogin(app);
+      const key = await createApiKey(app, user.jwt);
+      const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search_stocks', arguments: { query: '600519' } } };
+      const served = await rawRpc(app, call, key.api_key).expect(200);
+      expect(served.body.result.structuredContent.row_count).toBe(1);
+      await waitForCount(app, key.key_id, 1);
+      await app.rest.get('/health').expect(200);
+      // The unreachable server is passed over once, at start; the service stays on the one that answers.
+      const moves = app.output().split('\n').filter((line) => line.includes('ClickHouse replica failed; using the next one'));
+      expect(moves).toHaveLength(1);
+      expect(moves[0]).toContain(`"replica":"127.0.0.1:${closedPort}"`);
+      expect(moves[0]).not.toContain('http://');
+    } finally {
+      await app.stop();
+    }
   });
 });

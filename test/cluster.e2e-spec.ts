@@ -52,21 +52,22 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
   let gateways: TestApp[] = [];
   const database = uniqueDatabaseName('cluster');
 
+  // The polls below ask with keys that have not reached a replica yet: not a stranger's guessing.
+  const env = (clickhouseUrl: string) => ({
+    CLICKHOUSE_URL: clickhouseUrl,
+    CLICKHOUSE_DATABASE: database,
+    CLICKHOUSE_CLUSTER: CLUSTER,
+    DEMO_DATA: 'true',
+    USAGE_FLUSH_INTERVAL_MS: '50',
+    MCP_AUTH_FAILURE_LIMIT: '1000',
+    JWT_SECRET: 'cluster-secret-long-enough-0123456789abcdef',
+  });
+
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-cluster-'));
     zookeeper = await startReplicatedClickHouse(dir, replicas, []);
     // Both gateways start at once, each on its own replica: the schema is created ON CLUSTER once.
-    // The polls below ask with keys that have not reached a replica yet: not a stranger's guessing.
-    const env = (replica: LocalClickHouse) => ({
-      CLICKHOUSE_URL: replica.url,
-      CLICKHOUSE_DATABASE: database,
-      CLICKHOUSE_CLUSTER: CLUSTER,
-      DEMO_DATA: 'true',
-      USAGE_FLUSH_INTERVAL_MS: '50',
-      MCP_AUTH_FAILURE_LIMIT: '1000',
-      JWT_SECRET: 'cluster-secret-long-enough-0123456789abcdef',
-    });
-    gateways = await Promise.all(replicas.map((replica) => startTestApp(env(replica), { keepDatabase: true })));
+    gateways = await Promise.all(replicas.map((replica) => startTestApp(env(replica.url), { keepDatabase: true })));
   }, 120_000);
 
   afterAll(async () => {
@@ -121,7 +122,41 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
     await pollUntil(async () => (await rawRpc(b, toolsList, key.api_key)).status, (status) => status === 401, { timeoutMs: 10_000, intervalMs: 50 });
     expect(Date.now() - revokedAt).toBeLessThanOrEqual(2000);
   });
+
+  // Last: it kills the first replica (the gateway on it alone fails from then on).
+  it('should keep serving through a CLICKHOUSE_URL list of both replicas while the first is killed', async () => {
+    const listed = await startTestApp({ ...env(`${replicas[0].url},${replicas[1].url}`), DEMO_DATA: 'false' }, { keepDatabase: true });
+    try {
+      const user = await registerAndLogin(listed);
+      const key = await createApiKey(listed, user.jwt);
+      await rawRpc(listed, toolCall(1), key.api_key).expect(200);
+      expect(await gateways[0].signal('SIGTERM')).toBe(0);
+      expect(await replicaKilled(replicas[0])).toBe('SIGKILL');
+
+      for (let id = 2; id <= 6; id++) await rawRpc(listed, toolCall(id), key.api_key).expect(200);
+      // Reads and writes of the REST side too: a login, a new key and its first call.
+      await listed.rest.post('/api/auth/login').send({ email: user.email, password: user.password }).expect(200);
+      const second = await createApiKey(listed, user.jwt);
+      await rawRpc(listed, toolCall(7), second.api_key).expect(200);
+      await listed.rest.get('/health').expect(200);
+
+      const calls = `SELECT count() AS n FROM mcp_tool_usage_log WHERE api_key_id IN ('${key.key_id}', '${second.key_id}')`;
+      expect(await pollUntil(() => count(replicas[1], database, calls), (n) => n >= 7, { timeoutMs: 10_000, intervalMs: 100 })).toBe(7);
+      // It moved once and stayed on the second replica.
+      expect(listed.output().split('\n').filter((line) => line.includes('ClickHouse replica failed; using the next one'))).toHaveLength(1);
+    } finally {
+      await listed.stop();
+    }
+  });
 });
+
+/** Kills a replica with SIGKILL and resolves with the signal once it is gone. */
+function replicaKilled(replica: LocalClickHouse): Promise<string | null> {
+  return new Promise((resolve) => {
+    replica.child.once('exit', (_code, signal) => resolve(signal));
+    replica.child.kill('SIGKILL');
+  });
+}
 
 describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each killed and restarted (e2e)', () => {
   let dir: string;

@@ -97,6 +97,30 @@ export function isConnectionCut(error: unknown): boolean {
   return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || (typeof message === 'string' && /^socket hang up/i.test(message));
 }
 
+/** Server codes of a replica that cannot take writes or coordinate now (its ZooKeeper is away), while another may. */
+const REPLICA_AWAY_CODES = new Set(['225', '242', '999']);
+/** Socket failures raised before a request was sent: asking another server cannot run it twice. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * The server itself is unreachable or cannot serve (not the statement's fault, not a busy server
+ * refusing one heavy query): another replica should be asked.
+ */
+export function isReplicaFailure(error: unknown): boolean {
+  if (!(error instanceof StoreUnavailableError)) return false;
+  const code = clickHouseErrorCode(error.cause);
+  return code === undefined ? isNetworkFailure(error.cause) : REPLICA_AWAY_CODES.has(code);
+}
+
+/** The request never reached a server (or the server refused it before running it): a write may be sent elsewhere. */
+export function wasNotRun(error: unknown): boolean {
+  if (!(error instanceof StoreUnavailableError)) return false;
+  const { code } = (error.cause ?? {}) as { code?: unknown };
+  if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
+  const serverCode = clickHouseErrorCode(error.cause);
+  return serverCode === '225' || serverCode === '242';
+}
+
 /** Turns whatever the client threw into one of the errors above; unknown failures pass unchanged. */
 export function classifyClickHouseError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError || error instanceof StoreSchemaError || error instanceof StoreRejectedDataError) return error;

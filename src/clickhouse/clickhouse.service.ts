@@ -1,8 +1,8 @@
 import { type ClickHouseClient, type ClickHouseClientConfigOptions, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { classifyClickHouseError, isConnectionCut } from './clickhouse-errors.js';
+import { classifyClickHouseError, isConnectionCut, isReplicaFailure, wasNotRun } from './clickhouse-errors.js';
 import { type Sql, ident, sql } from './sql.js';
 
 export interface QueryOptions {
@@ -17,16 +17,42 @@ export interface QueryOptions {
  */
 const START_UP_WORK_TIMEOUT_MS = 300_000;
 
+/** How long a replica that failed is passed over while another answers. */
+const REPLICA_REST_MS = 5_000;
+
+/** One ClickHouse server of CLICKHOUSE_URL's list, with its clients. */
+interface Replica {
+  /** host:port, for logs (never the URL, which may carry credentials). */
+  name: string;
+  url: string;
+  client: ClickHouseClient;
+  startUpClient: ClickHouseClient;
+  /** Passed over until then (unix ms) after it failed. */
+  restingUntil: number;
+}
+
+/** When a failed attempt may be made again on another replica. */
+type RetryRule = (error: unknown) => boolean;
+/** Reads, DDL (IF NOT EXISTS) and database creation change nothing when run twice. */
+const IDEMPOTENT: RetryRule = isReplicaFailure;
+/** A write is sent elsewhere only when it surely did not run (the usage writer settles the rest itself). */
+const NOT_RUN: RetryRule = wasNotRun;
+
 /**
  * The project's only door to ClickHouse. Queries take Sql fragments (never plain strings) so
  * every value has gone through the binding helper. Every failure is classified on the way out
  * (clickhouse-errors.ts), so callers tell "try again" from "the schema is wrong" from a bug.
  * Reads run under per-query limits, so one heavy request cannot hold the server for everyone.
+ *
+ * CLICKHOUSE_URL may list several replicas of one shard. The service keeps to one (it reads its
+ * own writes there) and moves to the next when that one is unreachable or lost its ZooKeeper,
+ * passing it over for REPLICA_REST_MS; the statement is asked again there when that is safe.
  */
 @Injectable()
 export class ClickHouseService implements OnApplicationShutdown {
-  private readonly client: ClickHouseClient;
-  private readonly startUpClient: ClickHouseClient;
+  private readonly logger = new Logger(ClickHouseService.name);
+  private readonly replicas: Replica[];
+  private current = 0;
   private readonly connection: ClickHouseClientConfigOptions;
   private readonly readLimits: ClickHouseSettings;
   readonly database: string;
@@ -37,7 +63,6 @@ export class ClickHouseService implements OnApplicationShutdown {
     this.database = config.clickhouse.database;
     this.cluster = config.clickhouse.cluster;
     this.connection = {
-      url: config.clickhouse.url,
       username: config.clickhouse.username,
       password: config.clickhouse.password,
       request_timeout: config.clickhouse.requestTimeoutMs,
@@ -48,12 +73,13 @@ export class ClickHouseService implements OnApplicationShutdown {
       max_execution_time: config.clickhouse.queryTimeoutSeconds,
       max_memory_usage: String(config.clickhouse.queryMaxMemoryBytes),
     };
-    this.client = createClient({ ...this.connection, database: this.database });
-    this.startUpClient = createClient({
-      ...this.connection,
-      database: this.database,
-      request_timeout: Math.max(config.clickhouse.requestTimeoutMs, START_UP_WORK_TIMEOUT_MS),
-    });
+    this.replicas = config.clickhouse.urls.map((url) => ({
+      name: new URL(url).host,
+      url,
+      client: createClient({ ...this.connection, url, database: this.database }),
+      startUpClient: createClient({ ...this.connection, url, database: this.database, request_timeout: Math.max(config.clickhouse.requestTimeoutMs, START_UP_WORK_TIMEOUT_MS) }),
+      restingUntil: 0,
+    }));
   }
 
   /** `ON CLUSTER name` for DDL in cluster mode, else nothing. */
@@ -71,14 +97,14 @@ export class ClickHouseService implements OnApplicationShutdown {
 
   /** Creates the configured database, through a client not bound to it (it may not exist yet). */
   async ensureDatabase(): Promise<void> {
-    const bootstrap = createClient(this.connection);
-    try {
-      await bootstrap.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${ident(this.database)} ${this.onCluster()}`.text });
-    } catch (error) {
-      throw classifyClickHouseError(error);
-    } finally {
-      await bootstrap.close();
-    }
+    await this.onReplica(IDEMPOTENT, undefined, async (replica) => {
+      const bootstrap = createClient({ ...this.connection, url: replica.url });
+      try {
+        await bootstrap.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${ident(this.database)} ${this.onCluster()}`.text });
+      } finally {
+        await bootstrap.close();
+      }
+    });
   }
 
   /** A read; one whose connection was cut is asked once more (reads change nothing; a proxy may send it to another replica). */
@@ -91,22 +117,16 @@ export class ClickHouseService implements OnApplicationShutdown {
     }
   }
 
-  private async read<Row>(statement: Sql, options: QueryOptions): Promise<Row[]> {
-    try {
-      const result = await this.client.query({ query: statement.text, format: 'JSONEachRow', clickhouse_settings: this.readLimits, abort_signal: options.signal });
-      return await result.json<Row>();
-    } catch (error) {
-      throw classifyClickHouseError(error);
-    }
+  private read<Row>(statement: Sql, options: QueryOptions): Promise<Row[]> {
+    return this.onReplica(IDEMPOTENT, options.signal, async (replica) => {
+      const result = await replica.client.query({ query: statement.text, format: 'JSONEachRow', clickhouse_settings: this.readLimits, abort_signal: options.signal });
+      return result.json<Row>();
+    });
   }
 
   /** DDL and backfills, run at start-up (START_UP_WORK_TIMEOUT_MS). */
   async command(statement: Sql): Promise<void> {
-    try {
-      await this.startUpClient.command({ query: statement.text });
-    } catch (error) {
-      throw classifyClickHouseError(error);
-    }
+    await this.onReplica(IDEMPOTENT, undefined, (replica) => replica.startUpClient.command({ query: statement.text }));
   }
 
   /** JSONEachRow insert: values travel as JSON data, never as SQL text. */
@@ -116,11 +136,9 @@ export class ClickHouseService implements OnApplicationShutdown {
     options: QueryOptions & { queryId?: string; startUpWork?: boolean } = {},
   ): Promise<void> {
     if (rows.length === 0) return;
-    try {
-      await (options.startUpWork ? this.startUpClient : this.client).insert({ table: ident(table).text, values: rows, format: 'JSONEachRow', abort_signal: options.signal, query_id: options.queryId });
-    } catch (error) {
-      throw classifyClickHouseError(error);
-    }
+    await this.onReplica(NOT_RUN, options.signal, (replica) =>
+      (options.startUpWork ? replica.startUpClient : replica.client).insert({ table: ident(table).text, values: rows, format: 'JSONEachRow', abort_signal: options.signal, query_id: options.queryId }),
+    );
   }
 
   async serverVersion(): Promise<string> {
@@ -129,6 +147,45 @@ export class ClickHouseService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.client.close(), this.startUpClient.close()]);
+    await Promise.all(this.replicas.flatMap((replica) => [replica.client.close(), replica.startUpClient.close()]));
+  }
+
+  /**
+   * Runs `work` on the replica in use. When that replica fails as a server (isReplicaFailure),
+   * the next one is used from now on, and `work` is run there too if `mayRetry` allows: each
+   * replica at most once per statement.
+   */
+  private async onReplica<T>(mayRetry: RetryRule, signal: AbortSignal | undefined, work: (replica: Replica) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const replica = this.replicaInUse();
+      try {
+        return await work(replica);
+      } catch (raw) {
+        const error = classifyClickHouseError(raw);
+        if (this.replicas.length === 1 || !isReplicaFailure(error)) throw error;
+        this.passOver(replica, error);
+        if (attempt >= this.replicas.length || signal?.aborted || !mayRetry(error)) throw error;
+      }
+    }
+  }
+
+  /** The replica in use, unless it is resting and another is not. */
+  private replicaInUse(): Replica {
+    const now = Date.now();
+    for (let step = 0; step < this.replicas.length; step++) {
+      const index = (this.current + step) % this.replicas.length;
+      if (this.replicas[index].restingUntil <= now) {
+        this.current = index;
+        break;
+      }
+    }
+    return this.replicas[this.current];
+  }
+
+  private passOver(replica: Replica, error: unknown): void {
+    if (this.replicas[this.current] !== replica) return;
+    replica.restingUntil = Date.now() + REPLICA_REST_MS;
+    this.current = (this.current + 1) % this.replicas.length;
+    this.logger.warn({ replica: replica.name, next: this.replicas[this.current].name, err: error }, 'ClickHouse replica failed; using the next one');
   }
 }

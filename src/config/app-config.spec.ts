@@ -7,7 +7,7 @@ describe('loadAppConfig', () => {
     const config = loadAppConfig(base);
     expect(config.http.port).toBe(8000);
     expect(config.mcp.port).toBe(8001);
-    expect(config.clickhouse).toMatchObject({ url: 'http://127.0.0.1:8123', database: 'stock_mcp', username: 'default', password: '' });
+    expect(config.clickhouse).toMatchObject({ urls: ['http://127.0.0.1:8123'], database: 'stock_mcp', username: 'default', password: '' });
     expect(config.jwt.expiresInSeconds).toBe(86_400);
     expect(config.jwt.secretWasGenerated).toBe(true);
     expect(config.jwt.secret).toHaveLength(64);
@@ -35,6 +35,14 @@ describe('loadAppConfig', () => {
     expect(text).toContain('CLICKHOUSE_DATABASE must be a plain identifier');
     expect(text).toContain('JWT_EXPIRES_IN must be a duration');
     expect(text).toContain('CLICKHOUSE_URL');
+  });
+
+  it('should take replicas as a comma-separated CLICKHOUSE_URL, in order, and refuse any entry that is not an http(s) URL', () => {
+    expect(loadAppConfig({ CLICKHOUSE_URL: 'http://ch1:8123, https://ch2:8443 ,' }).clickhouse.urls).toEqual(['http://ch1:8123', 'https://ch2:8443']);
+    expect(loadAppConfig(base).clickhouse.urls).toEqual(['http://127.0.0.1:8123']);
+    for (const bad of ['http://ch1:8123,ftp://ch2', 'ch1:8123', ' , ']) {
+      expect(() => loadAppConfig({ CLICKHOUSE_URL: bad })).toThrow(/CLICKHOUSE_URL must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:8123, or several separated by commas/);
+    }
   });
 
   it('should require a JWT_SECRET of 32+ characters in production', () => {

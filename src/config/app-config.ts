@@ -4,7 +4,7 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { type TrustProxy, compileTrustProxy } from '../common/client-address.js';
 import type { ToolSetName } from '../market-data/tools/index.js';
 import type { QuotaName } from '../mcp-keys/key-policy.js';
-import { EnvironmentVariables } from './environment.dto.js';
+import { EnvironmentVariables, splitList } from './environment.dto.js';
 
 /** The typed, validated settings every module reads; built once at start-up from the environment. */
 export interface AppConfig {
@@ -61,7 +61,8 @@ export interface AppConfig {
     grantTtlDays: number;
   };
   clickhouse: {
-    url: string;
+    /** One URL, or replicas of one shard in the order they are tried. */
+    urls: string[];
     database: string;
     /** Replicated tables and ON CLUSTER DDL on this cluster; undefined for one server. */
     cluster: string | undefined;
@@ -106,6 +107,8 @@ export interface AppConfig {
     /** Each user's totals over all of their keys. */
     userQuotas: Record<QuotaName, number>;
     refreshSeconds: number;
+    /** Shared counters (METERING_REDIS_URL); keys are prefixed with the database's name, so deployments may share a Redis. */
+    redis: { url: string; prefix: string; timeoutMs: number } | undefined;
   };
   demoData: boolean;
   /** GET /metrics: this bearer token (a scraper's), or an administrator's JWT. */
@@ -127,7 +130,6 @@ export function durationToSeconds(duration: string): number {
   return Number(match[1]) * DURATION_UNITS[match[2]];
 }
 
-const splitList = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
 
 function describeProblems(errors: ValidationError[]): string[] {
   return errors.flatMap((error) =>
@@ -209,7 +211,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       grantTtlDays: vars.OAUTH_GRANT_TTL_DAYS,
     },
     clickhouse: {
-      url: vars.CLICKHOUSE_URL,
+      urls: splitList(vars.CLICKHOUSE_URL ?? ''),
       cluster: vars.CLICKHOUSE_CLUSTER,
       database: vars.CLICKHOUSE_DATABASE,
       username: vars.CLICKHOUSE_USER,
@@ -234,6 +236,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keyQuotas: { records_per_day: vars.QUOTA_KEY_RECORDS_PER_DAY, records_per_month: vars.QUOTA_KEY_RECORDS_PER_MONTH, calls_per_day: vars.QUOTA_KEY_CALLS_PER_DAY },
       userQuotas: { records_per_day: vars.QUOTA_USER_RECORDS_PER_DAY, records_per_month: vars.QUOTA_USER_RECORDS_PER_MONTH, calls_per_day: vars.QUOTA_USER_CALLS_PER_DAY },
       refreshSeconds: vars.QUOTA_REFRESH_SECONDS,
+      redis: vars.METERING_REDIS_URL ? { url: vars.METERING_REDIS_URL, prefix: `stock-mcp:${vars.CLICKHOUSE_DATABASE}:`, timeoutMs: vars.METERING_REDIS_TIMEOUT_MS } : undefined,
     },
     usage: {
       batchSize: vars.USAGE_BATCH_SIZE,

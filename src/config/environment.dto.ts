@@ -1,5 +1,9 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, isURL, Matches, Max, Min, MinLength, ValidateBy } from 'class-validator';
+
+/** A comma-separated setting as its items, blanks dropped. */
+export const splitList = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -24,8 +28,15 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   BIND_HOST = '0.0.0.0';
 
+  /** One server (or a load balancer), or replicas of one shard separated by commas, used in turn when one fails. */
   @IsOptional()
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }, { message: 'CLICKHOUSE_URL must be an http(s) URL such as http://127.0.0.1:8123' })
+  @ValidateBy({
+    name: 'isUrlList',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && splitList(value).length > 0 && splitList(value).every((url) => isURL(url, HTTP_URL)),
+      defaultMessage: () => 'CLICKHOUSE_URL must be an http(s) URL such as http://127.0.0.1:8123, or several separated by commas (replicas)',
+    },
+  })
   CLICKHOUSE_URL: string;
 
   @IsOptional() @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: 'CLICKHOUSE_DATABASE must be a plain identifier (letters, digits, underscore)' })
@@ -194,6 +205,17 @@ export class EnvironmentVariables {
   /** How often quota counters re-read ClickHouse for what other instances (or the original service) recorded. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
   QUOTA_REFRESH_SECONDS = 30;
+
+  /**
+   * Redis for rate limits and quotas counted across every gateway at once (exact with many
+   * instances); unset, each gateway counts its own calls (docs/scaling.md states the bound).
+   */
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['redis', 'rediss'], require_protocol: true }, { message: 'METERING_REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0' })
+  METERING_REDIS_URL?: string;
+
+  /** How long a metering command may take before the gateway counts that call on its own. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(10_000)
+  METERING_REDIS_TIMEOUT_MS = 250;
 
   /** How long a start waits for the usage an earlier run left in the spool to ship before it serves anyway. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(600_000)

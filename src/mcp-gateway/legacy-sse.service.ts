@@ -57,7 +57,7 @@ export class LegacySseService {
     if (!session) throw new JsonRpcHttpException(404, 'Unknown or closed SSE session; open a new one with GET /sse', JSON_RPC_TRANSPORT_ERROR);
     const owner = req.auth?.extra as KeyOwner | undefined;
     if (owner && owner.keyId !== session.keyId) throw new JsonRpcHttpException(403, 'This SSE session belongs to another API key', JSON_RPC_FORBIDDEN);
-    this.gateway.admitLoneCall(req, body);
+    await this.gateway.admitLoneCall(req, body);
     await session.transport.handlePostMessage(req, res, body);
   }
 

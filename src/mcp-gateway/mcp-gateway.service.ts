@@ -68,7 +68,7 @@ export class McpGatewayService {
   /** Serves `body`, the message the guard judged; the transport never reads the request itself. */
   async handle(req: McpRequest, res: ServerResponse, body: unknown): Promise<void> {
     assertValidInitialize(body);
-    this.admitLoneCall(req, body);
+    await this.admitLoneCall(req, body);
     acceptJsonAndEventStream(req);
     const server = this.newServer();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
@@ -85,16 +85,16 @@ export class McpGatewayService {
    * with Retry-After, 403 as the original service answers); calls inside a batch get theirs as
    * JSON-RPC errors in the batch's answer.
    */
-  admitLoneCall(req: McpRequest, body: unknown): void {
+  async admitLoneCall(req: McpRequest, body: unknown): Promise<void> {
     const call = loneToolCall(body);
     const owner = req.auth?.extra as KeyOwner | undefined;
     if (!call || !owner) return;
-    const retryAfter = this.metering.takeRateToken(owner);
+    const retryAfter = await this.metering.takeRateToken(owner);
     if (retryAfter > 0) {
       throw this.rateLimited(owner, retryAfter, (message, data) => new JsonRpcHttpException(429, message, JSON_RPC_RATE_LIMITED, call.id, { 'Retry-After': String(retryAfter) }, data));
     }
     owner.rateCharged = true;
-    const exhausted = this.metering.exhaustedQuota(owner, (this.registry.get(call.name)?.maxRows ?? 0) > 0);
+    const exhausted = await this.metering.exhaustedQuota(owner, (this.registry.get(call.name)?.maxRows ?? 0) > 0);
     if (exhausted) {
       const refusal = this.quotaRefused(new QuotaExhaustedError(exhausted));
       throw new JsonRpcHttpException(403, refusal.message, JSON_RPC_QUOTA_EXHAUSTED, call.id, {}, refusal.data);
@@ -128,7 +128,7 @@ export class McpGatewayService {
    * outside it is a tool error, recorded like any other call. The result carries what was metered.
    */
   private async callTool(owner: KeyOwner, name: string, args: Record<string, unknown> | undefined): Promise<CallToolResult> {
-    const retryAfter = owner.rateCharged ? 0 : this.metering.takeRateToken(owner);
+    const retryAfter = owner.rateCharged ? 0 : await this.metering.takeRateToken(owner);
     if (retryAfter > 0) throw this.rateLimited(owner, retryAfter, (message, data) => protocolError(JSON_RPC_RATE_LIMITED, message, data));
     const tool = this.registry.get(name);
     // Admitted inside the key's gate, right before the call runs, so its record falls in the period it was admitted in.
@@ -141,7 +141,7 @@ export class McpGatewayService {
       }
     });
     if (outcome.unknownTool) throw protocolError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
-    return withMeteredUsage(outcome, this.metering.quotaStates(owner), quotaCut(tool, admission, outcome));
+    return withMeteredUsage(outcome, await this.metering.quotaStates(owner), quotaCut(tool, admission, outcome));
   }
 
   private runInScope(owner: KeyOwner, tool: StockTool | undefined, name: string, args: unknown, admission: Admission): Promise<ToolCallOutcome> {

@@ -36,7 +36,7 @@ describe(ApiKeyVerifier.name, () => {
   let keyService: McpKeysService;
 
   /** A ClickHouseService closed after the suite; `env` overrides the test database's settings. */
-  const configFor = (env: Record<string, string> = {}) => loadAppConfig({ CLICKHOUSE_URL: adopted.config.clickhouse.url, CLICKHOUSE_DATABASE: adopted.database, ...env });
+  const configFor = (env: Record<string, string> = {}) => loadAppConfig({ CLICKHOUSE_URL: adopted.config.clickhouse.urls.join(','), CLICKHOUSE_DATABASE: adopted.database, ...env });
   const clickHouseFor = (appConfig: AppConfig) => {
     const service = new ClickHouseService(appConfig);
     services.push(service);

@@ -27,7 +27,7 @@ describe(MeteringService.name, () => {
 
   /** A metering service that holds the counts of at most `users` users at once. */
   function metering(users: number): MeteringService {
-    const config = loadAppConfig({ CLICKHOUSE_URL: services.config.clickhouse.url, CLICKHOUSE_DATABASE: services.database, USAGE_SPOOL_DIR: spoolDir, MCP_KEY_CACHE_MAX_ENTRIES: String(users) });
+    const config = loadAppConfig({ CLICKHOUSE_URL: services.config.clickhouse.urls.join(','), CLICKHOUSE_DATABASE: services.database, USAGE_SPOOL_DIR: spoolDir, MCP_KEY_CACHE_MAX_ENTRIES: String(users) });
     const service = new MeteringService(new UsageCountsRepository(services.clickhouse), new UsageWriter(services.usage, config), systemClock, config);
     service.onModuleDestroy();
     return service;
@@ -54,9 +54,9 @@ describe(MeteringService.name, () => {
 
   it('should leave the door check to admit() for a user whose counts are not held', async () => {
     const service = metering(10);
-    expect(service.exhaustedQuota(keyOf('never-counted', 1), true)).toBeUndefined();
+    expect(await service.exhaustedQuota(keyOf('never-counted', 1), true)).toBeUndefined();
     await services.usage.insert([usageRecordFixture({ user_id: 'never-counted', api_key_id: 'never-counted-key', record_count: 1, created_at: Math.floor(Date.now() / 1000) })]);
     await expect(service.admit(keyOf('never-counted', 1), 10)).rejects.toThrow(QuotaExhaustedError);
-    expect(service.exhaustedQuota(keyOf('never-counted', 1), true)).toMatchObject({ quota: 'records_per_day', used: 1, limit: 1 });
+    expect(await service.exhaustedQuota(keyOf('never-counted', 1), true)).toMatchObject({ quota: 'records_per_day', used: 1, limit: 1 });
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { CLOCK, type Clock } from '../common/clock.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -9,8 +9,9 @@ import { type UsageListener, UsageWriter } from '../mcp-usage/usage-writer.js';
 import { QuotaExhaustedError, type QuotaState } from './quota-exhausted.error.js';
 import { type CurrentPeriods, type PeriodKind, periodsAt } from './quota-periods.js';
 import { RateLimiter } from './rate-limiter.js';
+import { type CellSeed, SharedCounters, type SharedRule } from './shared-counters.js';
 import { UsageCountsRepository } from './usage-counts.repository.js';
-import { type Counter, type CountedCall, type Metric, type SubjectKind, UsageLedger } from './usage-ledger.js';
+import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type Metric, type SubjectKind, type Tally, UsageLedger } from './usage-ledger.js';
 
 /** A verified key as metering needs it. */
 export interface MeteredKey {
@@ -40,6 +41,12 @@ const QUOTA_METRIC: Record<QuotaName, Metric> = { records_per_day: 'records', re
 const UNMETERED: Admission = Object.freeze({ maxRows: undefined, release: () => undefined });
 /** Users per ClickHouse read of their counters (an IN list on the log's sort key). */
 const USERS_PER_READ = 500;
+/** How often a call waiting for quota that calls under way on other gateways hold looks again. */
+const SHARED_WAIT_MS = 20;
+/** At most one warning per this interval while the shared counters fail. */
+const SHARED_WARNING_INTERVAL_MS = 10_000;
+/** A cell outlives its period by a day: records created just before midnight are counted just after it. */
+const CELL_GRACE_MS = 86_400_000;
 
 const callOf = (record: UsageRecord): CountedCall => ({ userId: record.user_id, keyId: record.api_key_id, recordCount: record.record_count, createdAt: record.created_at });
 
@@ -49,9 +56,14 @@ const callOf = (record: UsageRecord): CountedCall => ({ userId: record.user_id, 
  * a call with a cached key) and re-read every QUOTA_REFRESH_SECONDS for what other instances wrote;
  * in between, the usage writer reports every record spooled and stored (UsageLedger). A call
  * reserves what it may use before it runs, so concurrent calls together never pass a quota.
+ *
+ * With METERING_REDIS_URL, rate limits and quotas are counted in Redis for every gateway at once
+ * (SharedCounters): a quota's cell is seeded there from this process's counts when Redis does not
+ * hold it, every recorded call is added to it, and each refresh raises it to what ClickHouse counts
+ * (calls the original service recorded). While Redis does not answer, each process counts alone.
  */
 @Injectable()
-export class MeteringService implements UsageListener, OnModuleDestroy {
+export class MeteringService implements UsageListener, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(MeteringService.name);
   private readonly ledger = new UsageLedger();
   private readonly rates: RateLimiter;
@@ -63,6 +75,8 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
   private readonly rulesOfPolicy = new WeakMap<KeyPolicy, Map<string, QuotaRule[]>>();
   private current: CurrentPeriods;
   private readonly refreshTimer: NodeJS.Timeout;
+  private readonly shared: SharedCounters | undefined;
+  private lastSharedWarning = 0;
 
   constructor(
     private readonly counts: UsageCountsRepository,
@@ -75,16 +89,27 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
     this.current = periodsAt(clock.now());
     writer.listen(this);
     this.refreshTimer = setInterval(() => void this.refresh(), config.metering.refreshSeconds * 1000).unref();
+    const { redis } = config.metering;
+    this.shared = redis && new SharedCounters(redis.url, redis.prefix, redis.timeoutMs);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.shared?.connect();
   }
 
   onModuleDestroy(): void {
     clearInterval(this.refreshTimer);
+    this.shared?.close();
   }
 
   /** Counts a call against the key's rate limit: 0, or the seconds to wait when it is over. */
-  takeRateToken(key: MeteredKey): number {
+  async takeRateToken(key: MeteredKey): Promise<number> {
     const limit = this.callsPerMinute(key);
-    return limit > 0 ? this.rates.take(key.keyId, limit, this.clock.now().getTime()) : 0;
+    if (limit <= 0) return 0;
+    return this.withShared(
+      (shared) => shared.takeRate(key.keyId, limit),
+      () => this.rates.take(key.keyId, limit, this.clock.now().getTime()),
+    );
   }
 
   /** The key's rate limit: its own, else the default for keys; 0 for none. */
@@ -108,16 +133,14 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
   }
 
   /** The first quota of the key that is used up, if any; the call is refused before it runs. */
-  exhaustedQuota(key: MeteredKey, readsRecords: boolean): QuotaState | undefined {
+  async exhaustedQuota(key: MeteredKey, readsRecords: boolean): Promise<QuotaState | undefined> {
     // Without the user's counts held, admit() reads them and judges the call.
     if (!this.heldUsers.has(key.userId)) return undefined;
     const periods = this.periods();
-    for (const rule of this.rulesFor(key)) {
-      if (!readsRecords && rule.counter.metric === 'records') continue;
-      const used = this.ledger.used(rule.counter, periods);
-      if (used >= rule.limit) return stateOf(rule, used, periods);
-    }
-    return undefined;
+    const rules = this.rulesFor(key).filter((rule) => readsRecords || rule.counter.metric === 'calls');
+    const used = await this.usedOf(rules, periods);
+    const index = rules.findIndex((rule, at) => used[at] >= rule.limit);
+    return index < 0 ? undefined : stateOf(rules[index], used[index], periods);
   }
 
   /**
@@ -132,6 +155,13 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
     // Read when the key was verified; again only if the user was pushed out of the held users since
     // (more active users than MCP_KEY_CACHE_MAX_ENTRIES), so a call is never judged on partial counts.
     if (!this.heldUsers.get(key.userId)) await this.countUser(key.userId);
+    return this.withShared(
+      (shared) => this.admitShared(shared, rules, wantedRecords),
+      () => this.admitLocally(rules, wantedRecords),
+    );
+  }
+
+  private async admitLocally(rules: QuotaRule[], wantedRecords: number): Promise<Admission> {
     for (;;) {
       const periods = this.periods();
       const verdict = this.judge(rules, periods, wantedRecords);
@@ -145,14 +175,45 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
     }
   }
 
-  /** Every quota of the key as it stands now (after the call just recorded). */
-  quotaStates(key: MeteredKey): QuotaState[] {
-    const periods = this.periods();
-    return this.rulesFor(key).map((rule) => stateOf(rule, this.ledger.used(rule.counter, periods), periods));
+  /** As admitLocally, judged in Redis against every gateway's calls; waits by looking again shortly. */
+  private async admitShared(shared: SharedCounters, rules: QuotaRule[], wantedRecords: number): Promise<Admission> {
+    for (;;) {
+      const periods = this.periods();
+      const verdict = await shared.admit(this.sharedRules(rules, periods), wantedRecords);
+      if ('seed' in verdict) await shared.seed(this.seedsOf(rules, periods));
+      else if ('exhausted' in verdict) throw new QuotaExhaustedError(stateOf(rules[verdict.exhausted.rule], verdict.exhausted.used, periods));
+      else if ('wait' in verdict) await new Promise((resolve) => setTimeout(resolve, SHARED_WAIT_MS));
+      else {
+        const { grant } = verdict;
+        return { maxRows: Number.isFinite(grant.records) ? grant.records : undefined, release: () => void grant.release().catch((error: unknown) => this.sharedFailed(error)) };
+      }
+    }
   }
 
-  spooled(record: UsageRecord): void {
-    this.ledger.spool(callOf(record));
+  /** Every quota of the key as it stands now (after the call just recorded). */
+  async quotaStates(key: MeteredKey): Promise<QuotaState[]> {
+    const periods = this.periods();
+    const rules = this.rulesFor(key);
+    const used = await this.usedOf(rules, periods);
+    return rules.map((rule, index) => stateOf(rule, used[index], periods));
+  }
+
+  /** What each rule's counter has used: in Redis when it answers (this process's count for a cell it does not hold), else here. */
+  private async usedOf(rules: QuotaRule[], periods: CurrentPeriods): Promise<number[]> {
+    const locally = () => rules.map((rule) => this.ledger.used(rule.counter, periods));
+    if (rules.length === 0) return [];
+    return this.withShared(async (shared) => {
+      const usage = await shared.usage(rules.map((rule) => cellOfCounter(rule.counter, periods)));
+      const local = locally();
+      return rules.map((rule, index) => usage[index]?.[rule.counter.metric] ?? local[index]);
+    }, locally);
+  }
+
+  spooled(record: UsageRecord, fromEarlierRun = false): void {
+    const call = callOf(record);
+    this.ledger.spool(call);
+    // A record an earlier run left in the spool was counted in Redis when that run spooled it.
+    if (!fromEarlierRun) this.chargeShared(call, { calls: 1, records: call.recordCount });
   }
 
   stored(records: UsageRecord[], outcomeWasUnknown: boolean): void {
@@ -173,12 +234,19 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
   }
 
   dropped(record: UsageRecord): void {
-    this.ledger.drop(callOf(record));
+    const call = callOf(record);
+    this.ledger.drop(call);
+    this.chargeShared(call, { calls: -1, records: -call.recordCount });
   }
 
-  /** Re-reads every held user's counts: what other instances and the original service recorded. */
+  /**
+   * Re-reads every held user's counts: what other instances and the original service recorded.
+   * Shared cells are raised to those counts where ClickHouse holds more than Redis.
+   */
   async refresh(): Promise<void> {
-    await this.rereadUsers([...this.heldUsers.keys()]);
+    const userIds = [...this.heldUsers.keys()];
+    await this.rereadUsers(userIds);
+    if (this.shared?.ready) await this.shared.raise(this.ledger.cellsOfUsers(userIds)).catch((error: unknown) => this.sharedFailed(error));
   }
 
   private async rereadUsers(userIds: string[]): Promise<void> {
@@ -199,6 +267,44 @@ export class MeteringService implements UsageListener, OnModuleDestroy {
         this.heldUsers.set(userId, true);
       }
     });
+  }
+
+  private chargeShared(call: CountedCall, amount: Tally): void {
+    if (this.shared?.ready) void this.shared.charge(cellsOfCall(call), amount).catch((error: unknown) => this.sharedFailed(error));
+  }
+
+  /** `viaShared` when Redis answers; `locally` when there is none, it does not answer, or it fails. */
+  private async withShared<T>(viaShared: (shared: SharedCounters) => Promise<T>, locally: () => T | Promise<T>): Promise<T> {
+    if (this.shared?.ready) {
+      try {
+        return await viaShared(this.shared);
+      } catch (error) {
+        if (error instanceof QuotaExhaustedError) throw error;
+        this.sharedFailed(error);
+      }
+    }
+    return locally();
+  }
+
+  private sharedFailed(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastSharedWarning < SHARED_WARNING_INTERVAL_MS) return;
+    this.lastSharedWarning = now;
+    this.logger.warn({ err: error }, 'shared metering counters (Redis) failed; counting in this process for now');
+  }
+
+  private sharedRules(rules: QuotaRule[], periods: CurrentPeriods): SharedRule[] {
+    return rules.map((rule) => ({ cell: cellOfCounter(rule.counter, periods), metric: rule.counter.metric, limit: rule.limit }));
+  }
+
+  /** The rules' cells as this process counts them (ClickHouse's counts and its own spool). */
+  private seedsOf(rules: QuotaRule[], periods: CurrentPeriods): CellSeed[] {
+    const seeds = new Map<string, CellSeed>();
+    for (const { counter } of rules) {
+      const cell = cellOfCounter(counter, periods);
+      seeds.set(cell, { cell, ...this.ledger.usageOfCell(cell), expiresAtMs: periods[counter.period].end.getTime() + CELL_GRACE_MS });
+    }
+    return [...seeds.values()];
   }
 
   private judge(rules: QuotaRule[], periods: CurrentPeriods, wantedRecords: number): Verdict {

@@ -40,13 +40,15 @@ export interface StoredKeyUsage {
 
 const cellOf = (periodId: string, subject: SubjectKind, subjectId: string) => `${periodId}|${subject}|${subjectId}`;
 
-function cellOfCounter(counter: Counter, periods: CurrentPeriods): string {
+/** The name of a counter's cell in the current periods (also its name in the shared counters). */
+export function cellOfCounter(counter: Counter, periods: CurrentPeriods): string {
   const periodId = periods[counter.period].id;
   if (counter.cell?.periodId !== periodId) counter.cell = { periodId, name: cellOf(periodId, counter.subject, counter.subjectId) };
   return counter.cell.name;
 }
 
-function cellsOfCall(call: CountedCall): string[] {
+/** The cells a recorded call counts on: its key's and its user's, for its day and its month. */
+export function cellsOfCall(call: CountedCall): string[] {
   const { day, month } = periodIdsOf(call.createdAt);
   return [cellOf(day, 'key', call.keyId), cellOf(day, 'user', call.userId), cellOf(month, 'key', call.keyId), cellOf(month, 'user', call.userId)];
 }
@@ -90,6 +92,20 @@ export class UsageLedger {
   used(counter: Counter, periods: CurrentPeriods): number {
     const cell = cellOfCounter(counter, periods);
     return (this.stored.get(cell)?.[counter.metric] ?? 0) + (this.spooled.get(cell)?.[counter.metric] ?? 0);
+  }
+
+  /** Both metrics of a cell: stored plus spooled. */
+  usageOfCell(cell: string): Tally {
+    const stored = this.stored.get(cell);
+    const spooled = this.spooled.get(cell);
+    return { calls: (stored?.calls ?? 0) + (spooled?.calls ?? 0), records: (stored?.records ?? 0) + (spooled?.records ?? 0) };
+  }
+
+  /** Every cell of these users that ClickHouse's counts were read for, with its usage. */
+  cellsOfUsers(userIds: Iterable<string>): (Tally & { cell: string })[] {
+    const cells: (Tally & { cell: string })[] = [];
+    for (const userId of userIds) for (const cell of this.storedCellsOfUser.get(userId) ?? []) cells.push({ cell, ...this.usageOfCell(cell) });
+    return cells;
   }
 
   reservedFor(counter: Counter, periods: CurrentPeriods): number {

@@ -30,8 +30,8 @@ export interface UsageWriterStatus {
 
 /** Follows each record from the spool into ClickHouse (the quota counters do). Calls are synchronous and must not throw. */
 export interface UsageListener {
-  /** The record is on local disk; its call is about to be answered. */
-  spooled(record: UsageRecord): void;
+  /** The record is on local disk; its call is about to be answered (or, `fromEarlierRun`, it was left by an earlier run). */
+  spooled(record: UsageRecord, fromEarlierRun?: boolean): void;
   /** ClickHouse confirmed storing these; `outcomeWasUnknown` when an earlier attempt may have stored some already. */
   stored(records: UsageRecord[], outcomeWasUnknown: boolean): void;
   /** ClickHouse refused the record as malformed: it is set aside, never stored. */
@@ -143,7 +143,7 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
       });
       for (const record of records) {
         if (this.reported.has(record.id)) continue;
-        for (const listener of this.listeners) listener.spooled(record);
+        for (const listener of this.listeners) listener.spooled(record, true);
       }
     }
   }

@@ -41,6 +41,8 @@ interface StartOptions {
 export async function startTestApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   const database = env.CLICKHOUSE_DATABASE ?? uniqueDatabaseName();
   const clickhouseUrl = env.CLICKHOUSE_URL ?? clickHouseUrl();
+  // Of a list of replicas, the last: the tests that list several put a live one last.
+  const liveClickhouseUrl = clickhouseUrl.split(',').at(-1) ?? clickhouseUrl;
   const spoolDir = env.USAGE_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), 'stock-mcp-spool-'));
   const app = await startAppProcess(
     {
@@ -65,7 +67,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
   );
   return {
     database,
-    clickhouseUrl,
+    clickhouseUrl: liveClickhouseUrl,
     spoolDir,
     restUrl: app.restUrl,
     mcpUrl: app.mcpUrl,
@@ -78,7 +80,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
     signal: app.signal,
     stop: async () => {
       await app.signal('SIGTERM');
-      if (!options.keepDatabase) await dropDatabase(database, clickhouseUrl);
+      if (!options.keepDatabase) await dropDatabase(database, liveClickhouseUrl);
       if (!env.USAGE_SPOOL_DIR) rmSync(spoolDir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,129 @@
+/**
+ * The Lua scripts SharedCounters runs in Redis. Each runs atomically, so gateways that share one
+ * Redis admit calls one at a time against one count. Times come from the Redis server's clock
+ * (TIME), which every gateway shares.
+ */
+
+/** Milliseconds since the epoch by the Redis server's clock. */
+const NOW_MS = `local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
+
+/**
+ * A call against a key's calls-per-minute: KEYS[1] is the key's hash of one-second buckets,
+ * ARGV[1] the limit. A call is admitted while this second and the 60 before it hold fewer calls
+ * than the limit (as RateLimiter counts in one process). Returns 0, or the seconds to wait.
+ */
+export const RATE_SCRIPT = `${NOW_MS}
+local second = math.floor(now / 1000)
+local limit = tonumber(ARGV[1])
+local fields = redis.call('HGETALL', KEYS[1])
+local total = 0
+local live = {}
+for i = 1, #fields, 2 do
+  local at = tonumber(fields[i])
+  local count = tonumber(fields[i + 1])
+  if at <= second - 61 then
+    redis.call('HDEL', KEYS[1], fields[i])
+  else
+    total = total + count
+    live[#live + 1] = { at, count }
+  end
+end
+if total < limit then
+  redis.call('HINCRBY', KEYS[1], second, 1)
+  redis.call('PEXPIRE', KEYS[1], 62000)
+  return 0
+end
+table.sort(live, function(a, b) return a[1] < b[1] end)
+local excess = total + 1 - limit
+for _, bucket in ipairs(live) do
+  excess = excess - bucket[2]
+  if excess <= 0 then return math.max(1, math.ceil(((bucket[1] + 61) * 1000 - now) / 1000)) end
+end
+return 61`;
+
+/**
+ * Admits a call within quotas. KEYS are pairs per counter cell: its usage hash {calls, records}
+ * and its holds (a sorted set of "<hold id>:<records>" by expiry time). ARGV: hold id, hold
+ * lifetime (ms), the records the tool wants (0: it reads none), the number of rules, then per rule
+ * its cell's index (1-based), metric and limit.
+ * Returns {'seed', cell} when a cell's usage is not in Redis yet, {'exhausted', rule, used},
+ * {'wait'} when calls under way hold what is left, or {'grant', records} (-1: no record quota).
+ */
+export const ADMIT_SCRIPT = `${NOW_MS}
+local cells = #KEYS / 2
+local used, held = {}, {}
+for i = 1, cells do
+  local usage, holds = KEYS[2 * i - 1], KEYS[2 * i]
+  if redis.call('EXISTS', usage) == 0 then return { 'seed', i } end
+  local values = redis.call('HMGET', usage, 'calls', 'records')
+  used[i] = { calls = tonumber(values[1]) or 0, records = tonumber(values[2]) or 0 }
+  redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
+  local members = redis.call('ZRANGE', holds, 0, -1)
+  local records = 0
+  for _, member in ipairs(members) do records = records + tonumber(string.match(member, ':(%d+)$')) end
+  held[i] = { calls = #members, records = records }
+end
+local lifetime = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+local grant = -1
+local wait = false
+for rule = 1, tonumber(ARGV[4]) do
+  local cell = tonumber(ARGV[2 + 3 * rule])
+  local metric = ARGV[3 + 3 * rule]
+  local limit = tonumber(ARGV[4 + 3 * rule])
+  if metric == 'calls' or wanted > 0 then
+    local count = used[cell][metric]
+    if count >= limit then return { 'exhausted', rule, count } end
+    local free = limit - count - held[cell][metric]
+    if free <= 0 then
+      wait = true
+    elseif metric == 'records' and (grant < 0 or math.min(free, wanted) < grant) then
+      grant = math.min(free, wanted)
+    end
+  end
+end
+if wait then return { 'wait' } end
+local member = ARGV[1] .. ':' .. math.max(grant, 0)
+for i = 1, cells do
+  redis.call('ZADD', KEYS[2 * i], now + lifetime, member)
+  redis.call('PEXPIRE', KEYS[2 * i], lifetime + 1000)
+end
+return { 'grant', grant }`;
+
+/**
+ * Sets the usage of cells Redis does not hold yet (what ClickHouse and this gateway's spool hold).
+ * KEYS: usage hashes; ARGV: per key its calls, records and expiry (unix ms).
+ */
+export const SEED_SCRIPT = `for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    redis.call('HSET', KEYS[i], 'calls', ARGV[3 * i - 2], 'records', ARGV[3 * i - 1])
+    redis.call('PEXPIREAT', KEYS[i], ARGV[3 * i])
+  end
+end
+return 0`;
+
+/**
+ * Counts a recorded call on the cells Redis holds (a cell it does not hold is seeded from
+ * ClickHouse and the spool, which have the call). KEYS: usage hashes; ARGV: calls, records.
+ */
+export const CHARGE_SCRIPT = `for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('HINCRBY', KEYS[i], 'calls', ARGV[1])
+    redis.call('HINCRBY', KEYS[i], 'records', ARGV[2])
+  end
+end
+return 0`;
+
+/**
+ * Raises held cells to what ClickHouse counts when it counts more: calls recorded by the original
+ * service or lost from Redis. KEYS: usage hashes; ARGV: per key its calls and records.
+ */
+export const RAISE_SCRIPT = `for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local values = redis.call('HMGET', KEYS[i], 'calls', 'records')
+    if (tonumber(values[1]) or 0) < tonumber(ARGV[2 * i - 1]) then redis.call('HSET', KEYS[i], 'calls', ARGV[2 * i - 1]) end
+    if (tonumber(values[2]) or 0) < tonumber(ARGV[2 * i]) then redis.call('HSET', KEYS[i], 'records', ARGV[2 * i]) end
+  end
+end
+return 0`;

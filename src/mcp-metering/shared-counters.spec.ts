@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hasRedisServer, startRedis } from '../../scripts/lib/local-redis.mjs';
+import { SharedCounters, type SharedRule } from './shared-counters.js';
+
+const describeWithRedis = hasRedisServer() ? describe : describe.skip;
+const DAY_END = Date.now() + 86_400_000;
+
+describeWithRedis('SharedCounters (a real Redis)', () => {
+  let dir: string;
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let counters: SharedCounters;
+  let prefix = 0;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'shared-counters-'));
+    redis = await startRedis({ dir });
+  });
+
+  beforeEach(async () => {
+    // Holds of a gateway that died last 300 ms here, not a minute.
+    counters = new SharedCounters(redis.url, `test${++prefix}:`, 1000, 300);
+    await counters.connect();
+  });
+
+  afterEach(() => counters.close());
+
+  afterAll(async () => {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses the call past the limit with the seconds until the oldest leaves the minute', async () => {
+    expect([await counters.takeRate('k', 2), await counters.takeRate('k', 2)]).toEqual([0, 0]);
+    const wait = await counters.takeRate('k', 2);
+    expect(wait).toBeGreaterThanOrEqual(60);
+    expect(wait).toBeLessThanOrEqual(61);
+    // Another key has its own window.
+    expect(await counters.takeRate('other', 2)).toBe(0);
+  });
+
+  it('asks for a seed first, then grants what is left of a record quota and holds it until released', async () => {
+    const rules: SharedRule[] = [{ cell: 'd|key|k', metric: 'records', limit: 10 }];
+    expect(await counters.admit(rules, 5)).toEqual({ seed: true });
+    await counters.seed([{ cell: 'd|key|k', calls: 2, records: 7, expiresAtMs: DAY_END }]);
+    // A second seed (another gateway's, later) does not overwrite the count.
+    await counters.seed([{ cell: 'd|key|k', calls: 0, records: 0, expiresAtMs: DAY_END }]);
+    const first = await counters.admit(rules, 5);
+    if (!('grant' in first)) throw new Error(`expected a grant, got ${JSON.stringify(first)}`);
+    expect(first.grant.records).toBe(3);
+    // The 3 left are held by the call under way: the next one waits.
+    expect(await counters.admit(rules, 5)).toEqual({ wait: true });
+    await first.grant.release();
+    await counters.charge(['d|key|k'], { calls: 1, records: 3 });
+    expect(await counters.admit(rules, 5)).toEqual({ exhausted: { rule: 0, used: 10 } });
+    expect(await counters.usage(['d|key|k', 'd|key|unknown'])).toEqual([{ calls: 3, records: 10 }, undefined]);
+  });
+
+  it('lets a hold of a gateway that died lapse, so the quota it held is free again', async () => {
+    const rules: SharedRule[] = [{ cell: 'd|user|u', metric: 'calls', limit: 1 }];
+    await counters.seed([{ cell: 'd|user|u', calls: 0, records: 0, expiresAtMs: DAY_END }]);
+    expect(await counters.admit(rules, 0)).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
+    expect(await counters.admit(rules, 0)).toEqual({ wait: true });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await counters.admit(rules, 0)).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
+  });
+
+  it('raises a counter to what ClickHouse counts only where it counts more', async () => {
+    await counters.seed([{ cell: 'm|key|k', calls: 5, records: 50, expiresAtMs: DAY_END }]);
+    await counters.raise([
+      { cell: 'm|key|k', calls: 4, records: 60 },
+      { cell: 'm|key|never-seeded', calls: 9, records: 9 },
+    ]);
+    expect(await counters.usage(['m|key|k', 'm|key|never-seeded'])).toEqual([{ calls: 5, records: 60 }, undefined]);
+  });
+
+  it('is not ready, and fails fast, while Redis does not answer', async () => {
+    const unreachable = new SharedCounters('redis://127.0.0.1:1/0', 'x:', 100);
+    await unreachable.connect();
+    expect(unreachable.ready).toBe(false);
+    await expect(unreachable.takeRate('k', 1)).rejects.toThrow();
+    unreachable.close();
+  });
+});
