@@ -1,6 +1,8 @@
 // Cost of the metering a tools/call of a cached key goes through: rate limit, scope, quota checks,
 // the reservation and its release, counting the spooled record, and the quotas for the result's _meta.
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { hasRedisServer, startRedis } from '../../scripts/lib/local-redis.mjs';
 import { appClickHouse, importDist } from '../lib/dist.mjs';
 import { table } from '../lib/markdown.mjs';
 import { formatInt, formatNumber, microseconds } from '../lib/stats.mjs';
@@ -21,18 +23,23 @@ async function loadParts(distDir) {
   return { MeteringService, UsageCountsRepository, UsageWriter, UsageRepository, SchemaService, scopeRefusal };
 }
 
-export async function measureMetering(ctx) {
-  const env = { QUOTA_USER_RECORDS_PER_DAY: String(HIGH), QUOTA_USER_RECORDS_PER_MONTH: String(HIGH), QUOTA_USER_CALLS_PER_DAY: String(HIGH), USAGE_SPOOL_DIR: ctx.scratchDir };
+/** Shared counters cost Redis round trips: fewer calls measure them as well. */
+const SHARED_ITERATIONS = 20_000;
+
+/** Times one metered call of a cached key, `iterations` times, with metering configured by `extraEnv`. */
+async function timeMeteredCalls(ctx, parts, extraEnv, iterations) {
+  const env = { QUOTA_USER_RECORDS_PER_DAY: String(HIGH), QUOTA_USER_RECORDS_PER_MONTH: String(HIGH), QUOTA_USER_CALLS_PER_DAY: String(HIGH), USAGE_SPOOL_DIR: ctx.scratchDir, ...extraEnv };
   const { config, clickhouse } = await appClickHouse(ctx.distDir, ctx.clickhouse.url, ctx.clickhouse.database, env);
   try {
-    const parts = await loadParts(ctx.distDir);
     const schema = new parts.SchemaService(clickhouse);
     const writer = new parts.UsageWriter(new parts.UsageRepository(clickhouse, schema), config);
     await schema.adoptAll();
     const clock = { now: () => new Date() };
     const metering = new parts.MeteringService(new parts.UsageCountsRepository(clickhouse), writer, clock, config);
+    await metering.onModuleInit();
     const { keyId, id: userId } = ctx.users.load;
-    const key = { keyId, userId, policy: { tools: [], tables: ['ods_daily'], callsPerMinute: 1_000_000_000, recordsPerDay: HIGH, recordsPerMonth: HIGH, callsPerDay: HIGH } };
+    // A key of its own per run: the shared counters start from the usage log, not from the other run.
+    const key = { keyId: `${keyId}-${randomUUID()}`, userId, policy: { tools: [], tables: ['ods_daily'], callsPerMinute: 1_000_000_000, recordsPerDay: HIGH, recordsPerMonth: HIGH, callsPerDay: HIGH } };
     const tool = { name: 'get_daily_bars', table: 'ods_daily', maxRows: 1000 };
     // What verifying the key does once: the user's counters from the usage log.
     const readStarted = performance.now();
@@ -40,19 +47,33 @@ export async function measureMetering(ctx) {
     const counterRead = performance.now() - readStarted;
 
     const oneCall = async () => {
-      if (metering.takeRateToken(key) > 0 || parts.scopeRefusal(key.policy, tool)) throw new Error('the bench key was refused');
-      if (metering.exhaustedQuota(key, true)) throw new Error('the bench key ran out of quota');
+      if ((await metering.takeRateToken(key)) > 0 || parts.scopeRefusal(key.policy, tool)) throw new Error('the bench key was refused');
+      if (await metering.exhaustedQuota(key, true)) throw new Error('the bench key ran out of quota');
       const admission = await metering.admit(key, tool.maxRows);
-      metering.spooled({ id: randomUUID(), user_id: userId, api_key_id: keyId, record_count: 20, created_at: Math.floor(Date.now() / 1000) });
-      metering.quotaStates(key);
+      metering.spooled({ id: randomUUID(), user_id: userId, api_key_id: key.keyId, record_count: 20, created_at: Math.floor(Date.now() / 1000) });
+      await metering.quotaStates(key);
       admission.release();
     };
-    await microseconds(20_000, oneCall); // JIT warm-up
-    const checked = await microseconds(ITERATIONS, oneCall);
+    await microseconds(Math.min(20_000, iterations), oneCall); // JIT warm-up
+    const checked = await microseconds(iterations, oneCall);
+    const rules = (await metering.quotaStates(key)).length;
     metering.onModuleDestroy();
-    return { checked, counterRead, rules: metering.quotaStates(key).length };
+    return { checked, counterRead, rules };
   } finally {
     await clickhouse.onApplicationShutdown();
+  }
+}
+
+export async function measureMetering(ctx) {
+  const parts = await loadParts(ctx.distDir);
+  const local = await timeMeteredCalls(ctx, parts, {}, ITERATIONS);
+  if (!hasRedisServer()) return { ...local, shared: undefined };
+  const redis = await startRedis({ dir: join(ctx.scratchDir, 'redis') });
+  try {
+    const shared = await timeMeteredCalls(ctx, parts, { METERING_REDIS_URL: redis.url }, SHARED_ITERATIONS);
+    return { ...local, shared: shared.checked };
+  } finally {
+    await redis.stop();
   }
 }
 
@@ -63,9 +84,17 @@ export function renderMetering(data) {
       'counting the spooled record, the quota states for `_meta`, and the release. No ClickHouse round trip; target ≤ 20 µs p99.',
     table(
       ['case', 'p50 µs', 'p99 µs', 'mean µs', 'calls'],
-      [['policy + quota checks, cached key', formatNumber(data.checked.p50), formatNumber(data.checked.p99), formatNumber(data.checked.mean), formatInt(data.checked.n)]],
+      [
+        ['policy + quota checks, cached key', formatNumber(data.checked.p50), formatNumber(data.checked.p99), formatNumber(data.checked.mean), formatInt(data.checked.n)],
+        ...(data.shared
+          ? [['the same with shared counters (METERING_REDIS_URL, a private redis-server on loopback)', formatNumber(data.shared.p50), formatNumber(data.shared.p99), formatNumber(data.shared.mean), formatInt(data.shared.n)]]
+          : []),
+      ],
       ['l', 'r', 'r', 'r', 'r'],
     ),
+    data.shared
+      ? 'With shared counters a call makes five Redis round trips (rate, door check, admission, record, quota states; the release is not awaited), each a short Lua script or HMGET: the figure is their latency on loopback, not CPU.'
+      : 'Shared counters not measured: no `redis-server` on this machine (scripts/ensure-cluster-tools.sh installs it).',
     `Reading a user's counters from \`mcp_tool_usage_log\` (once, when their key is verified): ${formatNumber(data.counterRead)} ms.`,
   ].join('\n\n');
 }
