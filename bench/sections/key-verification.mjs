@@ -39,7 +39,7 @@ async function verifierFactory(parts, clickhouse, config) {
   const auth = new parts.AuthService(users, undefined, undefined, undefined, undefined, config);
   // One Metrics for all, as the app has: the uncached figure times a fresh verifier per call.
   const metrics = new parts.Metrics(new parts.ToolRegistry(config));
-  return () => new parts.ApiKeyVerifier(keys, policies, auth, config, metrics);
+  return () => new parts.ApiKeyVerifier(keys, policies, auth, config, metrics, clickhouse);
 }
 
 /** Other users' keys, as mcp_api_keys rows written server-side; the view copies them into the hash index. */

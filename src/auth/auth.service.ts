@@ -62,7 +62,7 @@ export class AuthService {
   async authenticate(dto: LoginDto, address: string): Promise<User> {
     let user: User | undefined;
     const matches = await this.lockout.attempt(dto.email, address, async () => {
-      user = await this.users.findByEmail(dto.email);
+      user = await this.users.findToSignIn(dto.email);
       return this.hasher.verify(user?.passwordHash, dto.password);
     });
     if (!matches || !user) throw new UnauthorizedException(BAD_CREDENTIALS);

@@ -49,12 +49,18 @@ export class UsersRepository {
     schema.register(USERS_TABLE);
   }
 
+  /** An account a JWT, key or administrator names: it exists, though perhaps only on another replica yet. */
   findById(id: string): Promise<User | undefined> {
-    return this.findOne(sql`id = ${str(id)}`);
+    return this.clickhouse.lookUpRecent(() => this.findOne(sql`id = ${str(id)}`));
   }
 
   findByEmail(email: string): Promise<User | undefined> {
     return this.findOne(sql`email = ${str(email)}`);
+  }
+
+  /** The account someone signs in to, perhaps registered a moment ago through another replica. */
+  findToSignIn(email: string): Promise<User | undefined> {
+    return this.clickhouse.lookUpRecent(() => this.findByEmail(email));
   }
 
   /** Every account, newest first (for administrators). */

@@ -58,10 +58,14 @@ export class ClickHouseService implements OnApplicationShutdown {
   readonly database: string;
   /** Set in cluster mode (CLICKHOUSE_CLUSTER): DDL runs ON CLUSTER, created tables are Replicated. */
   readonly cluster: string | undefined;
+  /** 0 on one server: every read sees every write. */
+  private readonly replicationGraceMs: number;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.database = config.clickhouse.database;
     this.cluster = config.clickhouse.cluster;
+    const replicated = config.clickhouse.cluster !== undefined || config.clickhouse.urls.length > 1;
+    this.replicationGraceMs = replicated ? config.clickhouse.replicationGraceMs : 0;
     this.connection = {
       username: config.clickhouse.username,
       password: config.clickhouse.password,
@@ -139,6 +143,19 @@ export class ClickHouseService implements OnApplicationShutdown {
     await this.onReplica(NOT_RUN, options.signal, (replica) =>
       (options.startUpWork ? replica.startUpClient : replica.client).insert({ table: ident(table).text, values: rows, format: 'JSONEachRow', abort_signal: options.signal, query_id: options.queryId }),
     );
+  }
+
+  /**
+   * A lookup of a row a client may have written a moment ago through another replica (a key just
+   * created, an OAuth code just issued, an account just registered): with replicas, when nothing
+   * is found, it is asked once more after CLICKHOUSE_REPLICATION_GRACE_MS, since replication takes
+   * tens of milliseconds. Only misses pay the wait.
+   */
+  async lookUpRecent<T>(lookUp: () => Promise<T | undefined>): Promise<T | undefined> {
+    const found = await lookUp();
+    if (found !== undefined || this.replicationGraceMs === 0) return found;
+    await new Promise((resolve) => setTimeout(resolve, this.replicationGraceMs));
+    return lookUp();
   }
 
   async serverVersion(): Promise<string> {

@@ -66,6 +66,8 @@ export interface AppConfig {
     database: string;
     /** Replicated tables and ON CLUSTER DDL on this cluster; undefined for one server. */
     cluster: string | undefined;
+    /** A second look for a row not found, with replicas (see ClickHouseService.lookUpRecent). */
+    replicationGraceMs: number;
     username: string;
     password: string;
     requestTimeoutMs: number;
@@ -213,6 +215,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     clickhouse: {
       urls: splitList(vars.CLICKHOUSE_URL ?? ''),
       cluster: vars.CLICKHOUSE_CLUSTER,
+      replicationGraceMs: vars.CLICKHOUSE_REPLICATION_GRACE_MS,
       database: vars.CLICKHOUSE_DATABASE,
       username: vars.CLICKHOUSE_USER,
       password: vars.CLICKHOUSE_PASSWORD,

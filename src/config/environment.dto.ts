@@ -49,6 +49,14 @@ export class EnvironmentVariables {
   @IsOptional() @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { message: 'CLICKHOUSE_CLUSTER must be a plain identifier (the cluster name in remote_servers)' })
   CLICKHOUSE_CLUSTER?: string;
 
+  /**
+   * With replicas (CLICKHOUSE_CLUSTER or a list of URLs), how long a lookup of a key, token or
+   * account that was not found waits before asking once more: it may have been written a moment
+   * ago through another replica. 0 asks once only.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(5000)
+  CLICKHOUSE_REPLICATION_GRACE_MS = 200;
+
   @IsOptional() @IsString()
   CLICKHOUSE_USER = 'default';
 

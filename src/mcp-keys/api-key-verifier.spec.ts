@@ -50,7 +50,7 @@ describe(ApiKeyVerifier.name, () => {
     const policies = new ApiKeyPoliciesRepository(clickhouse, schema);
     // The tables exist already: this adopts them as another instance would at start-up.
     if (adopt) await schema.adoptAll();
-    return new ApiKeyVerifier(repository, policies, auth, appConfig, new Metrics(new ToolRegistry(appConfig)));
+    return new ApiKeyVerifier(repository, policies, auth, appConfig, new Metrics(new ToolRegistry(appConfig)), clickhouse);
   };
 
   beforeAll(async () => {
@@ -61,7 +61,7 @@ describe(ApiKeyVerifier.name, () => {
     keys = adopted.keys;
     const allowList = new EmailAllowList(clickhouse, config, adopted.schema);
     auth = new AuthService(users, new PasswordHasher(config), new JwtService({ secret: 'verifier-spec-secret' }), new LoginLockout(config), allowList, config);
-    verifier = new ApiKeyVerifier(keys, adopted.policies, auth, config, new Metrics(new ToolRegistry(config)));
+    verifier = new ApiKeyVerifier(keys, adopted.policies, auth, config, new Metrics(new ToolRegistry(config)), clickhouse);
     keyService = new McpKeysService(keys, adopted.policies, verifier, new ToolRegistry(config), config);
   });
 
@@ -175,7 +175,7 @@ describe(ApiKeyVerifier.name, () => {
 
   it('should count a miss for each lookup and a hit for each verdict the cache served', async () => {
     const metrics = new Metrics(new ToolRegistry(config));
-    const counted = new ApiKeyVerifier(keys, adopted.policies, auth, config, metrics);
+    const counted = new ApiKeyVerifier(keys, adopted.policies, auth, config, metrics, adopted.clickhouse);
     const counts = async () => [(await metrics.keyCacheHits.get()).values[0].value, (await metrics.keyCacheMisses.get()).values[0].value];
     const user = await createUser();
     const { rawKey } = await createKey(user.id);

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { BoundedGate } from '../common/bounded-gate.js';
 import { AuthService } from '../auth/auth.service.js';
+import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { Metrics } from '../metrics/metrics.service.js';
@@ -63,6 +64,7 @@ export class ApiKeyVerifier {
     private readonly auth: AuthService,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly clickhouse: ClickHouseService,
   ) {
     const options = { max: config.mcp.keyCacheMaxEntries, ttl: Math.max(1, config.mcp.keyCacheTtlSeconds * 1000) };
     this.known = new LRUCache<string, VerifiedKey>(options);
@@ -176,17 +178,25 @@ export class ApiKeyVerifier {
 
   /** Throws GateFullError when too many lookups are already waiting (the caller answers 503). */
   private async lookUpKey(keyHash: string): Promise<Verdict> {
-    const key = await this.lookupGate.run(() => this.keys.findByHash(keyHash));
+    const key = await this.lookUpRecent(() => this.keys.findByHash(keyHash));
     return key?.isActive ? this.withOwnerAndPolicy(key) : undefined;
   }
 
   /** The key a delegated token stands for, expiring with whichever of the two expires first. */
   private async lookUpDelegated(tokens: DelegatedTokens, tokenHash: string): Promise<Verdict> {
-    const token = await this.lookupGate.run(() => tokens.find(tokenHash));
+    const token = await this.lookUpRecent(() => tokens.find(tokenHash));
     const key = token && (await this.keys.findOwned(token.userId, token.keyId));
     if (!token || !key?.isActive) return undefined;
     const expiresAt = key.expiresAt !== null && key.expiresAt < token.expiresAt ? key.expiresAt : token.expiresAt;
     return this.withOwnerAndPolicy({ ...key, expiresAt });
+  }
+
+  /**
+   * A read through the lookup gate; a miss is read again after the replication grace (a key just
+   * created through another replica), outside the gate, so waiting holds no lookup slot.
+   */
+  private lookUpRecent<T>(read: () => Promise<T | undefined>): Promise<T | undefined> {
+    return this.clickhouse.lookUpRecent(() => this.lookupGate.run(read));
   }
 
   private async withOwnerAndPolicy(key: KeyVerdict): Promise<Verdict> {

@@ -60,6 +60,14 @@ export class OAuthTokensRepository {
     await this.clickhouse.insert(MCP_OAUTH_TOKENS_TABLE.name, [toRow(tokenHash, { ...stored, keyId, revoked: true, ver })]);
   }
 
+  /**
+   * A code or token a client presents: clients use one the moment it is issued, maybe through
+   * another gateway and replica, so a miss is asked again after the replication grace.
+   */
+  findIssued(tokenHash: string): Promise<StoredOAuthToken | undefined> {
+    return this.clickhouse.lookUpRecent(() => this.find(tokenHash));
+  }
+
   /** The newest version of the token with this hash (revoked or expired ones too: callers decide). */
   async find(tokenHash: string): Promise<StoredOAuthToken | undefined> {
     const [row] = await this.clickhouse.query<TokenRow>(sql`

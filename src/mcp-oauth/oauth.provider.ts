@@ -111,7 +111,7 @@ export class McpOAuthProvider implements OAuthServerProvider {
     const tokenHash = hashApiKey(refreshToken);
     return this.exchanges.run(tokenHash, () =>
       available(async () => {
-        const stored = await this.tokens.find(tokenHash);
+        const stored = await this.tokens.findIssued(tokenHash);
         if (!stored || stored.kind !== 'refresh' || stored.clientId !== client.client_id) throw new InvalidGrantError('Unknown refresh token');
         if (stored.revoked && Date.now() - stored.ver / 1000 < this.config.oauth.refreshReuseGraceSeconds * 1000) {
           throw new InvalidGrantError('This refresh token was just used; use the one that refresh returned');
@@ -133,7 +133,7 @@ export class McpOAuthProvider implements OAuthServerProvider {
   async revokeToken(client: OAuthClientInformationFull, request: OAuthTokenRevocationRequest): Promise<void> {
     await available(async () => {
       const tokenHash = hashApiKey(request.token);
-      const stored = await this.tokens.find(tokenHash);
+      const stored = await this.tokens.findIssued(tokenHash);
       if (!stored || stored.clientId !== client.client_id || stored.kind === 'code') return;
       if (stored.kind === 'refresh') return this.revokeGrant(stored);
       await this.tokens.revoke(tokenHash, stored);
@@ -153,7 +153,7 @@ export class McpOAuthProvider implements OAuthServerProvider {
   }
 
   private async findAccessToken(tokenHash: string) {
-    const stored = await this.tokens.find(tokenHash);
+    const stored = await this.tokens.findIssued(tokenHash);
     return stored?.kind === 'access' && !stored.revoked ? { keyId: stored.keyId, userId: stored.userId, expiresAt: stored.expiresAt } : undefined;
   }
 
@@ -177,7 +177,7 @@ export class McpOAuthProvider implements OAuthServerProvider {
 
   /** The code's row when this client may redeem it now. A code redeemed twice revokes what its first use created (OAuth 2.1 §4.1.3). */
   private async redeemable(client: OAuthClientInformationFull, code: string): Promise<StoredOAuthToken> {
-    const stored = await this.tokens.find(hashApiKey(code));
+    const stored = await this.tokens.findIssued(hashApiKey(code));
     if (!stored || stored.kind !== 'code' || stored.clientId !== client.client_id) throw new InvalidGrantError('Unknown authorization code');
     if (stored.revoked) {
       await this.revokeGrant(stored);
