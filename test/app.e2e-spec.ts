@@ -46,6 +46,8 @@ describe('Application (e2e)', () => {
       const response = await app.rest.get('/health').expect(200);
       expect(response.body.status).toBe('ok');
       expect(response.body.details.clickhouse).toMatchObject({ status: 'up', database: app.database, version: expect.stringMatching(/^\d+\./) });
+      // Without METERING_REDIS_URL each gateway meters on its own.
+      expect(response.body.details.metering).toEqual({ status: 'up', shared_counters: 'off', shared_counter_failures: 0 });
     });
 
     it('should serve the OpenAPI document with every route, DTO and the bearer scheme', async () => {

@@ -11,6 +11,7 @@ import { usageRecordFixture } from './support/usage-record.js';
 
 const CODES = ['000001.SZ', '000002.SZ', '000063.SZ', '000333.SZ', '000568.SZ'];
 const latestBars = (id: number, n: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'get_latest_bars', arguments: { ts_codes: CODES.slice(0, n) } } });
+const SCRAPER_TOKEN = 'shared-metering-scraper-token-0123456789';
 const available = hasRedisServer();
 const describeWithRedis = available ? describe : describe.skip;
 if (!available) console.warn("Skipping the shared-metering test: it needs Debian's redis-server (scripts/ensure-cluster-tools.sh installs it)");
@@ -36,7 +37,7 @@ describeWithRedis('Metering shared by two gateways through Redis (METERING_REDIS
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-shared-metering-'));
     redis = await startRedis({ dir: join(dir, 'redis') });
-    const env = { DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', METERING_REDIS_URL: redis.url, JWT_SECRET: 'shared-metering-secret-0123456789abcdef' };
+    const env = { DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', METERING_REDIS_URL: redis.url, JWT_SECRET: 'shared-metering-secret-0123456789abcdef', METRICS_TOKEN: SCRAPER_TOKEN };
     const first = await startTestApp(env);
     const second = await startTestApp({ ...env, CLICKHOUSE_DATABASE: first.database }, { keepDatabase: true });
     gateways = [first, second];
@@ -96,6 +97,7 @@ describeWithRedis('Metering shared by two gateways through Redis (METERING_REDIS
   });
 
   it('keeps serving while Redis is down, each gateway counting alone, and shares again once it is back', async () => {
+    expect((await gateways[0].rest.get('/health').expect(200)).body.details.metering).toEqual({ status: 'up', shared_counters: 'connected', shared_counter_failures: 0 });
     await redis.stop();
     const key = await createApiKey(gateways[0], user.jwt, { key_name: 'redis down', policy: { calls_per_minute: 2 } });
     // Without Redis the bound is per gateway: 2 calls a minute on each.
@@ -104,6 +106,11 @@ describeWithRedis('Metering shared by two gateways through Redis (METERING_REDIS
       for (let id = 1; id <= 3; id++) outcomes.push(outcomeOf(await rawRpc(gateway, latestBars(id, 1), key.api_key)));
       expect(outcomes).toEqual(['served', 'served', 'rate-limited']);
     }
+    // Still healthy for the load balancer; the details and the metrics say what happened.
+    const health = await gateways[0].rest.get('/health').expect(200);
+    expect(health.body.details.metering).toMatchObject({ status: 'up', shared_counters: 'unreachable' });
+    const metrics = await gateways[0].rest.get('/metrics').set('Authorization', `Bearer ${SCRAPER_TOKEN}`).expect(200);
+    expect(metrics.text).toContain('\nmcp_metering_shared_counters_up 0\n');
     redis = await startRedis({ dir: join(dir, 'redis'), port: redis.port });
     // Both reconnect within 2 s; then a 1-per-minute key gets one call over both.
     const shared = await createApiKey(gateways[0], user.jwt, { key_name: 'redis back', policy: { calls_per_minute: 1 } });
@@ -119,5 +126,7 @@ describeWithRedis('Metering shared by two gateways through Redis (METERING_REDIS
     expect(secondRefused).toEqual(['served', 'rate-limited']);
     expect(outcomeOf(await rawRpc(gateways[1], latestBars(3, 1), shared.api_key))).toBe('served');
     expect(outcomeOf(await rawRpc(gateways[0], latestBars(4, 1), shared.api_key))).toBe('rate-limited');
+    const back = await gateways[0].rest.get('/metrics').set('Authorization', `Bearer ${SCRAPER_TOKEN}`).expect(200);
+    expect(back.text).toContain('\nmcp_metering_shared_counters_up 1\n');
   });
 });

@@ -4,6 +4,7 @@ import { HealthCheckService } from '@nestjs/terminus';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ClickHouseHealthIndicator } from './clickhouse.health.js';
+import { MeteringHealthIndicator } from './metering.health.js';
 import { UsageHealthIndicator } from './usage.health.js';
 
 /**
@@ -18,6 +19,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly clickhouse: ClickHouseHealthIndicator,
     private readonly usage: UsageHealthIndicator,
+    private readonly metering: MeteringHealthIndicator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -27,7 +29,7 @@ export class HealthController {
   @ApiResponse({ status: 503, description: 'Unhealthy', schema: { example: { statusCode: 503, status: 'error', detail: 'Service unavailable' } } })
   async check(): Promise<Record<string, unknown>> {
     try {
-      const result = await this.health.check([() => this.clickhouse.isHealthy(), () => this.usage.isHealthy()]);
+      const result = await this.health.check([() => this.clickhouse.isHealthy(), () => this.usage.isHealthy(), () => this.metering.isHealthy()]);
       return this.config.http.healthDetails ? result : { status: result.status };
     } catch (error) {
       if (this.config.http.healthDetails || !(error instanceof ServiceUnavailableException)) throw error;

@@ -77,6 +77,8 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   private readonly refreshTimer: NodeJS.Timeout;
   private readonly shared: SharedCounters | undefined;
   private lastSharedWarning = 0;
+  /** Decisions made in this process because the shared counters failed (Redis timed out or errored). */
+  private sharedFailures = 0;
 
   constructor(
     private readonly counts: UsageCountsRepository,
@@ -100,6 +102,12 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   onModuleDestroy(): void {
     clearInterval(this.refreshTimer);
     this.shared?.close();
+  }
+
+  /** Whether rate limits and quotas are counted in Redis now ('off': METERING_REDIS_URL is not set). */
+  sharedCountersState(): { state: 'off' | 'connected' | 'unreachable'; failures: number } {
+    const state = this.shared === undefined ? 'off' : this.shared.ready ? 'connected' : 'unreachable';
+    return { state, failures: this.sharedFailures };
   }
 
   /** Counts a call against the key's rate limit: 0, or the seconds to wait when it is over. */
@@ -287,6 +295,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   }
 
   private sharedFailed(error: unknown): void {
+    this.sharedFailures++;
     const now = Date.now();
     if (now - this.lastSharedWarning < SHARED_WARNING_INTERVAL_MS) return;
     this.lastSharedWarning = now;
