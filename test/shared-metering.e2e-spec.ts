@@ -37,7 +37,7 @@ describeWithRedis('Metering shared by two gateways through Redis (METERING_REDIS
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-shared-metering-'));
     redis = await startRedis({ dir: join(dir, 'redis') });
-    const env = { DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', METERING_REDIS_URL: redis.url, JWT_SECRET: 'shared-metering-secret-0123456789abcdef', METRICS_TOKEN: SCRAPER_TOKEN };
+    const env = { DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', METERING_REDIS_URL: redis.url, JWT_SECRET: 'shared-metering-secret-0123456789abcdef', METRICS_TOKEN: SCRAPER_TOKEN, MCP_MAX_KEYS_PER_USER: '100' };
     const first = await startTestApp(env);
     const second = await startTestApp({ ...env, CLICKHOUSE_DATABASE: first.database }, { keepDatabase: true });
     gateways = [first, second];
@@ -96,8 +96,29 @@ describeWithRedis('Metering shared by two gateways through Redis (METERING_REDIS
     expect(outcomes).toEqual(['served', 'quota', 'quota']);
   });
 
+  it('meters alone for a few seconds after Redis stops answering, instead of waiting for it on every call', async () => {
+    const key = await createApiKey(gateways[1], user.jwt, { key_name: 'redis hung', policy: { calls_per_minute: 100, calls_per_day: 100 } });
+    await rawRpc(gateways[1], latestBars(1, 1), key.api_key).expect(200);
+    const failuresBefore = (await gateways[1].rest.get('/health').expect(200)).body.details.metering.shared_counter_failures;
+    // A Redis that hangs: the connection stays open, commands time out (METERING_REDIS_TIMEOUT_MS).
+    redis.child.kill('SIGSTOP');
+    try {
+      const outcomes = [];
+      for (let id = 2; id <= 11; id++) outcomes.push(outcomeOf(await rawRpc(gateways[1], latestBars(id, 1), key.api_key)));
+      expect(outcomes).toEqual(new Array(10).fill('served'));
+      const metering = (await gateways[1].rest.get('/health').expect(200)).body.details.metering;
+      // The first timeout paused the shared counters (a release still in flight may time out too):
+      // not five timeouts per call, 50 in all.
+      expect(metering).toMatchObject({ status: 'up', shared_counters: 'paused' });
+      expect(metering.shared_counter_failures - failuresBefore).toBeGreaterThanOrEqual(1);
+      expect(metering.shared_counter_failures - failuresBefore).toBeLessThanOrEqual(3);
+    } finally {
+      redis.child.kill('SIGCONT');
+    }
+  });
+
   it('keeps serving while Redis is down, each gateway counting alone, and shares again once it is back', async () => {
-    expect((await gateways[0].rest.get('/health').expect(200)).body.details.metering).toEqual({ status: 'up', shared_counters: 'connected', shared_counter_failures: 0 });
+    expect((await gateways[0].rest.get('/health').expect(200)).body.details.metering).toMatchObject({ status: 'up', shared_counters: 'connected' });
     await redis.stop();
     const key = await createApiKey(gateways[0], user.jwt, { key_name: 'redis down', policy: { calls_per_minute: 2 } });
     // Without Redis the bound is per gateway: 2 calls a minute on each.
@@ -112,7 +133,8 @@ describeWithRedis('Metering shared by two gateways through Redis (METERING_REDIS
     const metrics = await gateways[0].rest.get('/metrics').set('Authorization', `Bearer ${SCRAPER_TOKEN}`).expect(200);
     expect(metrics.text).toContain('\nmcp_metering_shared_counters_up 0\n');
     redis = await startRedis({ dir: join(dir, 'redis'), port: redis.port });
-    // Both reconnect within 2 s; then a 1-per-minute key gets one call over both.
+    // Both reconnect within 2 s (and a gateway whose command failed waits out its 5 s pause); then a
+    // 1-per-minute key gets one call over both.
     const shared = await createApiKey(gateways[0], user.jwt, { key_name: 'redis back', policy: { calls_per_minute: 1 } });
     let id = 0;
     const secondRefused = await pollUntil(
@@ -121,7 +143,7 @@ describeWithRedis('Metering shared by two gateways through Redis (METERING_REDIS
         return [outcomeOf(await rawRpc(gateways[0], latestBars(1, 1), fresh.api_key)), outcomeOf(await rawRpc(gateways[1], latestBars(2, 1), fresh.api_key))];
       },
       (outcomes) => outcomes[1] === 'rate-limited',
-      { timeoutMs: 10_000, intervalMs: 200 },
+      { timeoutMs: 15_000, intervalMs: 300 },
     );
     expect(secondRefused).toEqual(['served', 'rate-limited']);
     expect(outcomeOf(await rawRpc(gateways[1], latestBars(3, 1), shared.api_key))).toBe('served');

@@ -45,6 +45,12 @@ const USERS_PER_READ = 500;
 const SHARED_WAIT_MS = 20;
 /** At most one warning per this interval while the shared counters fail. */
 const SHARED_WARNING_INTERVAL_MS = 10_000;
+/**
+ * After a shared-counter command fails (Redis errored or did not answer within
+ * METERING_REDIS_TIMEOUT_MS), calls are metered in this process for this long before Redis is tried
+ * again: a Redis that hangs costs one timeout per pause, not one per call.
+ */
+const SHARED_PAUSE_MS = 5_000;
 /** A cell outlives its period by a day: records created just before midnight are counted just after it. */
 const CELL_GRACE_MS = 86_400_000;
 
@@ -77,6 +83,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   private readonly refreshTimer: NodeJS.Timeout;
   private readonly shared: SharedCounters | undefined;
   private lastSharedWarning = 0;
+  private sharedPausedUntil = 0;
   /** Decisions made in this process because the shared counters failed (Redis timed out or errored). */
   private sharedFailures = 0;
 
@@ -104,9 +111,12 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     this.shared?.close();
   }
 
-  /** Whether rate limits and quotas are counted in Redis now ('off': METERING_REDIS_URL is not set). */
-  sharedCountersState(): { state: 'off' | 'connected' | 'unreachable'; failures: number } {
-    const state = this.shared === undefined ? 'off' : this.shared.ready ? 'connected' : 'unreachable';
+  /**
+   * Whether rate limits and quotas are counted in Redis now: 'off' (METERING_REDIS_URL is not set),
+   * 'connected', 'unreachable', or 'paused' for a few seconds after a command failed.
+   */
+  sharedCountersState(): { state: 'off' | 'connected' | 'unreachable' | 'paused'; failures: number } {
+    const state = this.shared === undefined ? 'off' : !this.shared.ready ? 'unreachable' : this.usableShared() ? 'connected' : 'paused';
     return { state, failures: this.sharedFailures };
   }
 
@@ -254,7 +264,8 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   async refresh(): Promise<void> {
     const userIds = [...this.heldUsers.keys()];
     await this.rereadUsers(userIds);
-    if (this.shared?.ready) await this.shared.raise(this.ledger.cellsOfUsers(userIds)).catch((error: unknown) => this.sharedFailed(error));
+    const shared = this.usableShared();
+    if (shared) await shared.raise(this.ledger.cellsOfUsers(userIds)).catch((error: unknown) => this.sharedFailed(error));
   }
 
   private async rereadUsers(userIds: string[]): Promise<void> {
@@ -278,14 +289,22 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   }
 
   private chargeShared(call: CountedCall, amount: Tally): void {
-    if (this.shared?.ready) void this.shared.charge(cellsOfCall(call), amount).catch((error: unknown) => this.sharedFailed(error));
+    void this.usableShared()
+      ?.charge(cellsOfCall(call), amount)
+      .catch((error: unknown) => this.sharedFailed(error));
+  }
+
+  /** The shared counters, unless there are none, Redis is disconnected, or a recent failure paused them. */
+  private usableShared(): SharedCounters | undefined {
+    return this.shared?.ready && Date.now() >= this.sharedPausedUntil ? this.shared : undefined;
   }
 
   /** `viaShared` when Redis answers; `locally` when there is none, it does not answer, or it fails. */
   private async withShared<T>(viaShared: (shared: SharedCounters) => Promise<T>, locally: () => T | Promise<T>): Promise<T> {
-    if (this.shared?.ready) {
+    const shared = this.usableShared();
+    if (shared) {
       try {
-        return await viaShared(this.shared);
+        return await viaShared(shared);
       } catch (error) {
         if (error instanceof QuotaExhaustedError) throw error;
         this.sharedFailed(error);
@@ -297,6 +316,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   private sharedFailed(error: unknown): void {
     this.sharedFailures++;
     const now = Date.now();
+    this.sharedPausedUntil = now + SHARED_PAUSE_MS;
     if (now - this.lastSharedWarning < SHARED_WARNING_INTERVAL_MS) return;
     this.lastSharedWarning = now;
     this.logger.warn({ err: error }, 'shared metering counters (Redis) failed; counting in this process for now');

@@ -16,7 +16,7 @@ export class MeteringMetrics {
     const registers = [metrics.registry];
     this.sharedCountersUp = new Gauge({
       name: 'mcp_metering_shared_counters_up',
-      help: '1 while rate limits and quotas are counted in the shared Redis, 0 while it does not answer (absent without METERING_REDIS_URL)',
+      help: '1 while rate limits and quotas are counted in the shared Redis, 0 while it does not answer or is paused after a failure (absent without METERING_REDIS_URL)',
       registers,
       collect() {
         const { state } = metering.sharedCountersState();
