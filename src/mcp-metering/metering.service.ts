@@ -51,6 +51,8 @@ const SHARED_WARNING_INTERVAL_MS = 10_000;
  * again: a Redis that hangs costs one timeout per pause, not one per call.
  */
 const SHARED_PAUSE_MS = 5_000;
+/** Seeds one admission may ask for: one per period that starts (a day, a month) in the middle of a call, and one more. */
+const MAX_SEEDS_PER_CALL = 3;
 /** A cell outlives its period by a day: records created just before midnight are counted just after it. */
 const CELL_GRACE_MS = 86_400_000;
 
@@ -195,11 +197,14 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
 
   /** As admitLocally, judged in Redis against every gateway's calls; waits by looking again shortly. */
   private async admitShared(shared: SharedCounters, rules: QuotaRule[], wantedRecords: number): Promise<Admission> {
-    for (;;) {
+    for (let seeds = 0; ; ) {
       const periods = this.periods();
       const verdict = await shared.admit(this.sharedRules(rules, periods), wantedRecords);
-      if ('seed' in verdict) await shared.seed(this.seedsOf(rules, periods));
-      else if ('exhausted' in verdict) throw new QuotaExhaustedError(stateOf(rules[verdict.exhausted.rule], verdict.exhausted.used, periods));
+      if ('seed' in verdict) {
+        // Seeded cells exist until their period ends: a cell still missing after that means Redis drops keys (maxmemory).
+        if (++seeds > MAX_SEEDS_PER_CALL) throw new Error('shared quota counters vanish as soon as they are seeded; check the Redis maxmemory policy');
+        await shared.seed(this.seedsOf(rules, periods));
+      } else if ('exhausted' in verdict) throw new QuotaExhaustedError(stateOf(rules[verdict.exhausted.rule], verdict.exhausted.used, periods));
       else if ('wait' in verdict) await new Promise((resolve) => setTimeout(resolve, SHARED_WAIT_MS));
       else {
         const { grant } = verdict;
