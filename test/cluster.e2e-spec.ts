@@ -189,6 +189,8 @@ describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each
         USAGE_FLUSH_INTERVAL_MS: '50',
         USAGE_RETRY_MAX_DELAY_MS: '500',
         MCP_AUTH_FAILURE_LIMIT: '100000',
+        // As docker/cluster/compose.yml: the client's address comes from HAProxy's X-Forwarded-For.
+        TRUST_PROXY: 'loopback',
         DEMO_DATA: index === 0 ? 'true' : 'false',
         JWT_SECRET: 'failover-secret-long-enough-0123456789abcdef',
       });

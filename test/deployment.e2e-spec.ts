@@ -11,13 +11,16 @@ import { HAPROXY_CONFIG, hasHaproxy } from '../scripts/lib/local-haproxy.mjs';
 const clusterDir = new URL('../docker/cluster/', import.meta.url);
 const read = (name: string) => readFileSync(new URL(name, clusterDir), 'utf8');
 
+interface Network {
+  ipam: { config: { subnet: string }[] };
+}
 interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
   hostname?: string;
 }
 // Compose reads YAML merge keys (`<<: *gateway`).
-const compose = load(read('compose.yml'), { schema: CORE_SCHEMA.withTags(mergeTag) }) as { services: Record<string, Service> };
+const compose = load(read('compose.yml'), { schema: CORE_SCHEMA.withTags(mergeTag) }) as { services: Record<string, Service>; networks: Record<string, Network> };
 const { services } = compose;
 const haproxyConfig = readFileSync(HAPROXY_CONFIG, 'utf8');
 const replicaXml = read('clickhouse-replica.xml');
@@ -64,12 +67,16 @@ describe('Deployment files of the cluster profile (docker/cluster)', () => {
     expect(valuesOf(keeperXml, 'hostname')).toEqual(['keeper']);
   });
 
-  it('should give each gateway its own usage spool and the same JWT secret, through HAProxy to ClickHouse', () => {
+  it('should give each gateway its own usage spool, the same JWT secret, ClickHouse through HAProxy, and the client addresses HAProxy forwards', () => {
     const [one, two] = [services.gateway1, services.gateway2];
     expect(one.volumes).toEqual(['gateway1-spool:/app/.data/usage-spool']);
     expect(two.volumes).toEqual(['gateway2-spool:/app/.data/usage-spool']);
     expect(one.environment?.JWT_SECRET).toBe(two.environment?.JWT_SECRET);
     expect([one.environment?.CLICKHOUSE_URL, two.environment?.CLICKHOUSE_URL]).toEqual(['http://haproxy:8123', 'http://haproxy:8123']);
+    // Per-address limits see each client: HAProxy replaces X-Forwarded-For, the gateways trust it.
+    expect(haproxyConfig.match(/^\s*http-request set-header X-Forwarded-For %\[src\]$/gm)).toHaveLength(2);
+    const subnet = compose.networks.default.ipam.config[0].subnet;
+    expect([one.environment?.TRUST_PROXY, two.environment?.TRUST_PROXY]).toEqual([subnet, subnet]);
     // Only one gateway may load the demo data.
     expect(two.environment?.DEMO_DATA).toBe('false');
   });

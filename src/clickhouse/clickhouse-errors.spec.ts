@@ -22,6 +22,9 @@ describe('isReplicaFailure and wasNotRun (moving to another replica)', () => {
     expect(isReplicaFailure(classifyClickHouseError(new Error('Timeout error.')))).toBe(true);
     expect(isReplicaFailure(serverError(242, 'Table is in readonly mode'))).toBe(true);
     expect(isReplicaFailure(serverError(999, 'Session expired'))).toBe(true);
+    expect(isReplicaFailure(serverError(225, 'Cannot use ZooKeeper because it is not configured'))).toBe(true);
+    // The caller's own deadline (an aborted request) says nothing about the server.
+    expect(isReplicaFailure(classifyClickHouseError(Object.assign(new Error('The user aborted a request.'), { name: 'AbortError' })))).toBe(false);
     expect(isReplicaFailure(serverError(159, 'Timeout exceeded: elapsed 5 seconds'))).toBe(false);
     expect(isReplicaFailure(serverError(241, 'Memory limit (for query) exceeded'))).toBe(false);
     expect(isReplicaFailure(serverError(60, 'Table stock.nope doesn\'t exist'))).toBe(false);
@@ -32,6 +35,7 @@ describe('isReplicaFailure and wasNotRun (moving to another replica)', () => {
     expect(wasNotRun(classifyClickHouseError(networkError('ECONNREFUSED')))).toBe(true);
     expect(wasNotRun(classifyClickHouseError(networkError('ENOTFOUND')))).toBe(true);
     expect(wasNotRun(serverError(242, 'Table is in readonly mode'))).toBe(true);
+    expect(wasNotRun(serverError(225, 'Cannot use ZooKeeper because it is not configured'))).toBe(true);
     // The request may have reached the server and been stored before the connection died.
     expect(wasNotRun(classifyClickHouseError(networkError('ECONNRESET')))).toBe(false);
     expect(wasNotRun(classifyClickHouseError(new Error('Timeout error.')))).toBe(false);

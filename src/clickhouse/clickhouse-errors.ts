@@ -36,6 +36,7 @@ const UNAVAILABLE_CODES = new Set([
   '202', // TOO_MANY_SIMULTANEOUS_QUERIES
   '203', // NO_FREE_CONNECTION
   '209', // SOCKET_TIMEOUT
+  '225', // NO_ZOOKEEPER
   '210', // NETWORK_ERROR
   '241', // MEMORY_LIMIT_EXCEEDED
   '242', // TABLE_IS_READ_ONLY (ZooKeeper away)
@@ -108,6 +109,8 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EN
  */
 export function isReplicaFailure(error: unknown): boolean {
   if (!(error instanceof StoreUnavailableError)) return false;
+  // The caller gave up (its deadline passed): the server did nothing wrong.
+  if ((error.cause as { name?: unknown } | undefined)?.name === 'AbortError') return false;
   const code = clickHouseErrorCode(error.cause);
   return code === undefined ? isNetworkFailure(error.cause) : REPLICA_AWAY_CODES.has(code);
 }

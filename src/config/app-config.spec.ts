@@ -40,6 +40,8 @@ describe('loadAppConfig', () => {
   it('should take replicas as a comma-separated CLICKHOUSE_URL, in order, and refuse any entry that is not an http(s) URL', () => {
     expect(loadAppConfig({ CLICKHOUSE_URL: 'http://ch1:8123, https://ch2:8443 ,' }).clickhouse.urls).toEqual(['http://ch1:8123', 'https://ch2:8443']);
     expect(loadAppConfig(base).clickhouse.urls).toEqual(['http://127.0.0.1:8123']);
+    expect(loadAppConfig({ CLICKHOUSE_URL: 'http://clickhouse_1:8123' }).clickhouse.urls).toEqual(['http://clickhouse_1:8123']);
+    expect(loadAppConfig({ ...base, METERING_REDIS_URL: 'redis://redis_primary:6379/0' }).metering.redis?.url).toBe('redis://redis_primary:6379/0');
     for (const bad of ['http://ch1:8123,ftp://ch2', 'ch1:8123', ' , ']) {
       expect(() => loadAppConfig({ CLICKHOUSE_URL: bad })).toThrow(/CLICKHOUSE_URL must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:8123, or several separated by commas/);
     }

@@ -110,7 +110,7 @@ export interface AppConfig {
     userQuotas: Record<QuotaName, number>;
     refreshSeconds: number;
     /** Shared counters (METERING_REDIS_URL); keys are prefixed with the database's name, so deployments may share a Redis. */
-    redis: { url: string; prefix: string; timeoutMs: number } | undefined;
+    redis: { url: string; prefix: string; timeoutMs: number; holdLifetimeMs: number } | undefined;
   };
   demoData: boolean;
   /** GET /metrics: this bearer token (a scraper's), or an administrator's JWT. */
@@ -122,6 +122,16 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * How long a quota hold in the shared counters outlives a gateway that died holding it: longer than
+ * any call runs. A call's reads may be tried on every replica and once more after a cut
+ * connection, each within CLICKHOUSE_REQUEST_TIMEOUT_MS; at least a minute.
+ */
+function holdLifetimeMs(vars: EnvironmentVariables): number {
+  const replicas = splitList(vars.CLICKHOUSE_URL ?? '').length;
+  return Math.max(60_000, (replicas + 1) * vars.CLICKHOUSE_REQUEST_TIMEOUT_MS + 10_000);
 }
 
 const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
@@ -239,7 +249,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keyQuotas: { records_per_day: vars.QUOTA_KEY_RECORDS_PER_DAY, records_per_month: vars.QUOTA_KEY_RECORDS_PER_MONTH, calls_per_day: vars.QUOTA_KEY_CALLS_PER_DAY },
       userQuotas: { records_per_day: vars.QUOTA_USER_RECORDS_PER_DAY, records_per_month: vars.QUOTA_USER_RECORDS_PER_MONTH, calls_per_day: vars.QUOTA_USER_CALLS_PER_DAY },
       refreshSeconds: vars.QUOTA_REFRESH_SECONDS,
-      redis: vars.METERING_REDIS_URL ? { url: vars.METERING_REDIS_URL, prefix: `stock-mcp:${vars.CLICKHOUSE_DATABASE}:`, timeoutMs: vars.METERING_REDIS_TIMEOUT_MS } : undefined,
+      redis: vars.METERING_REDIS_URL
+        ? { url: vars.METERING_REDIS_URL, prefix: `stock-mcp:${vars.CLICKHOUSE_DATABASE}:`, timeoutMs: vars.METERING_REDIS_TIMEOUT_MS, holdLifetimeMs: holdLifetimeMs(vars) }
+        : undefined,
     },
     usage: {
       batchSize: vars.USAGE_BATCH_SIZE,

@@ -3,7 +3,8 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, isURL, Matches, Ma
 
 /** A comma-separated setting as its items, blanks dropped. */
 export const splitList = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
-const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
+/** Host names such as docker compose's `clickhouse_1` have underscores. */
+const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true, allow_underscores: true };
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -218,7 +219,7 @@ export class EnvironmentVariables {
    * Redis for rate limits and quotas counted across every gateway at once (exact with many
    * instances); unset, each gateway counts its own calls (docs/scaling.md states the bound).
    */
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['redis', 'rediss'], require_protocol: true }, { message: 'METERING_REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0' })
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['redis', 'rediss'], require_protocol: true, allow_underscores: true }, { message: 'METERING_REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0' })
   METERING_REDIS_URL?: string;
 
   /** How long a metering command may take before the gateway counts that call on its own. */

@@ -41,8 +41,11 @@ const QUOTA_METRIC: Record<QuotaName, Metric> = { records_per_day: 'records', re
 const UNMETERED: Admission = Object.freeze({ maxRows: undefined, release: () => undefined });
 /** Users per ClickHouse read of their counters (an IN list on the log's sort key). */
 const USERS_PER_READ = 500;
-/** How often a call waiting for quota that calls under way on other gateways hold looks again. */
-const SHARED_WAIT_MS = 20;
+/**
+ * How soon a call waiting for quota that calls under way (on any gateway) hold looks again: from
+ * 20 ms, doubling to 320 ms, with jitter, so many waiters do not poll Redis in step.
+ */
+const sharedWaitMs = (looks: number) => Math.min(20 * 2 ** looks, 320) * (0.5 + Math.random() / 2);
 /** At most one warning per this interval while the shared counters fail. */
 const SHARED_WARNING_INTERVAL_MS = 10_000;
 /**
@@ -101,7 +104,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     writer.listen(this);
     this.refreshTimer = setInterval(() => void this.refresh(), config.metering.refreshSeconds * 1000).unref();
     const { redis } = config.metering;
-    this.shared = redis && new SharedCounters(redis.url, redis.prefix, redis.timeoutMs);
+    this.shared = redis && new SharedCounters(redis.url, redis.prefix, redis.timeoutMs, redis.holdLifetimeMs);
   }
 
   async onModuleInit(): Promise<void> {
@@ -197,7 +200,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
 
   /** As admitLocally, judged in Redis against every gateway's calls; waits by looking again shortly. */
   private async admitShared(shared: SharedCounters, rules: QuotaRule[], wantedRecords: number): Promise<Admission> {
-    for (let seeds = 0; ; ) {
+    for (let seeds = 0, looks = 0; ; ) {
       const periods = this.periods();
       const verdict = await shared.admit(this.sharedRules(rules, periods), wantedRecords);
       if ('seed' in verdict) {
@@ -205,7 +208,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
         if (++seeds > MAX_SEEDS_PER_CALL) throw new Error('shared quota counters vanish as soon as they are seeded; check the Redis maxmemory policy');
         await shared.seed(this.seedsOf(rules, periods));
       } else if ('exhausted' in verdict) throw new QuotaExhaustedError(stateOf(rules[verdict.exhausted.rule], verdict.exhausted.used, periods));
-      else if ('wait' in verdict) await new Promise((resolve) => setTimeout(resolve, SHARED_WAIT_MS));
+      else if ('wait' in verdict) await new Promise((resolve) => setTimeout(resolve, sharedWaitMs(looks++)));
       else {
         const { grant } = verdict;
         return { maxRows: Number.isFinite(grant.records) ? grant.records : undefined, release: () => void grant.release().catch((error: unknown) => this.sharedFailed(error)) };

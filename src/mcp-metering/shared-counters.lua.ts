@@ -127,3 +127,15 @@ export const RAISE_SCRIPT = `for i = 1, #KEYS do
   end
 end
 return 0`;
+
+/**
+ * Gives back a call's holds: KEYS are the holds of its cells, ARGV[1] the hold id. By id, so a
+ * gateway can release a hold whose grant it never learnt (its ADMIT timed out on its side).
+ */
+export const RELEASE_SCRIPT = `local prefix = ARGV[1] .. ':'
+for i = 1, #KEYS do
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[i], 0, -1)) do
+    if string.sub(member, 1, #prefix) == prefix then redis.call('ZREM', KEYS[i], member) end
+  end
+end
+return 0`;

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasRedisServer, startRedis } from '../../scripts/lib/local-redis.mjs';
 import { SharedCounters, type SharedRule } from './shared-counters.js';
+import { pollUntil } from '../../scripts/lib/poll.mjs';
+import { Redis } from 'ioredis';
 
 const describeWithRedis = hasRedisServer() ? describe : describe.skip;
 const DAY_END = Date.now() + 86_400_000;
@@ -66,6 +68,39 @@ describeWithRedis('SharedCounters (a real Redis)', () => {
     expect(await counters.admit(rules, 0)).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
   });
 
+  it('gives back the hold of an admission that timed out here but ran in Redis later', async () => {
+    const impatient = new SharedCounters(redis.url, `test${++prefix}:`, 100, 60_000);
+    await impatient.connect();
+    try {
+      const rules: SharedRule[] = [{ cell: 'd|key|slow', metric: 'calls', limit: 1 }];
+      await impatient.seed([{ cell: 'd|key|slow', calls: 0, records: 0, expiresAtMs: DAY_END }]);
+      // Redis stops for 300 ms: the admission times out here, then runs there, then its release.
+      redis.child.kill('SIGSTOP');
+      const timedOut = impatient.admit(rules, 0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      redis.child.kill('SIGCONT');
+      await expect(timedOut).rejects.toThrow(/timed out/);
+      await pollUntil(() => impatient.admit(rules, 0), (verdict) => !('wait' in verdict), { timeoutMs: 2000, intervalMs: 50 });
+      // Not waiting for a hold nobody would give back: the one call of the quota is free.
+      expect(await impatient.usage(['d|key|slow'])).toEqual([{ calls: 0, records: 0 }]);
+    } finally {
+      redis.child.kill('SIGCONT');
+      impatient.close();
+    }
+  });
+
+  it('loads its scripts again when Redis lost them, without sending any out of order', async () => {
+    const admin = new Redis(redis.url);
+    try {
+      await admin.script('FLUSH');
+      await expect(counters.takeRate('flushed', 5)).rejects.toThrow(/NOSCRIPT/);
+      await pollUntil(() => counters.ready, (ready) => ready, { timeoutMs: 2000, intervalMs: 20 });
+      expect(await counters.takeRate('flushed', 5)).toBe(0);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it('raises a counter to what ClickHouse counts only where it counts more', async () => {
     await counters.seed([{ cell: 'm|key|k', calls: 5, records: 50, expiresAtMs: DAY_END }]);
     await counters.raise([
@@ -76,7 +111,7 @@ describeWithRedis('SharedCounters (a real Redis)', () => {
   });
 
   it('is not ready, and fails fast, while Redis does not answer', async () => {
-    const unreachable = new SharedCounters('redis://127.0.0.1:1/0', 'x:', 100);
+    const unreachable = new SharedCounters('redis://127.0.0.1:1/0', 'x:', 100, 60_000);
     await unreachable.connect();
     expect(unreachable.ready).toBe(false);
     await expect(unreachable.takeRate('k', 1)).rejects.toThrow();

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { ADMIT_SCRIPT, CHARGE_SCRIPT, RAISE_SCRIPT, RATE_SCRIPT, SEED_SCRIPT } from './shared-counters.lua.js';
+import { ADMIT_SCRIPT, CHARGE_SCRIPT, RAISE_SCRIPT, RATE_SCRIPT, RELEASE_SCRIPT, SEED_SCRIPT } from './shared-counters.lua.js';
 import type { Metric, Tally } from './usage-ledger.js';
 
 /** One quota of a call as Redis judges it: the counter cell it counts on, what it counts, its limit. */
@@ -24,11 +24,6 @@ export type SharedVerdict =
   /** `records`: at most this many (Infinity: no record quota); release() gives the hold back. */
   | { grant: { records: number; release(): Promise<void> } };
 
-/**
- * How long a call's hold on its quotas lasts when its gateway dies before giving it back. Longer
- * than any call runs (ClickHouse queries time out long before), so a live call never loses its hold.
- */
-const HOLD_LIFETIME_MS = 60_000;
 /** Cells per script run when refreshing many users at once. */
 const CELLS_PER_RUN = 500;
 
@@ -37,24 +32,38 @@ interface Script {
   sha: string;
 }
 const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
-const SCRIPTS = { rate: script(RATE_SCRIPT), admit: script(ADMIT_SCRIPT), seed: script(SEED_SCRIPT), charge: script(CHARGE_SCRIPT), raise: script(RAISE_SCRIPT) };
+const SCRIPTS = { rate: script(RATE_SCRIPT), admit: script(ADMIT_SCRIPT), seed: script(SEED_SCRIPT), charge: script(CHARGE_SCRIPT), raise: script(RAISE_SCRIPT), release: script(RELEASE_SCRIPT) };
+
+/** An ioredis error as a log may show it: its `command` carries the arguments, an AUTH password among them. */
+const loggable = (error: unknown) => ({ message: error instanceof Error ? error.message : String(error), code: (error as { code?: unknown } | undefined)?.code });
 
 /**
  * Rate-limit windows and quota counters shared by every gateway through one Redis
  * (METERING_REDIS_URL), so N gateways admit exactly what one would. Each decision is one Lua
- * script, atomic in Redis. Commands fail fast (no offline queue, METERING_REDIS_TIMEOUT_MS): while
- * Redis does not answer, `ready` is false and metering counts in each process as without Redis.
+ * script, atomic in Redis, run by its hash: the scripts are loaded on every (re)connection, and
+ * `ready` waits for that, so no command is ever re-sent as source behind later ones. Commands fail
+ * fast (no offline queue, METERING_REDIS_TIMEOUT_MS). While `ready` is false, metering counts in
+ * each process as without Redis (and MeteringService pauses the shared counters after a failure).
  */
 export class SharedCounters {
   private readonly logger = new Logger(SharedCounters.name);
   private readonly redis: Redis;
-  private wasReady = false;
+  private scriptsLoaded = false;
+  /** The scripts' loading after the latest connection (never rejects). */
+  private loading: Promise<void> = Promise.resolve();
+  /** Whether the last state logged was "connected" (so an outage is logged once, not per error). */
+  private connected = false;
+  private outageLogged = false;
 
+  /**
+   * `holdLifetimeMs`: how long a call's hold on its quotas lasts when its gateway dies before giving
+   * it back; longer than any call runs, so a live call never loses its hold.
+   */
   constructor(
     url: string,
     private readonly prefix: string,
     timeoutMs: number,
-    private readonly holdLifetimeMs = HOLD_LIFETIME_MS,
+    private readonly holdLifetimeMs: number,
   ) {
     this.redis = new Redis(url, {
       lazyConnect: true,
@@ -66,25 +75,22 @@ export class SharedCounters {
       retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
     });
     this.redis.on('ready', () => {
-      this.wasReady = true;
-      this.logger.log('shared metering counters (Redis) connected: rate limits and quotas are exact across gateways');
+      this.loading = this.loadScripts();
     });
-    this.redis.on('error', (error: Error) => {
-      if (!this.wasReady) return;
-      this.wasReady = false;
-      this.logger.warn({ err: error }, 'shared metering counters (Redis) unavailable: each gateway counts on its own until it answers');
+    this.redis.on('error', (error: Error) => this.lost(error));
+    this.redis.on('close', () => {
+      this.scriptsLoaded = false;
     });
   }
 
   get ready(): boolean {
-    return this.redis.status === 'ready';
+    return this.scriptsLoaded && this.redis.status === 'ready';
   }
 
-  /** Connects, waiting at most `timeoutMs`; a gateway starts and meters on its own without Redis. */
+  /** Connects and loads the scripts; a gateway starts and meters on its own when Redis does not answer. */
   async connect(): Promise<void> {
-    await this.redis.connect().catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'shared metering counters (Redis) not reachable at start: each gateway counts on its own until it is');
-    });
+    await this.redis.connect().catch((error: unknown) => this.lost(error));
+    await this.loading;
   }
 
   close(): void {
@@ -103,13 +109,21 @@ export class SharedCounters {
     const holdId = randomUUID();
     const args: (string | number)[] = [holdId, this.holdLifetimeMs, wantedRecords, rules.length];
     for (const rule of rules) args.push(cells.indexOf(rule.cell) + 1, rule.metric, rule.limit);
-    const [verdict, first, second] = (await this.run(SCRIPTS.admit, keys, args)) as [string, number?, number?];
+    const release = () => this.release(cells, holdId);
+    let answer: [string, number?, number?];
+    try {
+      answer = (await this.run(SCRIPTS.admit, keys, args)) as [string, number?, number?];
+    } catch (error) {
+      // It may have run in Redis after all (a timeout here): a hold nobody gives back would stall
+      // every call on these counters until it lapses. The release follows it on the connection.
+      void release().catch(() => undefined);
+      throw error;
+    }
+    const [verdict, first, second] = answer;
     if (verdict === 'seed') return { seed: true };
     if (verdict === 'wait') return { wait: true };
     if (verdict === 'exhausted') return { exhausted: { rule: Number(first) - 1, used: Number(second) } };
-    const records = Number(first) < 0 ? Number.POSITIVE_INFINITY : Number(first);
-    const member = `${holdId}:${Math.max(Number(first), 0)}`;
-    return { grant: { records, release: () => this.release(cells, member) } };
+    return { grant: { records: Number(first) < 0 ? Number.POSITIVE_INFINITY : Number(first), release } };
   }
 
   /** Sets the cells Redis does not hold yet; cells another gateway seeded first keep their count. */
@@ -154,23 +168,53 @@ export class SharedCounters {
     });
   }
 
-  private async release(cells: string[], member: string): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (const cell of cells) pipeline.zrem(this.key('holds', cell), member);
-    await pipeline.exec();
+  private async release(cells: string[], holdId: string): Promise<void> {
+    await this.run(
+      SCRIPTS.release,
+      cells.map((cell) => this.key('holds', cell)),
+      [holdId],
+    );
   }
 
   private key(kind: 'rate' | 'usage' | 'holds', id: string): string {
     return `${this.prefix}${kind}:${id}`;
   }
 
-  /** Runs a script by its hash, sending its source once when Redis does not have it yet. */
+  /**
+   * Runs a loaded script; a failure is the caller's to handle. After a timeout the connection stays:
+   * commands sent after one (a release of a timed-out admission) run after it, in order.
+   */
   private async run(script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
     try {
       return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.redis.eval(script.source, keys.length, ...keys, ...args);
+      // Its scripts were flushed (SCRIPT FLUSH): not ready until they are loaded again.
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT') && this.scriptsLoaded) {
+        this.scriptsLoaded = false;
+        this.loading = this.loadScripts();
+      }
+      throw error;
     }
+  }
+
+  private async loadScripts(): Promise<void> {
+    try {
+      await Promise.all(Object.values(SCRIPTS).map((each) => this.redis.script('LOAD', each.source)));
+      this.scriptsLoaded = true;
+      this.connected = true;
+      this.logger.log('shared metering counters (Redis) connected: rate limits and quotas are exact across gateways');
+    } catch (error) {
+      this.lost(error);
+      // A new connection tries again.
+      this.redis.disconnect(true);
+    }
+  }
+
+  /** Logs the first failure of an outage (and a failure at start), without the command's arguments. */
+  private lost(error: unknown): void {
+    if (!this.connected && this.outageLogged) return;
+    this.connected = false;
+    this.outageLogged = true;
+    this.logger.warn({ err: loggable(error) }, 'shared metering counters (Redis) unavailable: each gateway counts on its own until it answers');
   }
 }
