@@ -18,6 +18,7 @@ interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
   hostname?: string;
+  command?: string[];
 }
 // Compose reads YAML merge keys (`<<: *gateway`).
 const compose = load(read('compose.yml'), { schema: CORE_SCHEMA.withTags(mergeTag) }) as { services: Record<string, Service>; networks: Record<string, Network> };
@@ -77,6 +78,9 @@ describe('Deployment files of the cluster profile (docker/cluster)', () => {
     expect(haproxyConfig.match(/^\s*http-request set-header X-Forwarded-For %\[src\]$/gm)).toHaveLength(2);
     const subnet = compose.networks.default.ipam.config[0].subnet;
     expect([one.environment?.TRUST_PROXY, two.environment?.TRUST_PROXY]).toEqual([subnet, subnet]);
+    // Rate limits and quotas counted once for both, in the profile's Redis, which must never evict a counter.
+    expect([one.environment?.METERING_REDIS_URL, two.environment?.METERING_REDIS_URL]).toEqual(['redis://redis:6379/0', 'redis://redis:6379/0']);
+    expect(services.redis.command).toEqual(expect.arrayContaining(['--maxmemory-policy', 'noeviction']));
     // Only one gateway may load the demo data.
     expect(two.environment?.DEMO_DATA).toBe('false');
   });
