@@ -61,6 +61,8 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
     USAGE_FLUSH_INTERVAL_MS: '50',
     MCP_AUTH_FAILURE_LIMIT: '1000',
     JWT_SECRET: 'cluster-secret-long-enough-0123456789abcdef',
+    // A loaded CI machine may replicate slower than the 200 ms default.
+    CLICKHOUSE_REPLICATION_GRACE_MS: '1000',
   });
 
   beforeAll(async () => {

@@ -37,7 +37,16 @@ describeWithRedis('Metering shared by two gateways through Redis (METERING_REDIS
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-shared-metering-'));
     redis = await startRedis({ dir: join(dir, 'redis') });
-    const env = { DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', METERING_REDIS_URL: redis.url, JWT_SECRET: 'shared-metering-secret-0123456789abcdef', METRICS_TOKEN: SCRAPER_TOKEN, MCP_MAX_KEYS_PER_USER: '100' };
+    const env = {
+      DEMO_DATA: 'true',
+      USAGE_FLUSH_INTERVAL_MS: '50',
+      METERING_REDIS_URL: redis.url,
+      JWT_SECRET: 'shared-metering-secret-0123456789abcdef',
+      METRICS_TOKEN: SCRAPER_TOKEN,
+      MCP_MAX_KEYS_PER_USER: '100',
+      // No background refresh during the tests that stop Redis: its timeout would pause a gateway at a random moment.
+      QUOTA_REFRESH_SECONDS: '3600',
+    };
     const first = await startTestApp(env);
     const second = await startTestApp({ ...env, CLICKHOUSE_DATABASE: first.database }, { keepDatabase: true });
     gateways = [first, second];

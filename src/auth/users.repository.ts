@@ -58,9 +58,12 @@ export class UsersRepository {
     return this.findOne(sql`email = ${str(email)}`);
   }
 
-  /** The account someone signs in to, perhaps registered a moment ago through another replica. */
+  /**
+   * The account someone signs in to, perhaps registered a moment ago through another replica; as
+   * long to find whether or not it exists (login attempts must not tell which emails have accounts).
+   */
   findToSignIn(email: string): Promise<User | undefined> {
-    return this.clickhouse.lookUpRecent(() => this.findByEmail(email));
+    return this.clickhouse.lookUpEvenly(() => this.findByEmail(email));
   }
 
   /** Every account, newest first (for administrators). */

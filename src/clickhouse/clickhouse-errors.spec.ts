@@ -23,8 +23,6 @@ describe('isReplicaFailure and wasNotRun (moving to another replica)', () => {
     expect(isReplicaFailure(serverError(242, 'Table is in readonly mode'))).toBe(true);
     expect(isReplicaFailure(serverError(999, 'Session expired'))).toBe(true);
     expect(isReplicaFailure(serverError(225, 'Cannot use ZooKeeper because it is not configured'))).toBe(true);
-    // The caller's own deadline (an aborted request) says nothing about the server.
-    expect(isReplicaFailure(classifyClickHouseError(Object.assign(new Error('The user aborted a request.'), { name: 'AbortError' })))).toBe(false);
     expect(isReplicaFailure(serverError(159, 'Timeout exceeded: elapsed 5 seconds'))).toBe(false);
     expect(isReplicaFailure(serverError(241, 'Memory limit (for query) exceeded'))).toBe(false);
     expect(isReplicaFailure(serverError(60, 'Table stock.nope doesn\'t exist'))).toBe(false);

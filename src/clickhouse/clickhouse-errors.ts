@@ -109,8 +109,6 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EN
  */
 export function isReplicaFailure(error: unknown): boolean {
   if (!(error instanceof StoreUnavailableError)) return false;
-  // The caller gave up (its deadline passed): the server did nothing wrong.
-  if ((error.cause as { name?: unknown } | undefined)?.name === 'AbortError') return false;
   const code = clickHouseErrorCode(error.cause);
   return code === undefined ? isNetworkFailure(error.cause) : REPLICA_AWAY_CODES.has(code);
 }

@@ -86,6 +86,11 @@ export class ClickHouseService implements OnApplicationShutdown {
     }));
   }
 
+  /** host:port of the server in use (of CLICKHOUSE_URL's list, the one the service keeps to now). */
+  get serverInUse(): string {
+    return this.replicas[this.current].name;
+  }
+
   /** `ON CLUSTER name` for DDL in cluster mode, else nothing. */
   onCluster(): Sql {
     return this.cluster ? sql`ON CLUSTER ${ident(this.cluster)}` : sql``;
@@ -158,6 +163,18 @@ export class ClickHouseService implements OnApplicationShutdown {
     return lookUp();
   }
 
+  /**
+   * As lookUpRecent, for a lookup whose timing must not tell whether the row exists (a sign-in: an
+   * unknown email must take as long as a wrong password): with replicas it always reads, waits the
+   * grace and reads again.
+   */
+  async lookUpEvenly<T>(lookUp: () => Promise<T | undefined>): Promise<T | undefined> {
+    if (this.replicationGraceMs === 0) return lookUp();
+    const first = await lookUp();
+    await new Promise((resolve) => setTimeout(resolve, this.replicationGraceMs));
+    return (await lookUp()) ?? first;
+  }
+
   async serverVersion(): Promise<string> {
     const [row] = await this.query<{ version: string }>(sql`SELECT version() AS version`);
     return row.version;
@@ -179,9 +196,10 @@ export class ClickHouseService implements OnApplicationShutdown {
         return await work(replica);
       } catch (raw) {
         const error = classifyClickHouseError(raw);
-        if (this.replicas.length === 1 || !isReplicaFailure(error)) throw error;
+        // An aborted request (the caller's deadline passed) says nothing about the server.
+        if (this.replicas.length === 1 || signal?.aborted || !isReplicaFailure(error)) throw error;
         this.passOver(replica, error);
-        if (attempt >= this.replicas.length || signal?.aborted || !mayRetry(error)) throw error;
+        if (attempt >= this.replicas.length || !mayRetry(error)) throw error;
       }
     }
   }

@@ -126,12 +126,13 @@ export class ConfigError extends Error {
 
 /**
  * How long a quota hold in the shared counters outlives a gateway that died holding it: longer than
- * any call runs. A call's reads may be tried on every replica and once more after a cut
- * connection, each within CLICKHOUSE_REQUEST_TIMEOUT_MS; at least a minute.
+ * any call runs. A tool runs at most two reads in a row, each tried on every replica and once more
+ * after a cut connection (2 × replicas attempts), each within CLICKHOUSE_REQUEST_TIMEOUT_MS; at
+ * least a minute.
  */
 function holdLifetimeMs(vars: EnvironmentVariables): number {
   const replicas = splitList(vars.CLICKHOUSE_URL ?? '').length;
-  return Math.max(60_000, (replicas + 1) * vars.CLICKHOUSE_REQUEST_TIMEOUT_MS + 10_000);
+  return Math.max(60_000, 4 * replicas * vars.CLICKHOUSE_REQUEST_TIMEOUT_MS + 10_000);
 }
 
 const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };

@@ -13,7 +13,7 @@ export class ClickHouseHealthIndicator {
     const indicator = this.health.check(key);
     try {
       const version = await this.clickhouse.serverVersion();
-      return indicator.up({ version, database: this.clickhouse.database });
+      return indicator.up({ version, database: this.clickhouse.database, server: this.clickhouse.serverInUse });
     } catch (error) {
       return indicator.down({ message: error instanceof Error ? error.message : String(error) });
     }

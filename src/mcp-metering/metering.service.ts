@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import { GateFullError } from '../common/bounded-gate.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -45,6 +46,8 @@ const USERS_PER_READ = 500;
  * How soon a call waiting for quota that calls under way (on any gateway) hold looks again: from
  * 20 ms, doubling to 320 ms, with jitter, so many waiters do not poll Redis in step.
  */
+/** How long a call waits for holds of calls under way before it is answered "busy, retry shortly". */
+const SHARED_WAIT_LIMIT_MS = 10_000;
 const sharedWaitMs = (looks: number) => Math.min(20 * 2 ** looks, 320) * (0.5 + Math.random() / 2);
 /** At most one warning per this interval while the shared counters fail. */
 const SHARED_WARNING_INTERVAL_MS = 10_000;
@@ -88,7 +91,10 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   private readonly refreshTimer: NodeJS.Timeout;
   private readonly shared: SharedCounters | undefined;
   private lastSharedWarning = 0;
+  /** 0 while the shared counters are healthy; else when the pause after a failure ends. */
   private sharedPausedUntil = 0;
+  /** After a pause, one decision at a time tries Redis (the others stay local until it answers). */
+  private sharedProbing = false;
   /** Decisions made in this process because the shared counters failed (Redis timed out or errored). */
   private sharedFailures = 0;
 
@@ -121,7 +127,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
    * 'connected', 'unreachable', or 'paused' for a few seconds after a command failed.
    */
   sharedCountersState(): { state: 'off' | 'connected' | 'unreachable' | 'paused'; failures: number } {
-    const state = this.shared === undefined ? 'off' : !this.shared.ready ? 'unreachable' : this.usableShared() ? 'connected' : 'paused';
+    const state = this.shared === undefined ? 'off' : !this.shared.ready ? 'unreachable' : this.sharedPausedUntil === 0 ? 'connected' : 'paused';
     return { state, failures: this.sharedFailures };
   }
 
@@ -200,6 +206,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
 
   /** As admitLocally, judged in Redis against every gateway's calls; waits by looking again shortly. */
   private async admitShared(shared: SharedCounters, rules: QuotaRule[], wantedRecords: number): Promise<Admission> {
+    const started = Date.now();
     for (let seeds = 0, looks = 0; ; ) {
       const periods = this.periods();
       const verdict = await shared.admit(this.sharedRules(rules, periods), wantedRecords);
@@ -208,10 +215,14 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
         if (++seeds > MAX_SEEDS_PER_CALL) throw new Error('shared quota counters vanish as soon as they are seeded; check the Redis maxmemory policy');
         await shared.seed(this.seedsOf(rules, periods));
       } else if ('exhausted' in verdict) throw new QuotaExhaustedError(stateOf(rules[verdict.exhausted.rule], verdict.exhausted.used, periods));
-      else if ('wait' in verdict) await new Promise((resolve) => setTimeout(resolve, sharedWaitMs(looks++)));
+      else if ('wait' in verdict) {
+        // Holds lapse only when their gateway died: a call does not wait that long for them.
+        if (Date.now() - started > SHARED_WAIT_LIMIT_MS) throw new GateFullError();
+        await new Promise((resolve) => setTimeout(resolve, sharedWaitMs(looks++)));
+      }
       else {
         const { grant } = verdict;
-        return { maxRows: Number.isFinite(grant.records) ? grant.records : undefined, release: () => void grant.release().catch((error: unknown) => this.sharedFailed(error)) };
+        return { maxRows: Number.isFinite(grant.records) ? grant.records : undefined, release: () => void grant.release() };
       }
     }
   }
@@ -272,8 +283,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   async refresh(): Promise<void> {
     const userIds = [...this.heldUsers.keys()];
     await this.rereadUsers(userIds);
-    const shared = this.usableShared();
-    if (shared) await shared.raise(this.ledger.cellsOfUsers(userIds)).catch((error: unknown) => this.sharedFailed(error));
+    if (this.shared?.ready && this.sharedPausedUntil === 0) await this.shared.raise(this.ledger.cellsOfUsers(userIds)).catch((error: unknown) => this.sharedFailed(error));
   }
 
   private async rereadUsers(userIds: string[]): Promise<void> {
@@ -296,35 +306,53 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     });
   }
 
+  /**
+   * Counts a recorded call in Redis, paused or not: no call waits for it. One that fails is
+   * missing from Redis until ClickHouse stores the record and a refresh raises the counter.
+   */
   private chargeShared(call: CountedCall, amount: Tally): void {
-    void this.usableShared()
-      ?.charge(cellsOfCall(call), amount)
-      .catch((error: unknown) => this.sharedFailed(error));
-  }
-
-  /** The shared counters, unless there are none, Redis is disconnected, or a recent failure paused them. */
-  private usableShared(): SharedCounters | undefined {
-    return this.shared?.ready && Date.now() >= this.sharedPausedUntil ? this.shared : undefined;
+    if (this.shared?.ready) void this.shared.charge(cellsOfCall(call), amount).catch(() => undefined);
   }
 
   /** `viaShared` when Redis answers; `locally` when there is none, it does not answer, or it fails. */
   private async withShared<T>(viaShared: (shared: SharedCounters) => Promise<T>, locally: () => T | Promise<T>): Promise<T> {
-    const shared = this.usableShared();
-    if (shared) {
+    const use = this.sharedForDecision();
+    if (use) {
       try {
-        return await viaShared(shared);
+        const result = await viaShared(use.shared);
+        if (use.probe) this.sharedRecovered();
+        return result;
       } catch (error) {
-        if (error instanceof QuotaExhaustedError) throw error;
+        // A refusal (out of quota, or held by calls under way too long) is Redis answering.
+        if (error instanceof QuotaExhaustedError || error instanceof GateFullError) {
+          if (use.probe) this.sharedRecovered();
+          throw error;
+        }
         this.sharedFailed(error);
       }
     }
     return locally();
   }
 
+  /** The shared counters for a decision: none while Redis is away or paused; once a pause ends, one probe at a time. */
+  private sharedForDecision(): { shared: SharedCounters; probe: boolean } | undefined {
+    if (!this.shared?.ready) return undefined;
+    if (this.sharedPausedUntil === 0) return { shared: this.shared, probe: false };
+    if (Date.now() < this.sharedPausedUntil || this.sharedProbing) return undefined;
+    this.sharedProbing = true;
+    return { shared: this.shared, probe: true };
+  }
+
+  private sharedRecovered(): void {
+    this.sharedPausedUntil = 0;
+    this.sharedProbing = false;
+  }
+
   private sharedFailed(error: unknown): void {
     this.sharedFailures++;
     const now = Date.now();
     this.sharedPausedUntil = now + SHARED_PAUSE_MS;
+    this.sharedProbing = false;
     if (now - this.lastSharedWarning < SHARED_WARNING_INTERVAL_MS) return;
     this.lastSharedWarning = now;
     this.logger.warn({ err: error }, 'shared metering counters (Redis) failed; counting in this process for now');

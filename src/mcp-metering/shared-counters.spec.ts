@@ -80,12 +80,35 @@ describeWithRedis('SharedCounters (a real Redis)', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       redis.child.kill('SIGCONT');
       await expect(timedOut).rejects.toThrow(/timed out/);
-      await pollUntil(() => impatient.admit(rules, 0), (verdict) => !('wait' in verdict), { timeoutMs: 2000, intervalMs: 50 });
       // Not waiting for a hold nobody would give back: the one call of the quota is free.
-      expect(await impatient.usage(['d|key|slow'])).toEqual([{ calls: 0, records: 0 }]);
+      const next = await pollUntil(() => impatient.admit(rules, 0), (verdict) => !('wait' in verdict), { timeoutMs: 2000, intervalMs: 50 });
+      expect(next).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
     } finally {
       redis.child.kill('SIGCONT');
       impatient.close();
+    }
+  });
+
+  it('sends a release Redis did not take, once it is connected again', async () => {
+    const patient = new SharedCounters(redis.url, `test${++prefix}:`, 1000, 60_000);
+    const admin = new Redis(redis.url);
+    await patient.connect();
+    try {
+      const rules: SharedRule[] = [{ cell: 'd|key|cut', metric: 'calls', limit: 1 }];
+      await patient.seed([{ cell: 'd|key|cut', calls: 0, records: 0, expiresAtMs: DAY_END }]);
+      const first = await patient.admit(rules, 0);
+      if (!('grant' in first)) throw new Error(`expected a grant, got ${JSON.stringify(first)}`);
+      // The connection is cut before the call ends: its release cannot be sent now.
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await pollUntil(() => patient.ready, (ready) => !ready, { timeoutMs: 5000, intervalMs: 5 });
+      await first.grant.release();
+      await pollUntil(() => patient.ready, (ready) => ready, { timeoutMs: 5000, intervalMs: 20 });
+      // Sent after the reconnection: the quota is free again, not held for a minute.
+      const next = await pollUntil(() => patient.admit(rules, 0), (verdict) => !('wait' in verdict), { timeoutMs: 2000, intervalMs: 50 });
+      expect(next).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
+    } finally {
+      admin.disconnect();
+      patient.close();
     }
   });
 

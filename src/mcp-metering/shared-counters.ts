@@ -26,6 +26,8 @@ export type SharedVerdict =
 
 /** Cells per script run when refreshing many users at once. */
 const CELLS_PER_RUN = 500;
+/** Releases kept while Redis is away; beyond that their holds lapse on their own. */
+const MAX_UNRELEASED = 10_000;
 
 interface Script {
   source: string;
@@ -49,6 +51,10 @@ export class SharedCounters {
   private readonly logger = new Logger(SharedCounters.name);
   private readonly redis: Redis;
   private scriptsLoaded = false;
+  private loadFailures = 0;
+  private loadRetry: NodeJS.Timeout | undefined;
+  /** Releases Redis did not take, sent again after the next connection loads the scripts. */
+  private readonly unreleased: { keys: string[]; holdId: string }[] = [];
   /** The scripts' loading after the latest connection (never rejects). */
   private loading: Promise<void> = Promise.resolve();
   /** Whether the last state logged was "connected" (so an outage is logged once, not per error). */
@@ -94,6 +100,7 @@ export class SharedCounters {
   }
 
   close(): void {
+    clearTimeout(this.loadRetry);
     this.redis.disconnect();
   }
 
@@ -168,12 +175,21 @@ export class SharedCounters {
     });
   }
 
+  /**
+   * Gives a call's holds back; never fails. A release Redis did not take (the connection dropped)
+   * is kept and sent once the scripts are loaded on the next connection, so a hold outlives its
+   * call only while Redis is away.
+   */
   private async release(cells: string[], holdId: string): Promise<void> {
-    await this.run(
-      SCRIPTS.release,
-      cells.map((cell) => this.key('holds', cell)),
-      [holdId],
-    );
+    const keys = cells.map((cell) => this.key('holds', cell));
+    await this.run(SCRIPTS.release, keys, [holdId]).catch(() => {
+      if (this.unreleased.length < MAX_UNRELEASED) this.unreleased.push({ keys, holdId });
+    });
+  }
+
+  private async releaseLeftovers(): Promise<void> {
+    const leftovers = this.unreleased.splice(0);
+    for (const { keys, holdId } of leftovers) await this.run(SCRIPTS.release, keys, [holdId]).catch(() => this.unreleased.push({ keys, holdId }));
   }
 
   private key(kind: 'rate' | 'usage' | 'holds', id: string): string {
@@ -198,15 +214,22 @@ export class SharedCounters {
   }
 
   private async loadScripts(): Promise<void> {
+    clearTimeout(this.loadRetry);
     try {
       await Promise.all(Object.values(SCRIPTS).map((each) => this.redis.script('LOAD', each.source)));
       this.scriptsLoaded = true;
+      this.loadFailures = 0;
       this.connected = true;
       this.logger.log('shared metering counters (Redis) connected: rate limits and quotas are exact across gateways');
+      await this.releaseLeftovers();
     } catch (error) {
       this.lost(error);
-      // A new connection tries again.
-      this.redis.disconnect(true);
+      // Refused (an ACL without SCRIPT, a proxy) or cut: tried again later, backing off to a minute;
+      // a new connection tries at once.
+      const delay = Math.min(1000 * 2 ** this.loadFailures++, 60_000);
+      this.loadRetry = setTimeout(() => {
+        if (this.redis.status === 'ready' && !this.scriptsLoaded) this.loading = this.loadScripts();
+      }, delay).unref();
     }
   }
 

@@ -152,8 +152,9 @@ export class McpOAuthProvider implements OAuthServerProvider {
     if (!(await this.auth.activeUser(userId))) throw new InvalidGrantError('This account is disabled');
   }
 
+  /** For the key verifier, which looks again after the replication grace itself (outside its lookup gate). */
   private async findAccessToken(tokenHash: string) {
-    const stored = await this.tokens.findIssued(tokenHash);
+    const stored = await this.tokens.find(tokenHash);
     return stored?.kind === 'access' && !stored.revoked ? { keyId: stored.keyId, userId: stored.userId, expiresAt: stored.expiresAt } : undefined;
   }
 
