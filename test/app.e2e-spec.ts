@@ -45,7 +45,7 @@ describe('Application (e2e)', () => {
     it('should report ClickHouse as up', async () => {
       const response = await app.rest.get('/health').expect(200);
       expect(response.body.status).toBe('ok');
-      expect(response.body.details.clickhouse).toMatchObject({ status: 'up', database: app.database, version: expect.stringMatching(/^\d+\./) });
+      expect(response.body.details.clickhouse).toMatchObject({ status: 'up', database: app.database, server: new URL(app.clickhouseUrl).host, version: expect.stringMatching(/^\d+\./) });
       // Without METERING_REDIS_URL each gateway meters on its own.
       expect(response.body.details.metering).toEqual({ status: 'up', shared_counters: 'off', shared_counter_failures: 0 });
     });
@@ -150,7 +150,8 @@ describe('Replicas listed in CLICKHOUSE_URL (e2e)', () => {
       const served = await rawRpc(app, call, key.api_key).expect(200);
       expect(served.body.result.structuredContent.row_count).toBe(1);
       await waitForCount(app, key.key_id, 1);
-      await app.rest.get('/health').expect(200);
+      const health = await app.rest.get('/health').expect(200);
+      expect(health.body.details.clickhouse.server).toBe(new URL(clickHouseUrl()).host);
       // The unreachable server is passed over once, at start; the service stays on the one that answers.
       const moves = app.output().split('\n').filter((line) => line.includes('ClickHouse replica failed; using the next one'));
       expect(moves).toHaveLength(1);
