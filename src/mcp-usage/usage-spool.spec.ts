@@ -48,6 +48,23 @@ describe(UsageSpool.name, () => {
     expect(decodeSpoolSegment(records.map(encodeSpoolLine).join(''))).toEqual({ records, skipped: 0 });
   });
 
+  it('should count a segment\'s records all the while it is sealed (health and metrics read them meanwhile)', async () => {
+    const spool = await openSpool();
+    await Promise.all([1, 2, 3].map((n) => spool.append(usageRecord(n))));
+    const seen = new Set<number>();
+    let sealed = false;
+    const sealing = spool.seal().then(() => {
+      sealed = true;
+    });
+    while (!sealed) {
+      seen.add(spool.status().records);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await sealing;
+    expect([...seen]).toEqual([3]);
+    expect(spool.sealedSegments().map((segment) => segment.records)).toEqual([3]);
+  });
+
   it('should put a burst of concurrent appends on disk with far fewer fsyncs than records', async () => {
     const spool = await openSpool();
     await Promise.all(Array.from({ length: 200 }, (_, n) => spool.append(usageRecord(n))));

@@ -261,9 +261,11 @@ export class UsageSpool {
     if (!this.active) return;
     const { segment, file } = this.active;
     this.active = undefined;
-    await file.close().catch(() => undefined);
+    // Sealed before the file is closed: in between, status() must still count its records (its
+    // lines are on disk already; the shipper reads the file by its path).
     if (segment.records > 0) this.sealed.push(segment);
-    else await rm(segment.path, { force: true });
+    await file.close().catch(() => undefined);
+    if (segment.records === 0) await rm(segment.path, { force: true });
   }
 
   private async recoverSegment(name: string): Promise<SpoolSegment> {
