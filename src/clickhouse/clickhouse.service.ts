@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { type ClickHouseClient, type ClickHouseClientConfigOptions, ClickHouseLogLevel, type ClickHouseSettings, createClient } from '@clickhouse/client';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
@@ -159,7 +160,7 @@ export class ClickHouseService implements OnApplicationShutdown {
   async lookUpRecent<T>(lookUp: () => Promise<T | undefined>): Promise<T | undefined> {
     const found = await lookUp();
     if (found !== undefined || this.replicationGraceMs === 0) return found;
-    await new Promise((resolve) => setTimeout(resolve, this.replicationGraceMs));
+    await delay(this.replicationGraceMs);
     return lookUp();
   }
 
@@ -171,7 +172,7 @@ export class ClickHouseService implements OnApplicationShutdown {
   async lookUpEvenly<T>(lookUp: () => Promise<T | undefined>): Promise<T | undefined> {
     if (this.replicationGraceMs === 0) return lookUp();
     const first = await lookUp();
-    await new Promise((resolve) => setTimeout(resolve, this.replicationGraceMs));
+    await delay(this.replicationGraceMs);
     return (await lookUp()) ?? first;
   }
 

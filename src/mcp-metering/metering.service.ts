@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { GateFullError } from '../common/bounded-gate.js';
@@ -218,7 +219,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
       else if ('wait' in verdict) {
         // Holds lapse only when their gateway died: a call does not wait that long for them.
         if (Date.now() - started > SHARED_WAIT_LIMIT_MS) throw new GateFullError();
-        await new Promise((resolve) => setTimeout(resolve, sharedWaitMs(looks++)));
+        await delay(sharedWaitMs(looks++));
       }
       else {
         const { grant } = verdict;

@@ -122,8 +122,9 @@ export class SharedCounters {
       answer = (await this.run(SCRIPTS.admit, keys, args)) as [string, number?, number?];
     } catch (error) {
       // It may have run in Redis after all (a timeout here): a hold nobody gives back would stall
-      // every call on these counters until it lapses. The release follows it on the connection.
-      void release().catch(() => undefined);
+      // every call on these counters until it lapses. The release follows it on the connection
+      // (and never fails: one Redis does not take is sent again after the reconnection).
+      void release();
       throw error;
     }
     const [verdict, first, second] = answer;
