@@ -61,6 +61,19 @@ export class OAuthTokensRepository {
   }
 
   /**
+   * Deletes the codes and tokens that expired more than a day ago (every version of each: they
+   * are refused anyway), as one mutation when there are any; answers how many rows it deletes.
+   * ClickHouse 18.16 has no table TTL. A Replicated table passes the mutation to its replicas.
+   */
+  async pruneExpired(): Promise<number> {
+    const expired = sql`expires_at < now() - INTERVAL 1 DAY`;
+    const [row] = await this.clickhouse.query<{ n: string }>(sql`SELECT count() AS n FROM mcp_oauth_tokens WHERE ${expired}`);
+    const rows = Number(row.n);
+    if (rows > 0) await this.clickhouse.command(sql`ALTER TABLE mcp_oauth_tokens DELETE WHERE ${expired}`);
+    return rows;
+  }
+
+  /**
    * A code or token a client presents: clients use one the moment it is issued, maybe through
    * another gateway and replica, so a miss is asked again after the replication grace.
    */
