@@ -43,19 +43,19 @@ const QUOTA_METRIC: Record<QuotaName, Metric> = { records_per_day: 'records', re
 const UNMETERED: Admission = Object.freeze({ maxRows: undefined, release: () => undefined });
 /** Users per ClickHouse read of their counters (an IN list on the log's sort key). */
 const USERS_PER_READ = 500;
+/** How long a call waits for holds of calls under way before it is answered "busy, retry shortly". */
+const SHARED_WAIT_LIMIT_MS = 10_000;
 /**
  * How soon a call waiting for quota that calls under way (on any gateway) hold looks again: from
  * 20 ms, doubling to 320 ms, with jitter, so many waiters do not poll Redis in step.
  */
-/** How long a call waits for holds of calls under way before it is answered "busy, retry shortly". */
-const SHARED_WAIT_LIMIT_MS = 10_000;
 const sharedWaitMs = (looks: number) => Math.min(20 * 2 ** looks, 320) * (0.5 + Math.random() / 2);
 /** At most one warning per this interval while the shared counters fail. */
 const SHARED_WARNING_INTERVAL_MS = 10_000;
 /**
- * After a shared-counter command fails (Redis errored or did not answer within
- * METERING_REDIS_TIMEOUT_MS), calls are metered in this process for this long before Redis is tried
- * again: a Redis that hangs costs one timeout per pause, not one per call.
+ * After a shared-counter decision fails (Redis errored or did not answer within
+ * METERING_REDIS_TIMEOUT_MS), calls are metered in this process for this long; then one call at a
+ * time tries Redis again: a Redis that hangs costs one timeout per pause, not one per call.
  */
 const SHARED_PAUSE_MS = 5_000;
 /** Seeds one admission may ask for: one per period that starts (a day, a month) in the middle of a call, and one more. */
