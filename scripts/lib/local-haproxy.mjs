@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeStablePort } from './local-clickhouse.mjs';
 import { stopChild } from './stop-child.mjs';
+import { waitUntilServing } from './wait-for-child.mjs';
 
 export const HAPROXY_CONFIG = fileURLToPath(new URL('../../docker/cluster/haproxy.cfg', import.meta.url));
 
@@ -47,14 +48,8 @@ export async function startHaproxy({ dir, gateways, replicas }) {
   const ports = { rest: await freeStablePort(), mcp: await freeStablePort(), clickhouse: await freeStablePort() };
   const env = { ...process.env, ...environmentOf(ports, gateways, replicas) };
   const child = spawn('haproxy', ['-f', HAPROXY_CONFIG, '-db'], { cwd: home, env, stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  for (const port of Object.values(ports)) {
-    while (!(await listening(port))) {
-      if (child.exitCode !== null) throw new Error(`haproxy exited with code ${child.exitCode}; check ${HAPROXY_CONFIG}`);
-      if (Date.now() > deadline) throw new Error(`haproxy did not listen on ${port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const allListening = async () => (await Promise.all(Object.values(ports).map(listening))).every(Boolean);
+  await waitUntilServing(child, allListening, { name: `haproxy on ${HAPROXY_CONFIG}`, timeoutMs: 10_000 });
   const stop = () => stopChild(child);
   return { ports, child, stop };
 }

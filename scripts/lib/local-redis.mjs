@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { freeStablePort } from './local-clickhouse.mjs';
 import { stopChild } from './stop-child.mjs';
+import { waitUntilServing } from './wait-for-child.mjs';
 
 export function hasRedisServer() {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error === undefined;
@@ -31,11 +32,6 @@ export async function startRedis({ dir, port } = {}) {
   mkdirSync(home, { recursive: true });
   const chosen = port ?? (await freeStablePort());
   const child = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', home], { cwd: home, stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  while (!(await answersPing(chosen))) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer on ${chosen}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntilServing(child, () => answersPing(chosen), { name: `redis-server on port ${chosen}`, timeoutMs: 10_000 });
   return { port: chosen, url: `redis://127.0.0.1:${chosen}/0`, child, stop: () => stopChild(child) };
 }

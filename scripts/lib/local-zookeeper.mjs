@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { freeStablePort } from './local-clickhouse.mjs';
 import { stopChild } from './stop-child.mjs';
+import { waitUntilServing } from './wait-for-child.mjs';
 
 const JAR = '/usr/share/java/zookeeper.jar';
 
@@ -35,15 +36,11 @@ export async function startZooKeeper({ dir, timeoutMs = 30_000 }) {
   const config = join(home, 'zoo.cfg');
   writeFileSync(config, [`tickTime=2000`, `dataDir=${join(home, 'data')}`, `clientPort=${port}`, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false', '4lw.commands.whitelist=srvr,ruok,stat', 'forceSync=no', ''].join('\n'));
   const child = spawn('java', ['-Xmx256m', '-XX:+UseSerialGC', '-cp', JAR, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', config], { cwd: home, stdio: 'ignore' });
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fourLetters(port, 'srvr')).includes('Mode: standalone')) {
-    if (child.exitCode !== null) throw new Error(`zookeeper exited with code ${child.exitCode}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`zookeeper did not serve on port ${port} within ${timeoutMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const serving = async () => (await fourLetters(port, 'srvr')).includes('Mode: standalone');
+  await waitUntilServing(child, serving, { name: `zookeeper on port ${port}`, timeoutMs, intervalMs: 100 }).catch((error) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   const stop = () => stopChild(child);
   return { port, child, stop };
 }
