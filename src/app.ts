@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
@@ -73,8 +74,14 @@ function markPublicOperations(document: OpenAPIObject): void {
   }
 }
 
-/** The web console (console/, bundled into dist/console by npm run build) at /console; / leads there. */
-function serveConsole(app: NestExpressApplication): void {
+/**
+ * The web console (console/, bundled into dist/console by npm run build) at /console; / leads there.
+ * Its source map is for developers: production does not serve it (it would hand out the unminified source).
+ */
+function serveConsole(app: NestExpressApplication, env: AppConfig['env']): void {
+  if (env === 'production') {
+    app.use('/console/', (req: Request, res: Response, next: NextFunction) => (req.path.endsWith('.map') ? res.status(404).end() : next()));
+  }
   app.useStaticAssets(resolve(import.meta.dirname, 'console'), { prefix: '/console/', index: 'index.html', redirect: false });
   const server = app.getHttpAdapter().getInstance();
   server.get('/', (_req, res) => res.redirect(302, '/console/'));
@@ -145,7 +152,7 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(new UntrustedJsonPipe(), createValidationPipe());
   if (config.oauth.enabled) mountOAuthRoutes(app, config);
-  serveConsole(app);
+  serveConsole(app, config.env);
   setUpSwagger(app);
   limitConnections(app.getHttpServer(), config);
 

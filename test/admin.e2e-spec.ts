@@ -280,6 +280,25 @@ describe('Admin API (e2e)', () => {
       expect((await own({ tools: null }).expect(403)).body.detail).toBe('policy.tools: an administrator limited this key to get_latest_bars; you may only narrow that');
       expect((await own({ records_per_day: 3, calls_per_day: 10 }).expect(200)).body.policy).toEqual({ ...policy, records_per_day: 3, calls_per_day: 10 });
       expect((await own({ records_per_day: 5 }).expect(200)).body.policy).toEqual({ ...policy, calls_per_day: 10 });
+
+      // The ceiling holds for the keys Alice creates next, also after revoking the limited one.
+      const create = (body: Record<string, unknown>) => app.rest.post('/api/mcp-keys/create').set(as(alice)).send(body);
+      expect((await create({ key_name: 'looser', policy: { records_per_day: 1000 } }).expect(403)).body.detail).toBe(
+        'policy.records_per_day: an administrator set at most 5 for this key; you may only lower it',
+      );
+      expect((await create({ key_name: 'wider', policy: { tools: ['search_stocks'] } }).expect(403)).body.detail).toBe(
+        'policy.tools: an administrator limited this key to get_latest_bars; you may only narrow that',
+      );
+      const narrower = (await create({ key_name: 'narrower', policy: { records_per_day: 2 } }).expect(200)).body;
+      expect(narrower.policy).toEqual({ ...policy, records_per_day: 2 });
+      await app.rest.post('/api/mcp-keys/revoke').set(as(alice)).send({ key_id: narrower.key_id }).expect(200);
+      const plain = (await create({ key_name: 'plain' }).expect(200)).body;
+      expect(plain.policy).toEqual(policy);
+      const plainTools = (await rawRpc(app, TOOLS_LIST, plain.api_key).expect(200)).body.result.tools as { name: string }[];
+      expect(plainTools.map((tool) => tool.name)).toEqual(['get_latest_bars']);
+      await app.rest.post('/api/mcp-keys/revoke').set(as(alice)).send({ key_id: plain.key_id }).expect(200);
+      // Another user's new keys are not limited by Alice's ceiling.
+      expect((await app.rest.post('/api/mcp-keys/create').set(as(bob)).send({ key_name: 'bob-free' }).expect(200)).body.policy).toEqual({ ...policy, tools: [], records_per_day: null });
     });
   });
 

@@ -89,6 +89,25 @@ describe('Process lifecycle (e2e)', () => {
     await app.stop();
   });
 
+  it("should serve the console's source map in development only", async () => {
+    const production = await startTestApp({ NODE_ENV: 'production' });
+    try {
+      const script = await production.rest.get('/console/console.js').expect(200);
+      expect(script.text).toContain('sourceMappingURL=console.js.map');
+      const map = await production.rest.get('/console/console.js.map').expect(404);
+      expect(map.text).toBe('');
+    } finally {
+      await production.stop();
+    }
+    const development = await startTestApp();
+    try {
+      const map = await development.rest.get('/console/console.js.map').expect(200);
+      expect(JSON.parse(map.text).version).toBe(3);
+    } finally {
+      await development.stop();
+    }
+  });
+
   it('should refuse to start in production without CLICKHOUSE_URL or JWT_SECRET, naming them', () => {
     const result = spawnSync(process.execPath, [resolve(import.meta.dirname, '../dist/main.js')], {
       env: { PATH: process.env.PATH, NODE_ENV: 'production', HTTP_PORT: 'x' },

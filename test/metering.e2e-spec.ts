@@ -177,11 +177,11 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
   it('lets owners tighten their keys but not loosen a default, and validates scopes', async () => {
     const key = await createApiKey(app, user.jwt, { key_name: 'edit' });
     const set = (policy: Record<string, unknown>, keyId = key.key_id) => app.rest.post('/api/mcp-keys/policy').set('Authorization', `Bearer ${user.jwt}`).send({ key_id: keyId, policy });
-    const updated = await set({ tables: ['ods_daily'], calls_per_day: 5 }).expect(200);
+    const updated = await set({ tables: ['ods_daily'], calls_per_day: 10 }).expect(200);
     expect(updated.body).toEqual({
       success: true,
       key_id: key.key_id,
-      policy: { tools: [], tables: ['ods_daily'], calls_per_minute: null, records_per_day: null, records_per_month: null, calls_per_day: 5 },
+      policy: { tools: [], tables: ['ods_daily'], calls_per_minute: null, records_per_day: null, records_per_month: null, calls_per_day: 10 },
     });
     expect((await set({ tools: ['drop_table'] }).expect(400)).body.detail).toBe('policy.tools: not served here: "drop_table" (GET tools/list for the names)');
     expect((await set({ records_per_day: -1 }).expect(400)).body.detail).toBe('Validation failed: records_per_day must not be less than 1');
@@ -212,6 +212,29 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
       ]);
       const refused = await client.callTool({ name: 'get_trade_calendar', arguments: {} });
       expect(refused.content).toEqual([{ type: 'text', text: 'get_trade_calendar reads ods_trade_calendar, which is outside this API key\'s table scope (ods_daily)' }]);
+
+      // Adjusted prices read ods_adj_factor too (hfq ÷ raw close would give the factors away): outside this scope.
+      const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+      const range = { start_date: daysAgo(60), end_date: daysAgo(10) };
+      const adjusted: [string, Record<string, unknown>][] = [
+        ['get_daily_bars', { ts_code: '000001.SZ', ...range, adjust: 'hfq' }],
+        ['get_daily_bars', { ts_code: '000001.SZ', ...range, adjust: 'qfq' }],
+        ['get_latest_bars', { ts_codes: ['000001.SZ'], adjust: 'hfq' }],
+        ['tushare_daily_get_daily_data', { code: '000001.SZ', ...range, adjust: 'hfq' }],
+        ['tushare_daily_get_latest_daily', { codes: ['000001.SZ'], adjust: 'qfq' }],
+      ];
+      for (const [name, args] of adjusted) {
+        const answer = await client.callTool({ name, arguments: args });
+        expect({ name, isError: answer.isError, content: answer.content }).toEqual({
+          name,
+          isError: true,
+          content: [{ type: 'text', text: `${name} reads ods_adj_factor, which is outside this API key's table scope (ods_daily)` }],
+        });
+      }
+      const raw = await client.callTool({ name: 'get_daily_bars', arguments: { ts_code: '000001.SZ', ...range, adjust: 'none' } });
+      expect(raw.isError).toBeFalsy();
+      expect((raw.structuredContent as { rows: { adj_factor?: unknown }[] }).rows.map((row) => row.adj_factor)).toEqual((raw.structuredContent as { rows: unknown[] }).rows.map(() => undefined));
+      expect((raw.structuredContent as { row_count: number }).row_count).toBeGreaterThan(15);
     } finally {
       await client.close();
     }

@@ -4,6 +4,9 @@ import { ToolError, type Row } from './stock-tool.js';
 
 export type Adjustment = 'none' | 'qfq' | 'hfq';
 
+/** The table adjusted prices come from besides the bars: a key's table scope must include it (StockTool.alsoReads). */
+export const readsForAdjustment = (args: { adjust: Adjustment }): readonly string[] => (args.adjust === 'none' ? [] : ['ods_adj_factor']);
+
 const PRICE_COLUMNS = ['open', 'high', 'low', 'close', 'pre_close'] as const;
 const DAY_MS = 86_400_000;
 /** How far before the first bar a factor is looked for, when that day has none of its own. */

@@ -15,6 +15,8 @@ export interface StockTool<Input extends z.ZodObject = z.ZodObject> {
   table: string;
   /** The data plugin the tool belongs to, in the original service's naming (the usage log's service_prefix). */
   servicePrefix: string;
+  /** Tables these arguments make the tool read besides its own (adjusted prices read ods_adj_factor); scopes apply to them too. */
+  alsoReads?(args: z.output<Input>): readonly string[];
   /** Hard cap on rows returned; a result that hit it says so (truncated: true). */
   maxRows: number;
   /** Validates and normalizes arguments; its JSON Schema is what tools/list publishes. */

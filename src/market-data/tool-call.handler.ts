@@ -26,6 +26,22 @@ export interface ToolCallOutcome {
 /** Longest tool error text: validation messages quote the caller's input, which is hostile. */
 const MAX_ERROR_TEXT = 2000;
 
+/** What a caller's key allows one call: fewer rows, and not every table. */
+export interface CallLimits {
+  maxRows?: number;
+  /** Why the caller may not read this table; undefined when it may. */
+  refuseTable?: (table: string) => string | undefined;
+}
+
+function refusedSecondaryTable(tool: StockTool, args: unknown, refuseTable: CallLimits['refuseTable']): string | undefined {
+  if (!refuseTable || !tool.alsoReads) return undefined;
+  for (const table of tool.alsoReads(args as z.output<z.ZodObject>)) {
+    const refusal = refuseTable(table);
+    if (refusal) return refusal;
+  }
+  return undefined;
+}
+
 const errorResult = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
 
 /** Validates arguments, runs the tool against ClickHouse and shapes its result. */
@@ -38,8 +54,11 @@ export class ToolCallHandler {
     private readonly data: MarketDataRepository,
   ) {}
 
-  /** `maxRows` lowers the tool's own row cap (what is left of a record quota). */
-  async call(toolName: string, rawArgs: unknown, maxRows?: number): Promise<ToolCallOutcome> {
+  /**
+   * `maxRows` lowers the tool's own row cap (what is left of a record quota); `refuseTable` says why
+   * the caller may not read a table the arguments make the tool read besides its own.
+   */
+  async call(toolName: string, rawArgs: unknown, limits: CallLimits = {}): Promise<ToolCallOutcome> {
     const tool = this.registry.get(toolName);
     const failed = (message: string) => this.refuse(toolName, message);
     if (!tool) return failed(`Unknown tool: ${echo(toolName)}`);
@@ -48,9 +67,11 @@ export class ToolCallHandler {
     if (problem) return failed(`Invalid arguments for ${toolName}: ${problem.message}`);
     const parsed = tool.input.safeParse(rawArgs ?? {});
     if (!parsed.success) return failed(`Invalid arguments for ${toolName}:\n${z.prettifyError(parsed.error)}`);
+    const refusal = refusedSecondaryTable(tool, parsed.data, limits.refuseTable);
+    if (refusal) return failed(refusal);
 
     try {
-      const output = await runStockTool(tool, parsed.data, this.data, maxRows);
+      const output = await runStockTool(tool, parsed.data, this.data, limits.maxRows);
       return {
         result: { content: [{ type: 'text', text: tool.text?.(output) ?? JSON.stringify(output) }], structuredContent: { ...output } },
         toolName,

@@ -26,7 +26,7 @@ import type { KeyOwner, McpRequest } from './api-key.guard.js';
 import { type ToolCallOutcome, ToolCallHandler } from '../market-data/tool-call.handler.js';
 import { ToolRegistry } from '../market-data/tool-registry.js';
 import type { StockTool } from '../market-data/stock-tool.js';
-import { type KeyPolicy, scopeRefusal } from '../mcp-keys/key-policy.js';
+import { type KeyPolicy, scopeRefusal, tableScopeRefusal } from '../mcp-keys/key-policy.js';
 import { type Admission, MeteringService } from '../mcp-metering/metering.service.js';
 import { QuotaExhaustedError, type QuotaState } from '../mcp-metering/quota-exhausted.error.js';
 import { Metrics } from '../metrics/metrics.service.js';
@@ -146,7 +146,8 @@ export class McpGatewayService {
 
   private runInScope(owner: KeyOwner, tool: StockTool | undefined, name: string, args: unknown, admission: Admission): Promise<ToolCallOutcome> {
     const refusal = tool && scopeRefusal(owner.policy, tool);
-    return refusal ? Promise.resolve(this.tools.refuse(name, refusal)) : this.tools.call(name, args, admission.maxRows);
+    if (refusal) return Promise.resolve(this.tools.refuse(name, refusal));
+    return this.tools.call(name, args, { maxRows: admission.maxRows, refuseTable: (table) => tableScopeRefusal(owner.policy, name, table) });
   }
 
   /** The refusal of a call over the key's rate limit, built by `as` (an HTTP 429, or a JSON-RPC error in a batch). */

@@ -104,6 +104,25 @@ export class ApiKeyPoliciesRepository {
     return new Map(rows.map((row) => [row.key_id, { policy: toPolicy(row), ceiling: ceilingOf(row.ceiling) }]));
   }
 
+  /**
+   * The ceiling an administrator set on this user's keys, revoked ones included, for the keys the
+   * user creates next (else revoking a limited key and creating another would shed the limit): that
+   * of the most recently changed key that has one.
+   */
+  async ceilingForNewKeysOf(userId: string): Promise<KeyPolicy | null> {
+    const [row] = await this.clickhouse.query<{ ceiling: string }>(sql`
+      SELECT ceiling FROM (
+        SELECT ceiling, updated_at, ver
+        FROM mcp_api_key_policies
+        WHERE user_id = ${str(userId)}
+        ORDER BY key_id, ver DESC
+        LIMIT 1 BY key_id)
+      WHERE ceiling != ''
+      ORDER BY updated_at DESC, ver DESC
+      LIMIT 1`);
+    return row ? ceilingOf(row.ceiling) : null;
+  }
+
   async save(keyId: string, userId: string, { policy, ceiling }: StoredPolicy, updatedBy: string, at: Date): Promise<void> {
     await this.clickhouse.insert(MCP_API_KEY_POLICIES_TABLE.name, [
       {

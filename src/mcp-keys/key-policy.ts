@@ -32,8 +32,11 @@ export function scopeRefusal(policy: KeyPolicy, tool: { name: string; table: str
   if (policy.tools.length > 0 && !policy.tools.includes(tool.name)) {
     return `${tool.name} is outside this API key's tool scope (${policy.tools.join(', ')})`;
   }
-  if (policy.tables.length > 0 && !policy.tables.includes(tool.table)) {
-    return `${tool.name} reads ${tool.table}, which is outside this API key's table scope (${policy.tables.join(', ')})`;
-  }
-  return undefined;
+  return tableScopeRefusal(policy, tool.name, tool.table);
+}
+
+/** Why the policy does not let this tool read this table (its own, or one its arguments add); undefined when it does. */
+export function tableScopeRefusal(policy: KeyPolicy, toolName: string, table: string): string | undefined {
+  if (policy.tables.length === 0 || policy.tables.includes(table)) return undefined;
+  return `${toolName} reads ${table}, which is outside this API key's table scope (${policy.tables.join(', ')})`;
 }

@@ -34,8 +34,8 @@ export class McpKeysService {
   ) {}
 
   /** Creates a key and returns it in full: the only time it is ever shown. */
-  create(user: Actor, dto: CreateKeyDto): Promise<CreateKeyResponseDto> {
-    const policy = this.checkedPolicy(user, { policy: UNRESTRICTED_POLICY, ceiling: null }, dto.policy ?? {});
+  async create(user: Actor, dto: CreateKeyDto): Promise<CreateKeyResponseDto> {
+    const policy = this.checkedPolicy(user, await this.startingPolicy(user), dto.policy ?? {});
     return this.creations.run(async () => {
       await this.assertBelowCap(user.id);
       const rawKey = generateApiKey();
@@ -70,6 +70,8 @@ export class McpKeysService {
       const signIns = (await this.usableKeys(userId)).filter(isSignInKey).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
       for (const oldest of signIns.slice(0, Math.max(0, signIns.length - this.config.mcp.maxKeysPerUser + 1))) await this.revokeKey(oldest);
       const key = newKey(userId, keyName, generateApiKey(), SIGN_IN_KEY_PREFIX, expiresDays);
+      const ceiling = await this.policies.ceilingForNewKeysOf(userId);
+      if (ceiling && !isUnrestricted(ceiling)) await this.policies.save(key.id, userId, { policy: ceiling, ceiling }, userId, key.createdAt);
       await this.keys.save(key);
       this.logger.log({ userId, keyId: key.id }, 'OAuth sign-in key created');
       return key;
@@ -130,6 +132,12 @@ export class McpKeysService {
     this.verifier.forget(key);
     this.logger.log({ keyId: key.id, by: actor.id }, 'api key policy changed');
     return { success: true, key_id: key.id, policy: KeyPolicyViewDto.from(next.policy) };
+  }
+
+  /** A new key starts at the ceiling an administrator set on the user's keys (administrators' own keys: unrestricted). */
+  private async startingPolicy(user: Actor): Promise<StoredPolicy> {
+    const ceiling = user.isAdmin ? null : await this.policies.ceilingForNewKeysOf(user.id);
+    return { policy: ceiling ?? { ...UNRESTRICTED_POLICY }, ceiling };
   }
 
   /**

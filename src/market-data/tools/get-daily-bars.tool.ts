@@ -1,5 +1,5 @@
 import { int, sql } from '../../clickhouse/sql.js';
-import { type Adjustment, adjustBars } from '../adjustment.js';
+import { type Adjustment, adjustBars, readsForAdjustment } from '../adjustment.js';
 import type { MarketDataRepository } from '../market-data.repository.js';
 import { DAILY_COLUMNS } from '../market-tables.js';
 import { type Row, defineTool } from '../stock-tool.js';
@@ -26,5 +26,6 @@ export const getDailyBarsTool = defineTool({
   servicePrefix: 'tushare_daily',
   maxRows: 1000,
   input: stockRangeInput.safeExtend({ adjust: adjustArg }),
+  alsoReads: readsForAdjustment,
   read: (args, data, limit) => barsInRange(data, DAILY_COLUMNS, args.ts_code, args, args.adjust, limit),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { int, join, sql, str } from '../../clickhouse/sql.js';
-import { adjustBars } from '../adjustment.js';
+import { adjustBars, readsForAdjustment } from '../adjustment.js';
 import { DAILY_COLUMNS } from '../market-tables.js';
 import { defineTool } from '../stock-tool.js';
 import { adjustArg, codesArg } from '../tool-args.js';
@@ -14,6 +14,7 @@ export const getLatestBarsTool = defineTool({
   servicePrefix: 'tushare_daily',
   maxRows: 50,
   input: z.object({ ts_codes: codesArg('Stock codes'), adjust: adjustArg }),
+  alsoReads: readsForAdjustment,
   // A tuple, not array(): ClickHouse 18.16 rejects `IN [...]` ("Type mismatch in IN or VALUES section").
   read: async (args, data, limit) => {
     const where = sql`ts_code IN (${join(args.ts_codes.map(str), ', ')})`;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type Sql, int, join, sql, str } from '../../../clickhouse/sql.js';
-import { adjustBars } from '../../adjustment.js';
+import { adjustBars, readsForAdjustment } from '../../adjustment.js';
 import { DAILY_COLUMNS } from '../../market-tables.js';
 import { defineTool } from '../../stock-tool.js';
 import { adjustArg, codesArg, stockRangeFilter } from '../../tool-args.js';
@@ -20,6 +20,7 @@ export const tushareDailyGetDailyData = defineTool({
   description: 'Query daily stock data by code and date range: ts_code, trade_date, open, high, low, close, vol (lots), amount (thousand yuan), oldest first; adjust for qfq/hfq prices. At most 5000 rows.',
   maxRows: 5000,
   input: codeRangeInput.safeExtend({ adjust: adjustArg }),
+  alsoReads: readsForAdjustment,
   read: (args, data, limit) => barsInRange(data, ORIGINAL_COLUMNS, args.code, args, args.adjust, limit),
   text: rowsAsText,
 });
@@ -35,6 +36,7 @@ export const tushareDailyGetLatestDaily = defineTool({
     limit: z.number().int().min(1).max(250).default(1).describe('Bars per stock (1-250), newest first; default 1'),
     adjust: adjustArg,
   }),
+  alsoReads: readsForAdjustment,
   read: async (args, data, limit) => {
     const where = sql`ts_code IN (${join(args.codes.map(str), ', ')})`;
     const bars = await data.rows(sql`SELECT * FROM ${data.latest('ods_daily', DAILY_KEY, ORIGINAL_COLUMNS, where)}
