@@ -30,8 +30,8 @@ export class OAuthTokenPruner implements OnApplicationBootstrap, OnApplicationSh
 
   private async prune(): Promise<void> {
     try {
-      const rows = await this.tokens.pruneExpired();
-      if (rows > 0) this.logger.log({ rows }, 'expired OAuth codes and tokens deleted');
+      const deleted = await this.tokens.pruneExpired();
+      if (deleted > 0) this.logger.log({ deleted }, 'expired OAuth codes and tokens deleted');
     } catch (error) {
       this.logger.warn({ err: error }, 'expired OAuth codes and tokens could not be deleted; trying again tomorrow');
     }

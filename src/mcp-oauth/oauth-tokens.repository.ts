@@ -62,15 +62,16 @@ export class OAuthTokensRepository {
 
   /**
    * Deletes the codes and tokens that expired more than a day ago (every version of each: they
-   * are refused anyway), as one mutation when there are any; answers how many rows it deletes.
+   * are refused anyway), as one mutation when there are any; answers how many codes and tokens it
+   * deletes (not rows: how many versions of one are left depends on background merges).
    * ClickHouse 18.16 has no table TTL. A Replicated table passes the mutation to its replicas.
    */
   async pruneExpired(): Promise<number> {
     const expired = sql`expires_at < now() - INTERVAL 1 DAY`;
-    const [row] = await this.clickhouse.query<{ n: string }>(sql`SELECT count() AS n FROM mcp_oauth_tokens WHERE ${expired}`);
-    const rows = Number(row.n);
-    if (rows > 0) await this.clickhouse.command(sql`ALTER TABLE mcp_oauth_tokens DELETE WHERE ${expired}`);
-    return rows;
+    const [row] = await this.clickhouse.query<{ n: string }>(sql`SELECT uniqExact(token_hash) AS n FROM mcp_oauth_tokens WHERE ${expired}`);
+    const tokens = Number(row.n);
+    if (tokens > 0) await this.clickhouse.command(sql`ALTER TABLE mcp_oauth_tokens DELETE WHERE ${expired}`);
+    return tokens;
   }
 
   /**
