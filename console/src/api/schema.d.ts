@@ -30,7 +30,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account */
+        /** Create an account (never an administrator: operators grant that, see README, Administration) */
         post: operations["AuthController_register"];
         delete?: never;
         options?: never;
@@ -947,7 +947,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Email already registered */
+            /** @description Email already registered (by any account, a disabled one included) */
             409: {
                 headers: {
                     [name: string]: unknown;
