@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   if (config.ignoredAdminEmailVariables.length > 0) {
     logger.warn(
       { variables: config.ignoredAdminEmailVariables },
-      `${config.ignoredAdminEmailVariables.join(' and ')} no longer make anyone an administrator and are ignored: grant admin rights with \`npm run admin -- grant <email>\` on the server`,
+      `${config.ignoredAdminEmailVariables.join(' and ')} ignored: listed emails are no longer made administrators; grant admin rights with \`npm run admin -- grant <email>\` on the server`,
     );
   }
   logger.log({ rest: running.restUrl, mcp: `${running.mcpUrl}/messages` }, 'listening');

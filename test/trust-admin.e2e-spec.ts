@@ -62,12 +62,12 @@ describe('Trust: admin rights, disabled accounts and look-alike emails (e2e)', (
 
   describe('ADMIN_EMAILS and AUTH_ADMIN_EMAILS', () => {
     it('should warn once at start-up that they are ignored, naming the command that grants admin rights', async () => {
-      const [line, ...more] = await app.waitForOutput(/no longer make anyone an administrator/);
+      const [line, ...more] = await app.waitForOutput(/are no longer made administrators/);
       expect(more).toEqual([]);
       expect(JSON.parse(line)).toMatchObject({
         level: 40,
         variables: ['AUTH_ADMIN_EMAILS', 'ADMIN_EMAILS'],
-        msg: 'AUTH_ADMIN_EMAILS and ADMIN_EMAILS no longer make anyone an administrator and are ignored: grant admin rights with `npm run admin -- grant <email>` on the server',
+        msg: 'AUTH_ADMIN_EMAILS and ADMIN_EMAILS ignored: listed emails are no longer made administrators; grant admin rights with `npm run admin -- grant <email>` on the server',
       });
     });
 
