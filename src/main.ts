@@ -26,6 +26,12 @@ async function main(): Promise<void> {
   if (config.jwt.secretWasGenerated) {
     logger.warn('JWT_SECRET is not set: using a random secret, so tokens stop working when the process restarts');
   }
+  if (config.ignoredAdminEmailVariables.length > 0) {
+    logger.warn(
+      { variables: config.ignoredAdminEmailVariables },
+      `${config.ignoredAdminEmailVariables.join(' and ')} ignored: listed emails are no longer made administrators; grant admin rights with \`npm run admin -- grant <email>\` on the server`,
+    );
+  }
   logger.log({ rest: running.restUrl, mcp: `${running.mcpUrl}/messages` }, 'listening');
 
   let stopping = false;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { unixSeconds } from '../src/clickhouse/datetime.js';
+import { grantAdmin } from './support/admin-cli.js';
 import { queryRows, rawClient } from './support/clickhouse.js';
 import { type CreatedKey, createApiKey, rawRpc } from './support/mcp.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
@@ -61,8 +62,9 @@ describe('Admin API (e2e)', () => {
   const counted = ({ key, calls, records, errors }: Counted) => ({ key, calls, records, errors });
 
   beforeAll(async () => {
-    app = await startTestApp({ ADMIN_EMAILS: ADMIN_EMAIL, DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50' });
+    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50' });
     admin = await registerAndLogin(app, ADMIN_EMAIL);
+    await grantAdmin(app, ADMIN_EMAIL);
     alice = await registerAndLogin(app, 'admin-alice@example.com');
     bob = await registerAndLogin(app, 'admin-bob@example.com');
     aliceKey = await createApiKey(app, alice.jwt, { key_name: 'alice-admin' });
@@ -102,11 +104,13 @@ describe('Admin API (e2e)', () => {
   describe('access', () => {
     const SOME_ID = randomUUID();
     const EXPECTED_ROUTES = [
+      'DELETE /api/admin/users/{user_id}/admin',
       'GET /api/admin/audit-log',
       'GET /api/admin/usage/summary',
       'GET /api/admin/users',
       'GET /api/admin/users/{user_id}/keys',
       'POST /api/admin/keys/{key_id}/revoke',
+      'POST /api/admin/users/{user_id}/admin',
       'POST /api/admin/users/{user_id}/disable',
       'POST /api/admin/users/{user_id}/enable',
       'PUT /api/admin/keys/{key_id}/policy',
@@ -129,6 +133,7 @@ describe('Admin API (e2e)', () => {
     const send = (method: string, path: string) => {
       const url = path.replace(/\{\w+\}/g, SOME_ID);
       if (method === 'GET') return app.rest.get(url);
+      if (method === 'DELETE') return app.rest.delete(url);
       return (method === 'PUT' ? app.rest.put(url) : app.rest.post(url)).send({});
     };
 
@@ -197,7 +202,7 @@ describe('Admin API (e2e)', () => {
   });
 
   describe('users', () => {
-    it('should list every account newest first, configured admins as admins', async () => {
+    it('should list every account newest first, the administrator as admin', async () => {
       const body = (await app.rest.get('/api/admin/users?page=1&page_size=10').set(as(admin)).expect(200)).body;
       expect(body).toMatchObject({ total: 3, page: 1, page_size: 10 });
       type Listed = { id: string; email: string; is_admin: boolean; is_active: boolean; created_at: string };
@@ -324,8 +329,10 @@ describe('Admin API (e2e)', () => {
           { ...by, action: 'key.revoke', target_type: 'key', target_id: bobKey.key_id, details: { user_id: bob.id, key_name: 'bob-admin', api_key_prefix: bobKey.api_key_prefix, was_active: true }, id: expect.any(String), created_at: expect.any(String) },
           { ...by, action: 'user.enable', target_type: 'user', target_id: alice.id, details: { email: alice.email, was_active: false }, id: expect.any(String), created_at: expect.any(String) },
           { ...by, action: 'user.disable', target_type: 'user', target_id: alice.id, details: { email: alice.email, was_active: true }, id: expect.any(String), created_at: expect.any(String) },
+          // The grant that made the administrator, by `npm run admin` on the server.
+          { admin_user_id: 'cli', admin_email: '', action: 'user.grant_admin', target_type: 'user', target_id: admin.id, details: { email: ADMIN_EMAIL, was_admin: false }, id: expect.any(String), created_at: expect.any(String) },
         ],
-        total: 4,
+        total: 5,
         page: 1,
         page_size: 50,
       });
@@ -336,7 +343,7 @@ describe('Admin API (e2e)', () => {
       const client = rawClient(app.database);
       const stored = await queryRows<{ action: string; details: string }>(client, 'SELECT action, details FROM admin_audit_log ORDER BY created_at, id');
       await client.close();
-      expect(stored.map((row) => [row.action, JSON.parse(row.details).was_active])).toEqual([['user.disable', true], ['user.enable', false], ['key.revoke', true], ['key.policy', undefined]]);
+      expect(stored.map((row) => [row.action, JSON.parse(row.details).was_active])).toEqual([['user.grant_admin', undefined], ['user.disable', true], ['user.enable', false], ['key.revoke', true], ['key.policy', undefined]]);
     });
   });
 

@@ -1,6 +1,7 @@
 import { sql, str } from '../src/clickhouse/sql.js';
 import { pollUntil } from '../scripts/lib/poll.mjs';
 import { rawClient } from './support/clickhouse.js';
+import { grantAdmin } from './support/admin-cli.js';
 import { createApiKey, rawRpc } from './support/mcp.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
@@ -26,10 +27,11 @@ describe('Changes made elsewhere reach every instance within MCP_CHANGE_POLL_MS 
 
   beforeAll(async () => {
     // A key cache that would trust a key for ten minutes: only the feed can make the second instance notice.
-    const env = { MCP_KEY_CACHE_TTL_SECONDS: '600', MCP_CHANGE_POLL_MS: '1000', AUTH_ADMIN_EMAILS: adminEmail, JWT_SECRET: 'change-feed-secret-long-enough-0123456789' };
+    const env = { MCP_KEY_CACHE_TTL_SECONDS: '600', MCP_CHANGE_POLL_MS: '1000', JWT_SECRET: 'change-feed-secret-long-enough-0123456789' };
     first = await startTestApp(env, { keepDatabase: true });
     second = await startTestApp({ ...env, CLICKHOUSE_DATABASE: first.database });
     admin = await registerAndLogin(first, adminEmail);
+    await grantAdmin(first, adminEmail);
   });
 
   afterAll(async () => {

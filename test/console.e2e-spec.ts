@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromiumPath, launchChromium } from '../scripts/lib/chromium.mjs';
+import { grantAdmin } from './support/admin-cli.js';
 import { connectSdkClient, rawRpc } from './support/mcp.js';
 import { type TestApp, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
@@ -25,7 +26,7 @@ describeWithBrowser('The web console in a real Chromium (e2e)', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', AUTH_ADMIN_EMAILS: email });
+    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50' });
     browser = await launchChromium(CHROMIUM!);
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.restUrl });
@@ -127,7 +128,10 @@ describeWithBrowser('The web console in a real Chromium (e2e)', () => {
     await rawRpc(app, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, apiKey).expect(401);
   });
 
-  it('should show the operator view to an administrator', async () => {
+  it('should show the operator view once an operator made the account an administrator', async () => {
+    expect(await page.getByRole('link', { name: 'Operator' }).count()).toBe(0);
+    await grantAdmin(app, email);
+    await page.reload();
     await page.getByRole('link', { name: 'Operator' }).click();
     const summary = page.locator('section', { hasText: 'Usage across users' });
     await summary.locator('tbody tr').first().waitFor();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import parsePrometheusTextFormat, { type PrometheusMetricFamily } from 'parse-prometheus-text-format';
 import { pollUntil } from '../scripts/lib/poll.mjs';
+import { grantAdmin } from './support/admin-cli.js';
 import { createApiKey, rawRpc } from './support/mcp.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
@@ -59,8 +60,9 @@ describe('Prometheus metrics (e2e)', () => {
   };
 
   beforeAll(async () => {
-    app = await startTestApp({ DEMO_DATA: 'true', METRICS_TOKEN, AUTH_ADMIN_EMAILS: ADMIN_EMAIL, USAGE_FLUSH_INTERVAL_MS: '50' });
+    app = await startTestApp({ DEMO_DATA: 'true', METRICS_TOKEN, USAGE_FLUSH_INTERVAL_MS: '50' });
     admin = await registerAndLogin(app, ADMIN_EMAIL);
+    await grantAdmin(app, ADMIN_EMAIL);
     user = await registerAndLogin(app, 'metrics-user@example.com');
   });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { grantAdmin } from './support/admin-cli.js';
 import { rawRpc } from './support/mcp.js';
 import { FormSigningInProvider, signInOverHttp } from './support/oauth-client.js';
 import { formFieldsOf } from './support/sign-in-form.mjs';
@@ -39,9 +40,10 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
 
   beforeAll(async () => {
     // Sign-ins are many here; the per-address limit of the sign-in endpoints is not what this suite is about.
-    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', OAUTH_ACCESS_TOKEN_TTL_SECONDS: '3', OAUTH_REFRESH_REUSE_GRACE_SECONDS: '2', AUTH_RATE_LIMIT: '1000', MCP_MAX_KEYS_PER_USER: '5', AUTH_ADMIN_EMAILS: adminEmail });
+    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', OAUTH_ACCESS_TOKEN_TTL_SECONDS: '3', OAUTH_REFRESH_REUSE_GRACE_SECONDS: '2', AUTH_RATE_LIMIT: '1000', MCP_MAX_KEYS_PER_USER: '5' });
     user = await registerAndLogin(app);
     admin = await registerAndLogin(app, adminEmail);
+    await grantAdmin(app, adminEmail);
   });
 
   afterAll(() => app.stop());

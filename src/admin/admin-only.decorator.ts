@@ -5,8 +5,7 @@ import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 
 /**
- * For every admin controller: the login JWT, then administrators only (is_admin or a configured
- * admin email), documented in Swagger under the admin tag with their 401 and 403.
+ * For every admin controller: the login JWT, then administrators only (users.is_admin), documented in Swagger under the admin tag with their 401 and 403.
  */
 export const AdminOnly = () =>
   applyDecorators(

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse } from '@nestjs/swagger';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { UserProfileDto } from '../auth/dto/user-profile.dto.js';
@@ -56,6 +56,24 @@ export class AdminController {
   @ApiResponse({ status: 404, type: ErrorResponseDto, description: 'No such user' })
   enableUser(@CurrentUser() admin: User, @Param() params: UserIdParamDto): Promise<UserProfileDto> {
     return this.admin.enableUser(admin, params.user_id);
+  }
+
+  @Post('users/:user_id/admin')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Make an account an administrator (users.is_admin); it may use /api/admin from its next request on (audited)' })
+  @ApiResponse({ status: 200, type: UserProfileDto })
+  @ApiResponse({ status: 404, type: ErrorResponseDto, description: 'No such user' })
+  grantAdmin(@CurrentUser() admin: User, @Param() params: UserIdParamDto): Promise<UserProfileDto> {
+    return this.admin.grantAdmin(admin, params.user_id);
+  }
+
+  @Delete('users/:user_id/admin')
+  @ApiOperation({ summary: "Take an account's administrator rights away, from its next request on (audited)" })
+  @ApiResponse({ status: 200, type: UserProfileDto })
+  @ApiResponse({ status: 404, type: ErrorResponseDto, description: 'No such user' })
+  @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'An administrator cannot revoke their own rights' })
+  revokeAdmin(@CurrentUser() admin: User, @Param() params: UserIdParamDto): Promise<UserProfileDto> {
+    return this.admin.revokeAdmin(admin, params.user_id);
   }
 
   @Get('users/:user_id/keys')

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { McpKeysModule } from '../mcp-keys/mcp-keys.module.js';
+import { AccountChanges } from './account-changes.service.js';
 import { AdminController } from './admin.controller.js';
 import { AdminService } from './admin.service.js';
 import { AuditLogModule } from './audit-log.module.js';
@@ -10,7 +11,7 @@ import { UsageSummaryRepository } from './usage-summary.repository.js';
 @Module({
   imports: [AuthModule, McpKeysModule, AuditLogModule],
   controllers: [AdminController],
-  providers: [AdminService, UsageSummaryRepository],
+  providers: [AdminService, AccountChanges, UsageSummaryRepository],
   exports: [AuditLogModule],
 })
 export class AdminModule {}

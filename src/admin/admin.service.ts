@@ -1,13 +1,12 @@
-import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { AuthService } from '../auth/auth.service.js';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { UserProfileDto } from '../auth/dto/user-profile.dto.js';
 import type { User } from '../auth/user.js';
 import { UsersRepository } from '../auth/users.repository.js';
-import { nextVersionTime } from '../clickhouse/datetime.js';
 import type { KeyListDto } from '../mcp-keys/dto/key-list.dto.js';
 import type { SuccessDto } from '../mcp-keys/dto/revoke-key.dto.js';
 import { type KeyPolicyDto, type KeyPolicyResponseDto, KeyPolicyViewDto } from '../mcp-keys/dto/key-policy.dto.js';
 import { McpKeysService } from '../mcp-keys/mcp-keys.service.js';
+import { AccountChanges } from './account-changes.service.js';
 import { AuditLogService } from './audit-log.service.js';
 import type { AdminUserListDto } from './dto/admin-users.dto.js';
 import { type PageQueryDto, pageOffset } from './dto/page-query.dto.js';
@@ -24,11 +23,9 @@ export const SUMMARY_MAX_ROWS = 1000;
  */
 @Injectable()
 export class AdminService {
-  private readonly logger = new Logger(AdminService.name);
-
   constructor(
     private readonly users: UsersRepository,
-    private readonly auth: AuthService,
+    private readonly accounts: AccountChanges,
     private readonly keys: McpKeysService,
     private readonly usage: UsageSummaryRepository,
     private readonly audit: AuditLogService,
@@ -50,17 +47,28 @@ export class AdminService {
 
   async listUsers(query: PageQueryDto): Promise<AdminUserListDto> {
     const [users, total] = await Promise.all([this.users.page(query.page_size, pageOffset(query)), this.users.count()]);
-    return { users: users.map((user) => this.profile(user)), total, page: query.page, page_size: query.page_size };
+    return { users: users.map((user) => UserProfileDto.from(user)), total, page: query.page, page_size: query.page_size };
   }
 
   /** The account's JWTs and MCP keys are refused from the next request on (keys: on this instance; others within MCP_KEY_CACHE_TTL_SECONDS). */
   async disableUser(admin: User, userId: string): Promise<UserProfileDto> {
     if (userId === admin.id) throw new ConflictException('You cannot disable your own account; ask another administrator');
-    return this.setActive(admin, userId, false);
+    return this.changeAccount(userId, (user) => this.accounts.setActive(admin, user, false));
   }
 
   enableUser(admin: User, userId: string): Promise<UserProfileDto> {
-    return this.setActive(admin, userId, true);
+    return this.changeAccount(userId, (user) => this.accounts.setActive(admin, user, true));
+  }
+
+  /** The account may use /api/admin from its next request on (every JWT request reads the row). */
+  grantAdmin(admin: User, userId: string): Promise<UserProfileDto> {
+    return this.changeAccount(userId, (user) => this.accounts.setAdmin(admin, user, true));
+  }
+
+  /** Refused for oneself, so the last administrator cannot lock everyone out through the API. */
+  async revokeAdmin(admin: User, userId: string): Promise<UserProfileDto> {
+    if (userId === admin.id) throw new ConflictException('You cannot revoke your own admin rights; ask another administrator');
+    return this.changeAccount(userId, (user) => this.accounts.setAdmin(admin, user, false));
   }
 
   async listUserKeys(userId: string): Promise<KeyListDto> {
@@ -84,25 +92,18 @@ export class AdminService {
     return this.keys.savePolicy(admin, key, next);
   }
 
-  private async setActive(admin: User, userId: string, active: boolean): Promise<UserProfileDto> {
+  private async changeAccount(userId: string, change: (user: User) => Promise<User>): Promise<UserProfileDto> {
     const user = await this.existingUser(userId);
-    await this.audit.record(admin, active ? 'user.enable' : 'user.disable', { type: 'user', id: user.id }, { email: user.email, was_active: user.isActive });
-    // The stored row, not the one with a configured admin flag applied: is_admin keeps its stored value.
-    const changed = { ...user, isActive: active, updatedAt: nextVersionTime(user.updatedAt) };
-    if (user.isActive !== active) await this.users.save(changed);
+    const changed = await change(user);
+    // This instance's cached key verdicts hold the account as it was.
     this.keys.forgetVerdictsOf(user.id);
-    this.logger.log({ adminId: admin.id, userId: user.id, active }, active ? 'user enabled' : 'user disabled');
-    return this.profile(changed);
+    return UserProfileDto.from(changed);
   }
 
   private async existingUser(userId: string): Promise<User> {
     const user = await this.users.findById(userId);
     if (!user) throw new NotFoundException('User not found');
     return user;
-  }
-
-  private profile(user: User): UserProfileDto {
-    return UserProfileDto.from(this.auth.withConfiguredAdmin(user));
   }
 
   private async withEmails(rows: UsageSummaryRowDto[]): Promise<UsageSummaryRowDto[]> {

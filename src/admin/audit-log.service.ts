@@ -7,7 +7,13 @@ import type { AuditEntryDto, AuditLogDto } from './dto/audit-log.dto.js';
 import { type PageQueryDto, pageOffset } from './dto/page-query.dto.js';
 
 /** The admin actions the log knows; add one here when an admin route gains a new kind of change. */
-export type AuditAction = 'user.disable' | 'user.enable' | 'key.revoke' | 'key.policy';
+export type AuditAction = 'user.disable' | 'user.enable' | 'user.grant_admin' | 'user.revoke_admin' | 'key.revoke' | 'key.policy';
+
+/** Who acted: an administrator's account, or SERVER_COMMAND for `npm run admin` on the server. */
+export type AuditActor = Pick<User, 'id' | 'email'>;
+
+/** The actor of `npm run admin`: no account (no email), someone with a shell on the server. */
+export const SERVER_COMMAND: AuditActor = { id: 'cli', email: '' };
 
 export interface AuditTarget {
   type: 'user' | 'key';
@@ -27,15 +33,15 @@ export class AuditLogService {
   constructor(private readonly repository: AuditLogRepository) {}
 
   /**
-   * Stores one action by `admin` on `target`. `details` (JSON-serialisable) says what the target
+   * Stores one action by `actor` on `target`. `details` (JSON-serialisable) says what the target
    * was before and with which parameters, e.g. `{ was_active: true }` or a policy's new values.
    * Rejects when ClickHouse did not store the row (the REST filter answers 503).
    */
-  async record(admin: User, action: AuditAction, target: AuditTarget, details: Record<string, unknown> = {}): Promise<AuditEntryDto> {
+  async record(actor: AuditActor, action: AuditAction, target: AuditTarget, details: Record<string, unknown> = {}): Promise<AuditEntryDto> {
     const id = uuidV7();
-    const entry = { id, admin_user_id: admin.id, admin_email: admin.email, action, target_type: target.type, target_id: target.id, details: JSON.stringify(details) };
+    const entry = { id, admin_user_id: actor.id, admin_email: actor.email, action, target_type: target.type, target_id: target.id, details: JSON.stringify(details) };
     await this.repository.insert({ ...entry, created_at: unixSeconds(uuidV7Time(id)) });
-    this.logger.log({ auditId: id, adminId: admin.id, action, targetType: target.type, targetId: target.id }, 'admin action');
+    this.logger.log({ auditId: id, adminId: actor.id, action, targetType: target.type, targetId: target.id }, 'admin action');
     return toDto({ ...entry, createdAt: uuidV7Time(id) });
   }
 

@@ -3,9 +3,9 @@ import type { Request } from 'express';
 import type { User } from './user.js';
 
 /**
- * Admits administrators only: the users.is_admin flag (the original service's column) or an
- * email in AUTH_ADMIN_EMAILS or ADMIN_EMAILS. Runs after JwtAuthGuard, which sets req.user from the database on
- * every request, so a revoked admin flag or a disabled account takes effect at once.
+ * Admits administrators only: the users.is_admin flag (the original service's column), which only
+ * an operator sets (see README, Administration). Runs after JwtAuthGuard, which sets req.user from
+ * the database on every request, so a revoked admin flag or a disabled account takes effect at once.
  */
 @Injectable()
 export class AdminGuard implements CanActivate {

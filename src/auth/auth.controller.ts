@@ -18,9 +18,9 @@ export class AuthController {
 
   @Post('register')
   @UseGuards(ClientAddressThrottlerGuard)
-  @ApiOperation({ summary: 'Create an account' })
+  @ApiOperation({ summary: 'Create an account (never an administrator: operators grant that, see README, Administration)' })
   @ApiResponse({ status: 201, type: RegisterResponseDto })
-  @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'Email already registered' })
+  @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'Email already registered (by any account, a disabled one included)' })
   @ApiResponse({ status: 429, type: ErrorResponseDto, description: 'Too many attempts from this client' })
   async register(@Body() dto: RegisterDto): Promise<RegisterResponseDto> {
     const user = await this.auth.register(dto);

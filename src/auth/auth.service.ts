@@ -70,36 +70,33 @@ export class AuthService {
       throw new ForbiddenException(`${ORIGINAL_DEFAULT_ADMIN.email} still has the original service's default password; change it there before logging in here`);
     }
     if (!user.isActive) throw new ForbiddenException('This account is disabled');
-    return this.withConfiguredAdmin(user);
+    return user;
   }
 
   /** The user behind a verified JWT or API key, if the account still exists and is active. */
   async activeUser(userId: string): Promise<User | undefined> {
     const user = await this.users.findById(userId);
-    return user?.isActive ? this.withConfiguredAdmin(user) : undefined;
-  }
-
-  /** AUTH_ADMIN_EMAILS (and ADMIN_EMAILS) are admins whatever their row says, as in the original service. */
-  withConfiguredAdmin(user: User): User {
-    return this.config.adminEmails.includes(user.email) ? { ...user, isAdmin: true } : user;
+    return user?.isActive ? user : undefined;
   }
 
   private async createUser(dto: RegisterDto): Promise<User> {
     if (!(await this.allowList.allows(dto.email))) {
       throw new ForbiddenException('Registration is limited to invited emails here; ask an administrator to add yours');
     }
-    const existing = await this.users.findByEmail(dto.email);
-    if (existing?.isActive) throw new ConflictException('Email already registered');
+    // Any account, disabled ones too: a disabled account's email registered anew would be the
+    // disabled person back in, with a password of their choosing.
+    if (await this.users.findByEmail(dto.email)) throw new ConflictException('Email already registered');
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const isAdmin = this.config.adminEmails.includes(dto.email);
+    // Nothing a request says makes an administrator: only an operator does (users.is_admin, an
+    // admin's POST /api/admin/users/{id}/admin, or `npm run admin -- grant` on the server).
     const user: User = {
       id: randomUUID(),
       email: dto.email,
       username: dto.username ?? dto.email.split('@')[0],
       passwordHash: await this.hasher.hash(dto.password),
       isActive: true,
-      isAdmin,
-      subscriptionTier: isAdmin ? 'admin' : 'free',
+      isAdmin: false,
+      subscriptionTier: 'free',
       createdAt: now,
       updatedAt: now,
     };

@@ -6,6 +6,7 @@ import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { sql, str } from '../clickhouse/sql.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { normalizeEmail } from './email-address.js';
 import { EMAIL_WHITELIST_TABLE } from './users.table.js';
 
 /** Where the original service looks when AUTH_EMAIL_WHITELIST_FILE is missing. */
@@ -48,6 +49,6 @@ export class EmailAllowList {
 export function parseAllowList(text: string): string[] {
   return text
     .split(text.includes(';') ? ';' : '\n')
-    .map((entry) => entry.trim().toLowerCase())
+    .map(normalizeEmail)
     .filter((entry) => entry.includes('@'));
 }

@@ -76,6 +76,12 @@ export class UsersRepository {
     return rows.map(toUser);
   }
 
+  /** Every administrator account, oldest first (for `npm run admin -- list`). */
+  async admins(): Promise<User[]> {
+    const rows = await this.clickhouse.query<UserRow>(sql`SELECT ${USER_COLUMNS} FROM users FINAL WHERE is_admin = 1 ORDER BY created_at, id`);
+    return rows.map(toUser);
+  }
+
   /** Accounts changed (disabled, enabled, edited, by either service) in the last `seconds` (by the ClickHouse server's clock); a new account's first row is no change. */
   async changedWithin(seconds: number): Promise<string[]> {
     const rows = await this.clickhouse.query<{ id: string }>(sql`SELECT DISTINCT id FROM users WHERE updated_at >= now() - ${int(seconds)} AND updated_at > created_at`);

@@ -68,11 +68,12 @@ describe('loadAppConfig', () => {
     expect(() => loadAppConfig({ ...base, TRUST_PROXY: 'not-an-address' })).toThrow(/TRUST_PROXY must be false, true, a hop count/);
   });
 
-  it('should make admins of AUTH_ADMIN_EMAILS and ADMIN_EMAILS together, lower-cased and once each', () => {
-    const admins = (env: Record<string, string>) => loadAppConfig({ ...base, ...env }).adminEmails;
-    expect(admins({})).toEqual([]);
-    expect(admins({ ADMIN_EMAILS: ' Root@Example.com ,ops@example.com' })).toEqual(['root@example.com', 'ops@example.com']);
-    expect(admins({ AUTH_ADMIN_EMAILS: 'root@example.com', ADMIN_EMAILS: 'ROOT@example.com, ops@example.com' })).toEqual(['root@example.com', 'ops@example.com']);
+  it('should accept AUTH_ADMIN_EMAILS and ADMIN_EMAILS but only note which are set, to warn that they are ignored', () => {
+    const ignored = (env: Record<string, string>) => loadAppConfig({ ...base, ...env }).ignoredAdminEmailVariables;
+    expect(ignored({})).toEqual([]);
+    expect(ignored({ ADMIN_EMAILS: ' , ' })).toEqual([]);
+    expect(ignored({ ADMIN_EMAILS: 'root@example.com' })).toEqual(['ADMIN_EMAILS']);
+    expect(ignored({ AUTH_ADMIN_EMAILS: 'root@example.com', ADMIN_EMAILS: 'ops@example.com' })).toEqual(['AUTH_ADMIN_EMAILS', 'ADMIN_EMAILS']);
   });
 
   it('should convert durations to seconds', () => {

@@ -80,8 +80,8 @@ export interface AppConfig {
   passwordHash: 'bcrypt' | 'argon2id';
   /** The original service's registration allow-list: the email_whitelist table and a file. */
   emailWhitelist: { enabled: boolean; file: string };
-  /** Emails that are admins (is_admin) from registration on: AUTH_ADMIN_EMAILS and ADMIN_EMAILS, lower-cased. */
-  adminEmails: string[];
+  /** Which of AUTH_ADMIN_EMAILS and ADMIN_EMAILS are set: they grant nothing any more, and start-up warns of it. */
+  ignoredAdminEmailVariables: string[];
   authRateLimit: { limit: number; windowSeconds: number };
   /** Failed logins per account before it is locked for lockSeconds (addresses it logged in from are exempt). */
   accountLockout: { failureLimit: number; lockSeconds: number };
@@ -241,7 +241,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     passwordHash: vars.PASSWORD_HASH,
     emailWhitelist: { enabled: vars.AUTH_EMAIL_WHITELIST_ENABLED, file: vars.AUTH_EMAIL_WHITELIST_FILE },
-    adminEmails: [...new Set([...splitList(vars.AUTH_ADMIN_EMAILS), ...splitList(vars.ADMIN_EMAILS)].map((email) => email.toLowerCase()))],
+    ignoredAdminEmailVariables: (['AUTH_ADMIN_EMAILS', 'ADMIN_EMAILS'] as const).filter((name) => splitList(vars[name]).length > 0),
     authRateLimit: { limit: vars.AUTH_RATE_LIMIT, windowSeconds: vars.AUTH_RATE_WINDOW_SECONDS },
     accountLockout: { failureLimit: vars.AUTH_ACCOUNT_FAILURE_LIMIT, lockSeconds: vars.AUTH_ACCOUNT_LOCK_SECONDS },
     demoData: vars.DEMO_DATA ?? vars.NODE_ENV !== 'production',

@@ -89,10 +89,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   AUTH_EMAIL_WHITELIST_FILE = 'data/email.txt';
 
+  /** Once lists of admins; still accepted so old deployments start, but they grant nothing (a warning says so). */
   @IsOptional() @IsString()
   AUTH_ADMIN_EMAILS = '';
 
-  /** The admin issue's name for the same list; both are read and their emails combined. */
   @IsOptional() @IsString()
   ADMIN_EMAILS = '';
 

@@ -30,7 +30,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account */
+        /** Create an account (never an administrator: operators grant that, see README, Administration) */
         post: operations["AuthController_register"];
         delete?: never;
         options?: never;
@@ -276,6 +276,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/users/{user_id}/admin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make an account an administrator (users.is_admin); it may use /api/admin from its next request on (audited) */
+        post: operations["AdminController_grantAdmin"];
+        /** Take an account's administrator rights away, from its next request on (audited) */
+        delete: operations["AdminController_revokeAdmin"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users/{user_id}/keys": {
         parameters: {
             query?: never;
@@ -350,7 +368,7 @@ export interface components {
     schemas: {
         RegisterDto: {
             /**
-             * @description Trimmed and lower-cased before use
+             * @description Trimmed, NFKC-normalized and lower-cased before use (so a full-width or other compatibility spelling is the same address); refused when it holds invisible or control characters, or mixes scripts within one part (e.g. Latin and Cyrillic letters)
              * @example your@email.com
              */
             email: string;
@@ -413,7 +431,10 @@ export interface components {
             errors?: components["schemas"]["FieldErrorDto"][];
         };
         LoginDto: {
-            /** @example your@email.com */
+            /**
+             * @description Normalized as at registration
+             * @example your@email.com
+             */
             email: string;
             /** @example yourpassword */
             password: string;
@@ -792,7 +813,7 @@ export interface components {
             truncated: boolean;
         };
         AdminUserListDto: {
-            /** @description Newest account first; is_admin also when the email is in AUTH_ADMIN_EMAILS/ADMIN_EMAILS */
+            /** @description Newest account first */
             users: components["schemas"]["UserProfileDto"][];
             /**
              * @description All accounts
@@ -815,15 +836,18 @@ export interface components {
              * @example 2026-11-25T10:00:00Z
              */
             created_at: string;
-            /** @example 6f1c2a4e-9d1b-4c51-8a8e-2f7f8a0b1c2d */
+            /**
+             * @description The admin’s user id, or `cli` for `npm run admin` on the server
+             * @example 6f1c2a4e-9d1b-4c51-8a8e-2f7f8a0b1c2d
+             */
             admin_user_id: string;
             /**
-             * @description The admin’s email when they acted
+             * @description The admin’s email when they acted; empty for `npm run admin`
              * @example admin@example.com
              */
             admin_email: string;
             /**
-             * @description user.disable, user.enable, key.revoke, key.policy, …
+             * @description user.disable, user.enable, user.grant_admin, user.revoke_admin, key.revoke, key.policy, …
              * @example user.disable
              */
             action: string;
@@ -923,7 +947,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Email already registered */
+            /** @description Email already registered (by any account, a disabled one included) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1769,6 +1793,147 @@ export interface operations {
             };
             /** @description No such user */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unavailable; retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    AdminController_grantAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserProfileDto"];
+                };
+            };
+            /** @description A parameter is malformed or out of range (the detail names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired JWT, or a disabled account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unavailable; retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    AdminController_revokeAdmin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserProfileDto"];
+                };
+            };
+            /** @description A parameter is malformed or out of range (the detail names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired JWT, or a disabled account */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not an administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description An administrator cannot revoke their own rights */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { UserProfileDto } from '../../auth/dto/user-profile.dto.js';
 
 export class AdminUserListDto {
-  @ApiProperty({ type: [UserProfileDto], description: 'Newest account first; is_admin also when the email is in AUTH_ADMIN_EMAILS/ADMIN_EMAILS' })
+  @ApiProperty({ type: [UserProfileDto], description: 'Newest account first' })
   users: UserProfileDto[];
 
   @ApiProperty({ type: 'integer', example: 42, description: 'All accounts' })

@@ -7,13 +7,13 @@ export class AuditEntryDto {
   @ApiProperty({ format: 'date-time', example: '2026-11-25T10:00:00Z' })
   created_at: string;
 
-  @ApiProperty({ example: '6f1c2a4e-9d1b-4c51-8a8e-2f7f8a0b1c2d' })
+  @ApiProperty({ example: '6f1c2a4e-9d1b-4c51-8a8e-2f7f8a0b1c2d', description: 'The admin’s user id, or `cli` for `npm run admin` on the server' })
   admin_user_id: string;
 
-  @ApiProperty({ example: 'admin@example.com', description: 'The admin’s email when they acted' })
+  @ApiProperty({ example: 'admin@example.com', description: 'The admin’s email when they acted; empty for `npm run admin`' })
   admin_email: string;
 
-  @ApiProperty({ example: 'user.disable', description: 'user.disable, user.enable, key.revoke, key.policy, …' })
+  @ApiProperty({ example: 'user.disable', description: 'user.disable, user.enable, user.grant_admin, user.revoke_admin, key.revoke, key.policy, …' })
   action: string;
 
   @ApiProperty({ example: 'user', description: 'user or key' })

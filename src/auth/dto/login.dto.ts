@@ -1,12 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
-import { NormalizeEmail } from '../../common/transforms.js';
+import { MAX_EMAIL_LENGTH, NormalizeEmail } from '../email-address.js';
 
 export class LoginDto {
-  @ApiProperty({ example: 'your@email.com' })
+  @ApiProperty({ example: 'your@email.com', description: 'Normalized as at registration' })
   @NormalizeEmail()
   @IsString()
-  @MaxLength(254)
+  @MaxLength(MAX_EMAIL_LENGTH)
   email: string;
 
   @ApiProperty({ example: 'yourpassword' })

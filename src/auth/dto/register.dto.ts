@@ -1,12 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmail, IsOptional, IsString, Length, MaxLength } from 'class-validator';
-import { NormalizeEmail, Trim } from '../../common/transforms.js';
+import { Trim } from '../../common/transforms.js';
+import { IsUnmistakableEmail, MAX_EMAIL_LENGTH, NormalizeEmail } from '../email-address.js';
 
 export class RegisterDto {
-  @ApiProperty({ example: 'your@email.com', description: 'Trimmed and lower-cased before use' })
+  @ApiProperty({
+    example: 'your@email.com',
+    maxLength: MAX_EMAIL_LENGTH,
+    description:
+      'Trimmed, NFKC-normalized and lower-cased before use (so a full-width or other compatibility spelling is the same address); ' +
+      'refused when it holds invisible or control characters, or mixes scripts within one part (e.g. Latin and Cyrillic letters)',
+  })
   @NormalizeEmail()
   @IsEmail({}, { message: 'email must be a valid email address' })
-  @MaxLength(254)
+  @MaxLength(MAX_EMAIL_LENGTH)
+  @IsUnmistakableEmail()
   email: string;
 
   @ApiProperty({ example: 'yourpassword', minLength: 8, maxLength: 128 })
