@@ -13,9 +13,10 @@ export function uniqueDatabaseName(prefix = 'test'): string {
 }
 
 /** A raw client for assertions that look at tables directly, as a user would with clickhouse-client. */
-export function rawClient(database?: string, url = clickHouseUrl()): ClickHouseClient {
+export function rawClient(database?: string, url = clickHouseUrl(), requestTimeoutMs?: number): ClickHouseClient {
   return createClient({
     url,
+    ...(requestTimeoutMs ? { request_timeout: requestTimeoutMs } : {}),
     username: process.env.CLICKHOUSE_USER ?? 'default',
     password: process.env.CLICKHOUSE_PASSWORD ?? '',
     ...(database ? { database } : {}),
@@ -27,8 +28,11 @@ export async function queryRows<T>(client: ClickHouseClient, query: string): Pro
   return result.json<T>();
 }
 
+/** Dropping waits for each table's background merges and mutations to stop: on a loaded machine that can pass the client's default 30 s. */
+const DROP_TIMEOUT_MS = 180_000;
+
 export async function dropDatabase(name: string, url = clickHouseUrl()): Promise<void> {
-  const client = rawClient(undefined, url);
+  const client = rawClient(undefined, url, DROP_TIMEOUT_MS);
   try {
     await client.command({ query: `DROP DATABASE IF EXISTS \`${name}\`` });
   } finally {
