@@ -268,16 +268,19 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
       expect(unknown.body).toEqual({ error: 'invalid_client', error_description: 'Invalid client_id' });
       const elsewhere = await app.rest.get('/authorize').query({ ...fields, redirect_uri: 'https://evil.example/callback' }).expect(400);
       expect(elsewhere.body).toEqual({ error: 'invalid_request', error_description: 'Unregistered redirect_uri' });
-      for (const uri of ['javascript:alert(1)', 'http://evil.example/callback', 'ms-msdt:/id', 'search-ms:query=x', 'https://x;script-src/cb', 'https://user@host.example/cb', 'view-source://host.example/x']) {
+      const refusedUris = ['javascript:alert(1)', 'http://evil.example/callback', 'ms-msdt:/id', 'search-ms:query=x', 'https://x;script-src/cb', 'https://user@host.example/cb', 'view-source://host.example/x'];
+      refusedUris.push('ftp://files.example/cb', 'ws://127.0.0.1/cb', 'intent://x/cb', 'myapp://host/cb', 'https://host.example/cb#', 'data:text/html,x', 'file:///etc/passwd');
+      for (const uri of refusedUris) {
         const refused = await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: [uri] }).expect(400);
         expect([uri, refused.body.error]).toEqual([uri, expect.stringMatching(/^invalid_(redirect_uri|client_metadata)$/)]);
       }
       const remoteHttp = await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: ['http://evil.example/callback'] }).expect(400);
       expect(remoteHttp.body).toEqual({
         error: 'invalid_redirect_uri',
-        error_description: 'redirect_uri "http://evil.example/callback" is not allowed: use https, http on a loopback address, or an app\'s own scheme (app://host/path)',
+        error_description: 'redirect_uri "http://evil.example/callback" is not allowed: use https, http on a loopback address, or an app\'s reverse-DNS scheme (com.example.app:/callback)',
       });
-      await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: ['cursor://anysphere.cursor-mcp/oauth/callback'] }).expect(201);
+      const apps = ['cursor://anysphere.cursor-mcp/oauth/callback', 'com.example.app:/oauth/callback', 'https://claude.ai/api/mcp/auth_callback'];
+      await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: apps }).expect(201);
     });
 
     it('should refuse a code with the wrong PKCE verifier, and an unknown code', async () => {

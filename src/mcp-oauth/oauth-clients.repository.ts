@@ -73,7 +73,7 @@ function assertAcceptable(client: OAuthClientInformationFull): void {
     if (!isAllowedRedirect(uri)) {
       throw new CustomOAuthError(
         'invalid_redirect_uri',
-        `redirect_uri ${JSON.stringify(uri.slice(0, 200))} is not allowed: use https, http on a loopback address, or an app's own scheme (app://host/path)`,
+        `redirect_uri ${JSON.stringify(uri.slice(0, 200))} is not allowed: use https, http on a loopback address, or an app's reverse-DNS scheme (com.example.app:/callback)`,
       );
     }
   }
