@@ -294,17 +294,42 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
       expect(bogus.body).toEqual({ error: 'invalid_grant', error_description: 'Unknown authorization code' });
     });
 
-    it('should revoke what a code gave once the code is presented a second time', async () => {
-      const verifier = 'v'.repeat(43);
+    /** Signs the user in on the page with the S256 challenge of `verifier`: the code the redirect carries. */
+    async function codeFor(verifier: string): Promise<string> {
       const challenge = createHash('sha256').update(verifier).digest('base64url');
       const submitted = await app.rest.post('/authorize').type('form').send({ ...formFieldsOf(page), code_challenge: challenge, ...user }).expect(302);
-      const code = new URL(submitted.headers.location).searchParams.get('code')!;
-      const exchange = { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: provider.information!.client_id, redirect_uri: provider.redirectUrl };
-      const tokens = await app.rest.post('/token').type('form').send(exchange).expect(200);
+      return new URL(submitted.headers.location).searchParams.get('code')!;
+    }
+
+    const redeem = (code: string, verifier: string) =>
+      app.rest.post('/token').type('form').send({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: provider.information!.client_id, redirect_uri: provider.redirectUrl });
+
+    it('should revoke what a code gave once the code is presented a second time', async () => {
+      const verifier = 'v'.repeat(43);
+      const code = await codeFor(verifier);
+      const tokens = await redeem(code, verifier).expect(200);
       await rawRpc(app, toolsList, tokens.body.access_token).expect(200);
-      const again = await app.rest.post('/token').type('form').send(exchange).expect(400);
+      const again = await redeem(code, verifier).expect(400);
       expect(again.body).toEqual({ error: 'invalid_grant', error_description: 'This authorization code was already used' });
       await rawRpc(app, toolsList, tokens.body.access_token).expect(401);
+    });
+
+    it("should refuse a code with a wrong code_verifier without spending it: the user's own exchange then works", async () => {
+      const verifier = 'u'.repeat(43);
+      const code = await codeFor(verifier);
+      const attacker = await redeem(code, 'w'.repeat(43)).expect(400);
+      expect(attacker.body).toEqual({ error: 'invalid_grant', error_description: 'code_verifier does not match the challenge' });
+      const tokens = await redeem(code, verifier).expect(200);
+      await rawRpc(app, toolsList, tokens.body.access_token).expect(200);
+    });
+
+    it('should leave the sign-in alone when a used code is replayed without its verifier (no revoke by a leaked code)', async () => {
+      const verifier = 't'.repeat(43);
+      const code = await codeFor(verifier);
+      const tokens = await redeem(code, verifier).expect(200);
+      const replay = await redeem(code, 'w'.repeat(43)).expect(400);
+      expect(replay.body).toEqual({ error: 'invalid_grant', error_description: 'code_verifier does not match the challenge' });
+      await rawRpc(app, toolsList, tokens.body.access_token).expect(200);
     });
   });
 });

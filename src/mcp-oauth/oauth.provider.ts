@@ -21,6 +21,7 @@ import { OAuthClientsRepository } from './oauth-clients.repository.js';
 import { available } from './oauth-outage.js';
 import { generateOAuthToken, isWellFormedAccessToken } from './oauth-tokens.js';
 import { OAuthTokensRepository, type StoredOAuthToken } from './oauth-tokens.repository.js';
+import { verifiesChallenge } from './pkce.js';
 import { PublicUrls } from './public-urls.js';
 import { redirectHost } from './redirect-uris.js';
 import { sendSignInPage } from './sign-in-page.js';
@@ -76,15 +77,23 @@ export class McpOAuthProvider implements OAuthServerProvider {
     }
   }
 
+  /**
+   * PKCE is checked here, in exchangeAuthorizationCode, before the code is judged spent: the SDK's
+   * own check would come after the replay rule, and anyone holding a used code (a proxy log, a
+   * browser history) could then revoke the user's sign-in without the verifier.
+   */
+  readonly skipLocalPkceValidation = true;
+
+  /** Part of the SDK's provider interface; unused, since skipLocalPkceValidation is set. Changes nothing. */
   challengeForAuthorizationCode(client: OAuthClientInformationFull, code: string): Promise<string> {
-    return available(async () => (await this.redeemable(client, code)).codeChallenge);
+    return available(async () => (await this.issuedCode(client, hashApiKey(code))).codeChallenge);
   }
 
-  exchangeAuthorizationCode(client: OAuthClientInformationFull, code: string, _verifier?: string, redirectUri?: string): Promise<OAuthTokens> {
+  exchangeAuthorizationCode(client: OAuthClientInformationFull, code: string, verifier?: string, redirectUri?: string): Promise<OAuthTokens> {
     const codeHash = hashApiKey(code);
     return this.exchanges.run(codeHash, () =>
       available(async () => {
-        const stored = await this.redeemable(client, code);
+        const stored = await this.redeemable(client, codeHash, verifier);
         if (redirectUri !== undefined && redirectUri !== stored.redirectUri) throw new InvalidGrantError('redirect_uri differs from the one the code was issued for');
         await this.assertActiveUser(stored.userId);
         // Used up before anything is created: a failure from here on costs a sign-in, never a second key.
@@ -176,10 +185,20 @@ export class McpOAuthProvider implements OAuthServerProvider {
     return target.href;
   }
 
-  /** The code's row when this client may redeem it now. A code redeemed twice revokes what its first use created (OAuth 2.1 §4.1.3). */
-  private async redeemable(client: OAuthClientInformationFull, code: string): Promise<StoredOAuthToken> {
-    const stored = await this.tokens.findIssued(hashApiKey(code));
+  private async issuedCode(client: OAuthClientInformationFull, codeHash: string): Promise<StoredOAuthToken> {
+    const stored = await this.tokens.findIssued(codeHash);
     if (!stored || stored.kind !== 'code' || stored.clientId !== client.client_id) throw new InvalidGrantError('Unknown authorization code');
+    return stored;
+  }
+
+  /**
+   * The code's row when this client may redeem it now. A code redeemed twice revokes what its
+   * first use created (OAuth 2.1 §4.1.3), but only when presented with its PKCE verifier: without
+   * it the request is refused and changes nothing, so a leaked code cannot end the user's sign-in.
+   */
+  private async redeemable(client: OAuthClientInformationFull, codeHash: string, verifier: string | undefined): Promise<StoredOAuthToken> {
+    const stored = await this.issuedCode(client, codeHash);
+    if (!verifiesChallenge(verifier, stored.codeChallenge)) throw new InvalidGrantError('code_verifier does not match the challenge');
     if (stored.revoked) {
       await this.revokeGrant(stored);
       throw new InvalidGrantError('This authorization code was already used');
