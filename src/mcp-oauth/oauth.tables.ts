@@ -40,6 +40,8 @@ export const MCP_OAUTH_TOKENS_TABLE: TableSpec = {
     { name: 'key_id', family: 'string', type: sql`String`, role: 'required', default: sql`''` },
     { name: 'code_challenge', family: 'string', type: sql`String`, role: 'required', default: sql`''` },
     { name: 'redirect_uri', family: 'string', type: sql`String`, role: 'required', default: sql`''` },
+    // The resource (RFC 8707) the sign-in is for; '' (rows from before audiences) is this server.
+    { name: 'audience', family: 'string', type: sql`String`, role: 'added', default: sql`''` },
     { name: 'expires_at', family: 'datetime', type: sql`DateTime`, role: 'required' },
     { name: 'revoked', family: 'integer', type: sql`UInt8`, role: 'required', default: sql`0` },
     { name: 'ver', family: 'integer', type: sql`UInt64`, role: 'required' },

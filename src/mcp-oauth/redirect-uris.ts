@@ -25,8 +25,8 @@ const KNOWN_APP_SCHEMES = new Set(['cursor:']);
  */
 export function isAllowedRedirect(uri: string): boolean {
   if (!VISIBLE_ASCII.test(uri) || uri.includes('#') || uri.includes('\\') || USER_INFO.test(uri)) return false;
-  const url = URL.parse(uri);
-  if (!url) return false;
+  if (!URL.canParse(uri)) return false;
+  const url = new URL(uri);
   if (url.protocol === 'https:') return HOST_PATTERN.test(url.hostname);
   if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname);
   if (REVERSE_DNS_SCHEME.test(url.protocol)) return url.host === '' || HOST_PATTERN.test(url.hostname);
