@@ -189,6 +189,7 @@ export class McpOAuthProvider implements OAuthServerProvider {
       expiresAt: new Date(Date.now() + CODE_TTL_MS),
       revoked: false,
     });
+    await this.clientsStore.markSignedIn(client);
     const target = new URL(params.redirectUri);
     target.searchParams.set('code', code);
     if (params.state !== undefined) target.searchParams.set('state', params.state);
