@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { queryRows, rawClient } from './support/clickhouse.js';
 import { rawRpc } from './support/mcp.js';
 import { FormSigningInProvider, signInOverHttp } from './support/oauth-client.js';
 import { formFieldsOf, unescapeHtml } from './support/sign-in-form.mjs';
@@ -217,6 +218,23 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
     const created = await app.rest.post('/api/mcp-keys/create').set('Authorization', `Bearer ${user.jwt}`).send({ key_name: 'pasted' }).expect(200);
     const listed = await rawRpc(app, toolsList, created.body.api_key).expect(200);
     expect(listed.body.result.tools.length).toBeGreaterThan(0);
+  });
+
+  it('should mark a client someone signed in with as used, and leave one only registered unmarked (what the pruner deletes)', async () => {
+    const { clientId } = await signInOverHttp(app.restUrl, user, { name: 'Marked as used' });
+    const registered = await app.rest.post('/register').send({ client_name: 'Only registered', redirect_uris: ['http://127.0.0.1:9/cb'] }).expect(201);
+    const ids = [clientId, registered.body.client_id as string];
+    expect(ids.every((id) => /^[0-9a-f-]{36}$/.test(id))).toBe(true);
+    const client = rawClient(app.database);
+    try {
+      const rows = await queryRows<{ client_id: string; used: number }>(
+        client,
+        `SELECT client_id, max(signed_in) AS used FROM mcp_oauth_clients WHERE client_id IN ('${ids.join("','")}') GROUP BY client_id`,
+      );
+      expect(Object.fromEntries(rows.map((row) => [row.client_id, Number(row.used)]))).toEqual({ [ids[0]]: 1, [ids[1]]: 0 });
+    } finally {
+      await client.close();
+    }
   });
 
   describe('hostile or mistaken sign-ins', () => {
