@@ -3,9 +3,10 @@ import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.j
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { grantAdmin } from './support/admin-cli.js';
+import { queryRows, rawClient } from './support/clickhouse.js';
 import { rawRpc } from './support/mcp.js';
 import { FormSigningInProvider, signInOverHttp } from './support/oauth-client.js';
-import { formFieldsOf } from './support/sign-in-form.mjs';
+import { formFieldsOf, unescapeHtml } from './support/sign-in-form.mjs';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
 
@@ -25,6 +26,14 @@ async function signInAndConnect(app: TestApp, provider: FormSigningInProvider): 
   const client = new Client({ name: 'oauth-e2e', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }));
   return client;
+}
+
+/** What the refusal page of /authorize names, once it is known to be a page and no redirect. */
+function refusalOf(response: { headers: Record<string, string>; text: string }) {
+  expect(response.headers.location).toBeUndefined();
+  expect(response.headers['content-type']).toMatch(/^text\/html/);
+  const [, error, description] = /<code>([^<]*)<\/code>: ([^<]*)<\/p>/.exec(response.text) ?? [];
+  return { error: unescapeHtml(error ?? ''), error_description: unescapeHtml(description ?? '') };
 }
 
 async function listKeys(app: TestApp, user: LoggedInUser) {
@@ -213,6 +222,23 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
     expect(listed.body.result.tools.length).toBeGreaterThan(0);
   });
 
+  it('should mark a client someone signed in with as used, and leave one only registered unmarked (what the pruner deletes)', async () => {
+    const { clientId } = await signInOverHttp(app.restUrl, user, { name: 'Marked as used' });
+    const registered = await app.rest.post('/register').send({ client_name: 'Only registered', redirect_uris: ['http://127.0.0.1:9/cb'] }).expect(201);
+    const ids = [clientId, registered.body.client_id as string];
+    expect(ids.every((id) => /^[0-9a-f-]{36}$/.test(id))).toBe(true);
+    const client = rawClient(app.database);
+    try {
+      const rows = await queryRows<{ client_id: string; used: number }>(
+        client,
+        `SELECT client_id, max(signed_in) AS used FROM mcp_oauth_clients WHERE client_id IN ('${ids.join("','")}') GROUP BY client_id`,
+      );
+      expect(Object.fromEntries(rows.map((row) => [row.client_id, Number(row.used)]))).toEqual({ [ids[0]]: 1, [ids[1]]: 0 });
+    } finally {
+      await client.close();
+    }
+  });
+
   describe('hostile or mistaken sign-ins', () => {
     let provider: FormSigningInProvider;
     let page: string;
@@ -254,32 +280,61 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
       expect(response.headers.location).toBeUndefined();
     });
 
-    it("should answer a bad authorization request with a 400 of its own, never a redirect to the client's URI", async () => {
+    it("should answer a bad authorization request with a 400 page of its own, never a redirect to the client's URI", async () => {
       const fields = formFieldsOf(page);
-      for (const change of [{ response_type: 'token' }, { code_challenge_method: 'plain' }, { code_challenge: 'short' }, { resource: 'not a url' }]) {
+      for (const [change, expected] of [
+        [{ response_type: 'token' }, 'response_type must be code'],
+        [{ code_challenge_method: 'plain' }, 'code_challenge_method must be S256 (PKCE is required)'],
+        [{ code_challenge: 'short' }, 'code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, -._~'],
+        [{ scope: 'a  b' }, 'scope must be scope tokens separated by single spaces (RFC 6749 §3.3)'],
+        [{ state: 's'.repeat(1025) }, 'state must be text of at most 1024 characters'],
+      ] as const) {
         const response = await app.rest.get('/authorize').query({ ...fields, ...change }).expect(400);
-        expect(response.headers.location).toBeUndefined();
-        expect(response.body.error).toBe('invalid_request');
+        expect(refusalOf(response)).toEqual({ error: 'invalid_request', error_description: expected });
       }
-      expect((await app.rest.get('/authorize').query({ client_id: fields.client_id }).expect(400)).body).toEqual({ error: 'invalid_request', error_description: 'response_type must be code' });
+      expect(refusalOf(await app.rest.get('/authorize').query({ client_id: fields.client_id }).expect(400))).toEqual({ error: 'invalid_request', error_description: 'response_type is required' });
+    });
+
+    it.each(['scope', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'response_type', 'resource', 'an_unknown_one'])(
+      'should refuse %s given twice with a 400 page, on the page (GET) and from its form (POST), before anything can redirect',
+      async (name) => {
+        const fields = { ...formFieldsOf(page), resource: `${app.mcpUrl}/messages` };
+        const query = new URLSearchParams(fields);
+        query.append(name, name in fields ? fields[name as keyof typeof fields] : 'x');
+        query.append(name, 'b');
+        const expected = { error: 'invalid_request', error_description: `"${name}" is given more than once; each parameter may appear once (RFC 6749 §3.1)` };
+        expect(refusalOf(await app.rest.get(`/authorize?${query.toString()}`).expect(400))).toEqual(expected);
+        query.append('email', user.email);
+        query.append('password', user.password);
+        expect(refusalOf(await app.rest.post('/authorize').type('form').send(query.toString()).expect(400))).toEqual(expected);
+      },
+    );
+
+    it('should ignore an unknown parameter given once (RFC 6749 §3.1), and never echo it', async () => {
+      const response = await app.rest.get('/authorize').query({ ...formFieldsOf(page), prompt_marker: 'zz-unknown-value' }).expect(200);
+      expect(formFieldsOf(response.text)).toEqual(formFieldsOf(page));
+      expect(response.text).not.toContain('zz-unknown-value');
     });
 
     it('should refuse unknown clients, unregistered redirect URIs and script redirect URIs', async () => {
       const fields = formFieldsOf(page);
       const unknown = await app.rest.get('/authorize').query({ ...fields, client_id: '00000000-0000-0000-0000-000000000000' }).expect(400);
-      expect(unknown.body).toEqual({ error: 'invalid_client', error_description: 'Invalid client_id' });
+      expect(refusalOf(unknown)).toEqual({ error: 'invalid_client', error_description: 'Invalid client_id' });
       const elsewhere = await app.rest.get('/authorize').query({ ...fields, redirect_uri: 'https://evil.example/callback' }).expect(400);
-      expect(elsewhere.body).toEqual({ error: 'invalid_request', error_description: 'Unregistered redirect_uri' });
-      for (const uri of ['javascript:alert(1)', 'http://evil.example/callback', 'ms-msdt:/id', 'search-ms:query=x', 'https://x;script-src/cb', 'https://user@host.example/cb', 'view-source://host.example/x']) {
+      expect(refusalOf(elsewhere)).toEqual({ error: 'invalid_request', error_description: 'Unregistered redirect_uri' });
+      const refusedUris = ['javascript:alert(1)', 'http://evil.example/callback', 'ms-msdt:/id', 'search-ms:query=x', 'https://x;script-src/cb', 'https://user@host.example/cb', 'view-source://host.example/x'];
+      refusedUris.push('ftp://files.example/cb', 'ws://127.0.0.1/cb', 'intent://x/cb', 'myapp://host/cb', 'https://host.example/cb#', 'data:text/html,x', 'file:///etc/passwd');
+      for (const uri of refusedUris) {
         const refused = await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: [uri] }).expect(400);
         expect([uri, refused.body.error]).toEqual([uri, expect.stringMatching(/^invalid_(redirect_uri|client_metadata)$/)]);
       }
       const remoteHttp = await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: ['http://evil.example/callback'] }).expect(400);
       expect(remoteHttp.body).toEqual({
         error: 'invalid_redirect_uri',
-        error_description: 'redirect_uri "http://evil.example/callback" is not allowed: use https, http on a loopback address, or an app\'s own scheme (app://host/path)',
+        error_description: 'redirect_uri "http://evil.example/callback" is not allowed: use https, http on a loopback address, or an app\'s reverse-DNS scheme (com.example.app:/callback)',
       });
-      await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: ['cursor://anysphere.cursor-mcp/oauth/callback'] }).expect(201);
+      const apps = ['cursor://anysphere.cursor-mcp/oauth/callback', 'com.example.app:/oauth/callback', 'https://claude.ai/api/mcp/auth_callback'];
+      await app.rest.post('/register').send({ ...provider.clientMetadata, redirect_uris: apps }).expect(201);
     });
 
     it('should refuse a code with the wrong PKCE verifier, and an unknown code', async () => {
@@ -293,17 +348,77 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
       expect(bogus.body).toEqual({ error: 'invalid_grant', error_description: 'Unknown authorization code' });
     });
 
+    /** Signs the user in on the page with the S256 challenge of `verifier`: the code the redirect carries. */
+    async function codeFor(verifier: string, headers: Record<string, string> = {}): Promise<string> {
+      const challenge = createHash('sha256').update(verifier).digest('base64url');
+      const submitted = await app.rest.post('/authorize').set(headers).type('form').send({ ...formFieldsOf(page), code_challenge: challenge, ...user }).expect(302);
+      return new URL(submitted.headers.location).searchParams.get('code')!;
+    }
+
+    const redeem = (code: string, verifier: string, more: Record<string, string> = {}) =>
+      app.rest.post('/token').type('form').send({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: provider.information!.client_id, redirect_uri: provider.redirectUrl, ...more });
+
     it('should revoke what a code gave once the code is presented a second time', async () => {
       const verifier = 'v'.repeat(43);
-      const challenge = createHash('sha256').update(verifier).digest('base64url');
-      const submitted = await app.rest.post('/authorize').type('form').send({ ...formFieldsOf(page), code_challenge: challenge, ...user }).expect(302);
-      const code = new URL(submitted.headers.location).searchParams.get('code')!;
-      const exchange = { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: provider.information!.client_id, redirect_uri: provider.redirectUrl };
-      const tokens = await app.rest.post('/token').type('form').send(exchange).expect(200);
+      const code = await codeFor(verifier);
+      const tokens = await redeem(code, verifier).expect(200);
       await rawRpc(app, toolsList, tokens.body.access_token).expect(200);
-      const again = await app.rest.post('/token').type('form').send(exchange).expect(400);
+      const again = await redeem(code, verifier).expect(400);
       expect(again.body).toEqual({ error: 'invalid_grant', error_description: 'This authorization code was already used' });
       await rawRpc(app, toolsList, tokens.body.access_token).expect(401);
+    });
+
+    it("should refuse a code with a wrong code_verifier without spending it: the user's own exchange then works", async () => {
+      const verifier = 'u'.repeat(43);
+      const code = await codeFor(verifier);
+      const attacker = await redeem(code, 'w'.repeat(43)).expect(400);
+      expect(attacker.body).toEqual({ error: 'invalid_grant', error_description: 'code_verifier does not match the challenge' });
+      const tokens = await redeem(code, verifier).expect(200);
+      await rawRpc(app, toolsList, tokens.body.access_token).expect(200);
+    });
+
+    it('should leave the sign-in alone when a used code is replayed without its verifier (no revoke by a leaked code)', async () => {
+      const verifier = 't'.repeat(43);
+      const code = await codeFor(verifier);
+      const tokens = await redeem(code, verifier).expect(200);
+      const replay = await redeem(code, 'w'.repeat(43)).expect(400);
+      expect(replay.body).toEqual({ error: 'invalid_grant', error_description: 'code_verifier does not match the challenge' });
+      await rawRpc(app, toolsList, tokens.body.access_token).expect(200);
+    });
+    it("should refuse a sign-in for another resource (RFC 8707) with a 400 page, and accept this server's MCP endpoint", async () => {
+      const fields = formFieldsOf(page);
+      for (const resource of ['https://other.example/messages', `${app.mcpUrl}/messages#x`, `${app.mcpUrl}/other`, 'not a url']) {
+        const refused = await app.rest.get('/authorize').query({ ...fields, resource }).expect(400);
+        expect(refusalOf(refused)).toEqual({ error: 'invalid_target', error_description: `resource ${JSON.stringify(resource)} is not this server's MCP endpoint (${app.mcpUrl}/messages)` });
+      }
+      const accepted = await app.rest.get('/authorize').query({ ...fields, resource: `${app.mcpUrl}/messages` }).expect(200);
+      expect(formFieldsOf(accepted.text).resource).toBe(`${app.mcpUrl}/messages`);
+    });
+
+    it('should refuse a token request for another resource with invalid_target, leaving the code and the sign-in usable', async () => {
+      const verifier = 'r'.repeat(43);
+      const code = await codeFor(verifier);
+      const other = { resource: 'https://other.example/messages' };
+      const refused = await redeem(code, verifier, other).expect(400);
+      expect(refused.body).toEqual({ error: 'invalid_target', error_description: `resource "https://other.example/messages" is not this server's MCP endpoint (${app.mcpUrl}/messages)` });
+      const tokens = await redeem(code, verifier, { resource: `${app.mcpUrl}/messages` }).expect(200);
+      const refresh = (more: Record<string, string>) =>
+        app.rest.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token, client_id: provider.information!.client_id, ...more });
+      expect((await refresh(other).expect(400)).body.error).toBe('invalid_target');
+      const renewed = await refresh({ resource: `${app.mcpUrl}/messages` }).expect(200);
+      await rawRpc(app, toolsList, renewed.body.access_token).expect(200);
+    });
+
+    it('should refuse at the MCP door a token issued for another resource (its audience), and accept it where it was issued for', async () => {
+      // Signed in through another name of this server: the token is for http://localhost:<MCP port>/messages.
+      const alias = (url: string) => `localhost:${new URL(url).port}`;
+      const verifier = 'q'.repeat(43);
+      const tokens = await redeem(await codeFor(verifier, { Host: alias(app.restUrl) }), verifier).expect(200);
+      const refused = await rawRpc(app, toolsList, tokens.body.access_token).expect(401);
+      expect(refused.body.error.message).toBe('This token was issued for another resource');
+      expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
+      const served = await rawRpc(app, toolsList, tokens.body.access_token).set('Host', alias(app.mcpUrl)).expect(200);
+      expect(served.body.result.tools.length).toBeGreaterThan(0);
     });
   });
 });

@@ -59,6 +59,8 @@ export interface AppConfig {
     accessTokenTtlSeconds: number;
     refreshReuseGraceSeconds: number;
     grantTtlDays: number;
+    /** Registered clients nobody signed in with are deleted this long after registering. */
+    unusedClientTtlHours: number;
   };
   clickhouse: {
     /** One URL, or replicas of one shard in the order they are tried. */
@@ -222,6 +224,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       accessTokenTtlSeconds: vars.OAUTH_ACCESS_TOKEN_TTL_SECONDS,
       refreshReuseGraceSeconds: vars.OAUTH_REFRESH_REUSE_GRACE_SECONDS,
       grantTtlDays: vars.OAUTH_GRANT_TTL_DAYS,
+      unusedClientTtlHours: vars.OAUTH_UNUSED_CLIENT_TTL_HOURS,
     },
     clickhouse: {
       urls: splitList(vars.CLICKHOUSE_URL ?? ''),

@@ -285,6 +285,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
   OAUTH_GRANT_TTL_DAYS = 90;
 
+  /** A client registered (RFC 7591) that no user signed in with within this many hours is deleted. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(8760)
+  OAUTH_UNUSED_CLIENT_TTL_HOURS = 24;
+
   /** Bearer token a Prometheus server scrapes GET /metrics with; unset: only administrators' JWTs may. */
   @IsOptional() @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
   METRICS_TOKEN?: string;

@@ -83,6 +83,11 @@ export class ApiKeyGuard {
       throw new JsonRpcHttpException(401, 'API key required', JSON_RPC_UNAUTHORIZED, id, { 'WWW-Authenticate': this.challenge(req) });
     }
     const key = this.verifier.cached(token) ?? (await this.verifyThrottled(req, token, address, id));
+    // RFC 8707 / the MCP authorization spec: a token issued for another resource is not valid here.
+    if (key.audience !== undefined && !this.urls.isMcpResource(key.audience, req)) {
+      this.metrics.refuseKey('invalid_key');
+      throw new JsonRpcHttpException(401, 'This token was issued for another resource', JSON_RPC_UNAUTHORIZED, id, { 'WWW-Authenticate': this.challenge(req, 'invalid_token') });
+    }
     if (this.metering.needsCounts(key)) await this.countUsage(key.userId, id);
     const owner: KeyOwner = { keyId: key.keyId, userId: key.userId, policy: key.policy };
     req.auth = { token, clientId: key.keyId, scopes: [], ...(key.expiresAt ? { expiresAt: Math.floor(key.expiresAt.getTime() / 1000) } : {}), extra: owner };

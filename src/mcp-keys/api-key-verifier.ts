@@ -21,6 +21,8 @@ export interface VerifiedKey {
   expiresAt: Date | null;
   /** Read with the key and cached with it: checking scopes and limits costs no round trip. Never mutated. */
   policy: KeyPolicy;
+  /** For an OAuth access token: the MCP endpoint (RFC 8707 resource) it was issued for, which the door compares with its own. */
+  audience?: string;
 }
 
 /** What a bearer token that stands for a key (an OAuth access token) resolves to. */
@@ -28,6 +30,8 @@ export interface DelegatedToken {
   keyId: string;
   userId: string;
   expiresAt: Date;
+  /** The resource it was issued for; '' when it predates audiences (this server). */
+  audience: string;
 }
 
 /** Another kind of bearer token the MCP door accepts in place of the key it stands for. */
@@ -188,7 +192,8 @@ export class ApiKeyVerifier {
     const key = token && (await this.keys.findOwned(token.userId, token.keyId));
     if (!token || !key?.isActive) return undefined;
     const expiresAt = key.expiresAt !== null && key.expiresAt < token.expiresAt ? key.expiresAt : token.expiresAt;
-    return this.withOwnerAndPolicy({ ...key, expiresAt });
+    const verdict = await this.withOwnerAndPolicy({ ...key, expiresAt });
+    return isValid(verdict) && token.audience !== '' ? { ...verdict, audience: token.audience } : verdict;
   }
 
   /**

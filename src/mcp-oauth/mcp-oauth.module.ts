@@ -4,7 +4,7 @@ import { McpKeysModule } from '../mcp-keys/mcp-keys.module.js';
 import { ConnectionController } from './connection.controller.js';
 import { McpOAuthProvider } from './oauth.provider.js';
 import { OAuthClientsRepository } from './oauth-clients.repository.js';
-import { OAuthTokenPruner } from './oauth-token-pruner.js';
+import { OAuthPruner } from './oauth-pruner.js';
 import { OAuthTokensRepository } from './oauth-tokens.repository.js';
 import { PublicUrls } from './public-urls.js';
 
@@ -12,7 +12,7 @@ import { PublicUrls } from './public-urls.js';
 @Module({
   imports: [AuthModule, McpKeysModule],
   controllers: [ConnectionController],
-  providers: [McpOAuthProvider, OAuthClientsRepository, OAuthTokensRepository, OAuthTokenPruner, PublicUrls],
+  providers: [McpOAuthProvider, OAuthClientsRepository, OAuthTokensRepository, OAuthPruner, PublicUrls],
   exports: [PublicUrls],
 })
 export class McpOAuthModule {}

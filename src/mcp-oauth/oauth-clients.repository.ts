@@ -1,11 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { OAuthRegisteredClientsStore } from '@modelcontextprotocol/sdk/server/auth/clients.js';
 import { CustomOAuthError, InvalidClientMetadataError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { LRUCache } from 'lru-cache';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import { SchemaService } from '../clickhouse/schema/schema.service.js';
-import { sql, str } from '../clickhouse/sql.js';
+import { dateTime, sql, str } from '../clickhouse/sql.js';
+import { CLOCK, type Clock } from '../common/clock.js';
 import { MCP_OAUTH_CLIENTS_TABLE } from './oauth.tables.js';
 import { available } from './oauth-outage.js';
 import { isAllowedRedirect } from './redirect-uris.js';
@@ -26,6 +27,7 @@ export class OAuthClientsRepository implements OAuthRegisteredClientsStore {
   constructor(
     private readonly clickhouse: ClickHouseService,
     schema: SchemaService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {
     schema.register(MCP_OAUTH_CLIENTS_TABLE);
   }
@@ -47,16 +49,41 @@ export class OAuthClientsRepository implements OAuthRegisteredClientsStore {
   async registerClient(client: Omit<OAuthClientInformationFull, 'client_id' | 'client_id_issued_at'>): Promise<OAuthClientInformationFull> {
     const registered = asPublicClient(client as OAuthClientInformationFull);
     assertAcceptable(registered);
-    const row = {
-      client_id: registered.client_id,
-      client_name: registered.client_name ?? '',
-      metadata: JSON.stringify(registered),
-      created_at: registered.client_id_issued_at ?? Math.floor(Date.now() / 1000),
-    };
-    await available(() => this.clickhouse.insert(MCP_OAUTH_CLIENTS_TABLE.name, [row]));
+    await available(() => this.clickhouse.insert(MCP_OAUTH_CLIENTS_TABLE.name, [toRow(registered, false)]));
     return registered;
   }
+
+  /** Records that a user signed in with this client, so that it is never pruned as unused. */
+  async markSignedIn(client: OAuthClientInformationFull): Promise<void> {
+    await this.clickhouse.insert(MCP_OAUTH_CLIENTS_TABLE.name, [toRow(client, true)]);
+  }
+
+  /**
+   * Deletes the clients nobody signed in with within `hours` of registering (dynamic registration
+   * is open to anyone), as one mutation when there are any; answers how many clients that is.
+   * The registration rows of clients that were signed in with go too: their sign-in rows hold the
+   * same metadata. An instance that cached a deleted client still knows it; a sign-in with it there
+   * writes its row again.
+   */
+  async pruneUnused(hours: number): Promise<number> {
+    const registeredBefore = dateTime(new Date(this.clock.now().getTime() - hours * 3_600_000));
+    const [row] = await this.clickhouse.query<{ n: string }>(sql`
+      SELECT count() AS n FROM (
+        SELECT client_id FROM mcp_oauth_clients GROUP BY client_id HAVING max(signed_in) = 0 AND max(created_at) < ${registeredBefore})`);
+    const clients = Number(row.n);
+    if (clients > 0) await this.clickhouse.command(sql`ALTER TABLE mcp_oauth_clients DELETE WHERE signed_in = 0 AND created_at < ${registeredBefore}`);
+    return clients;
+  }
 }
+
+/** Its row; a sign-in's copy keeps `created_at`, the version, so that it wins a merge as the later insert. */
+const toRow = (client: OAuthClientInformationFull, signedIn: boolean) => ({
+  client_id: client.client_id,
+  client_name: client.client_name ?? '',
+  metadata: JSON.stringify(client),
+  created_at: client.client_id_issued_at ?? Math.floor(Date.now() / 1000),
+  signed_in: signedIn ? 1 : 0,
+});
 
 /** RFC 7591 lets the server replace what a client asked for: here, no secret, PKCE instead. */
 function asPublicClient(client: OAuthClientInformationFull): OAuthClientInformationFull {
@@ -73,7 +100,7 @@ function assertAcceptable(client: OAuthClientInformationFull): void {
     if (!isAllowedRedirect(uri)) {
       throw new CustomOAuthError(
         'invalid_redirect_uri',
-        `redirect_uri ${JSON.stringify(uri.slice(0, 200))} is not allowed: use https, http on a loopback address, or an app's own scheme (app://host/path)`,
+        `redirect_uri ${JSON.stringify(uri.slice(0, 200))} is not allowed: use https, http on a loopback address, or an app's reverse-DNS scheme (com.example.app:/callback)`,
       );
     }
   }

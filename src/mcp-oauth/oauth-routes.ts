@@ -9,7 +9,7 @@ import express, { type Request, type Response } from 'express';
 import type { AppConfig } from '../config/app-config.js';
 import { McpOAuthProvider } from './oauth.provider.js';
 import { outageAsServiceUnavailable } from './oauth-outage.js';
-import { checkAuthorizationRequest, refuseMalformedInput } from './oauth-request-checks.js';
+import { answerWithPagesOnly, checkAuthorizationRequest, checkTokenRequest, refuseMalformedInput } from './oauth-request-checks.js';
 import { PublicUrls } from './public-urls.js';
 
 export const AUTHORIZATION_SERVER_METADATA_PATH = '/.well-known/oauth-authorization-server';
@@ -35,8 +35,10 @@ export function mountOAuthRoutes(app: NestExpressApplication, config: AppConfig)
     res.json(authorizationServerMetadata(urls.apiBase(req)));
   });
   const checked = [outageAsServiceUnavailable, refuseMalformedInput];
-  app.use('/authorize', ...checked, express.urlencoded({ extended: false }), checkAuthorizationRequest, authorizationHandler({ provider, rateLimit: strict }));
-  app.use('/token', ...checked, tokenHandler({ provider, rateLimit: lenient }));
+  const form = express.urlencoded({ extended: false });
+  // answerWithPagesOnly first: the outage's 503 passes through it.
+  app.use('/authorize', answerWithPagesOnly, ...checked, form, checkAuthorizationRequest(urls), authorizationHandler({ provider, rateLimit: strict }));
+  app.use('/token', ...checked, form, checkTokenRequest(urls), tokenHandler({ provider, rateLimit: lenient }));
   app.use('/register', ...checked, clientRegistrationHandler({ clientsStore: provider.clientsStore, rateLimit: strict }));
   app.use('/revoke', ...checked, revocationHandler({ provider, rateLimit: lenient }));
 }

@@ -21,6 +21,7 @@ const stored = (ver: number): StoredOAuthToken => ({
   keyId: 'key',
   codeChallenge: '',
   redirectUri: '',
+  audience: '',
   expiresAt: new Date('2027-01-01T00:00:00Z'),
   revoked: false,
   ver,

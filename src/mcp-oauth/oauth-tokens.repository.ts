@@ -17,6 +17,8 @@ export interface StoredOAuthToken {
   keyId: string;
   codeChallenge: string;
   redirectUri: string;
+  /** The MCP endpoint (RFC 8707 resource) the token is for; '' for rows from before audiences: this server. */
+  audience: string;
   expiresAt: Date;
   revoked: boolean;
   /** This version's `ver` (microseconds since the epoch when written); 0 before it is saved. */
@@ -30,6 +32,7 @@ interface TokenRow {
   key_id: string;
   code_challenge: string;
   redirect_uri: string;
+  audience: string;
   expires_at: number | string;
   revoked: number | string;
   ver: number | string;
@@ -85,7 +88,7 @@ export class OAuthTokensRepository {
   /** The newest version of the token with this hash (revoked or expired ones too: callers decide). */
   async find(tokenHash: string): Promise<StoredOAuthToken | undefined> {
     const [row] = await this.clickhouse.query<TokenRow>(sql`
-      SELECT kind, client_id, user_id, key_id, code_challenge, redirect_uri, toUnixTimestamp(expires_at) AS expires_at, revoked, ver
+      SELECT kind, client_id, user_id, key_id, code_challenge, redirect_uri, audience, toUnixTimestamp(expires_at) AS expires_at, revoked, ver
       FROM mcp_oauth_tokens
       WHERE token_hash = ${str(tokenHash)}
       ORDER BY ver DESC
@@ -102,6 +105,7 @@ const toRow = (tokenHash: string, token: StoredOAuthToken) => ({
   key_id: token.keyId,
   code_challenge: token.codeChallenge,
   redirect_uri: token.redirectUri,
+  audience: token.audience,
   expires_at: unixSeconds(token.expiresAt),
   revoked: token.revoked ? 1 : 0,
   ver: token.ver,
@@ -114,6 +118,7 @@ const fromRow = (row: TokenRow): StoredOAuthToken => ({
   keyId: row.key_id,
   codeChallenge: row.code_challenge,
   redirectUri: row.redirect_uri,
+  audience: row.audience,
   expiresAt: fromUnixSeconds(row.expires_at),
   revoked: Number(row.revoked) === 1,
   ver: Number(row.ver),

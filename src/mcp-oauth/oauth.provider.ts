@@ -1,6 +1,6 @@
 import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthorizationParams, OAuthServerProvider } from '@modelcontextprotocol/sdk/server/auth/provider.js';
-import { InvalidGrantError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { InvalidGrantError, InvalidTargetError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { OAuthClientInformationFull, OAuthTokenRevocationRequest, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { plainToInstance } from 'class-transformer';
@@ -18,9 +18,11 @@ import { hashApiKey } from '../mcp-keys/api-key.js';
 import { ApiKeyVerifier } from '../mcp-keys/api-key-verifier.js';
 import { McpKeysService } from '../mcp-keys/mcp-keys.service.js';
 import { OAuthClientsRepository } from './oauth-clients.repository.js';
+import { redirectAfterSignIn } from './oauth-request-checks.js';
 import { available } from './oauth-outage.js';
 import { generateOAuthToken, isWellFormedAccessToken } from './oauth-tokens.js';
 import { OAuthTokensRepository, type StoredOAuthToken } from './oauth-tokens.repository.js';
+import { verifiesChallenge } from './pkce.js';
 import { PublicUrls } from './public-urls.js';
 import { redirectHost } from './redirect-uris.js';
 import { sendSignInPage } from './sign-in-page.js';
@@ -67,31 +69,46 @@ export class McpOAuthProvider implements OAuthServerProvider {
     if (validateSync(credentials).length > 0) return sendSignInPage(res, 400, { ...page, email, error: 'Enter your email and password.' });
     try {
       const user = await this.auth.authenticate(credentials, clientAddress(req, this.config.http.trustProxy));
-      res.redirect(302, await this.issueCode(client, params, user));
+      // A missing resource is this server's MCP endpoint (older clients do not send one).
+      redirectAfterSignIn(res, await this.issueCode(client, params, user, params.resource?.href ?? new URL(this.urls.mcpEndpoint(req)).href));
     } catch (error) {
       if (error instanceof HttpException) return sendSignInPage(res, error.getStatus(), { ...page, email, error: error.message });
-      if (!(error instanceof StoreUnavailableError)) throw error;
-      res.setHeader('Retry-After', '5');
-      sendSignInPage(res, 503, { ...page, email, error: 'The service cannot reach its database right now; try again in a moment.' });
+      if (error instanceof StoreUnavailableError) {
+        res.setHeader('Retry-After', '5');
+        return sendSignInPage(res, 503, { ...page, email, error: 'The service cannot reach its database right now; try again in a moment.' });
+      }
+      // Not thrown on to the SDK's handler, which would report it by redirecting to the client.
+      this.logger.error({ err: error, clientId: client.client_id }, 'OAuth sign-in failed');
+      sendSignInPage(res, 500, { ...page, email, error: 'Something went wrong on our side; try again in a moment.' });
     }
   }
 
+  /**
+   * PKCE is checked here, in exchangeAuthorizationCode, before the code is judged spent: the SDK's
+   * own check would come after the replay rule, and anyone holding a used code (a proxy log, a
+   * browser history) could then revoke the user's sign-in without the verifier.
+   */
+  readonly skipLocalPkceValidation = true;
+
+  /** Part of the SDK's provider interface; unused, since skipLocalPkceValidation is set. Changes nothing. */
   challengeForAuthorizationCode(client: OAuthClientInformationFull, code: string): Promise<string> {
-    return available(async () => (await this.redeemable(client, code)).codeChallenge);
+    return available(async () => (await this.issuedCode(client, hashApiKey(code))).codeChallenge);
   }
 
-  exchangeAuthorizationCode(client: OAuthClientInformationFull, code: string, _verifier?: string, redirectUri?: string): Promise<OAuthTokens> {
+  /** `resource`, when given, is this server's (checkTokenRequest) and must be the one the user signed in for. */
+  exchangeAuthorizationCode(client: OAuthClientInformationFull, code: string, verifier?: string, redirectUri?: string, resource?: URL): Promise<OAuthTokens> {
     const codeHash = hashApiKey(code);
     return this.exchanges.run(codeHash, () =>
       available(async () => {
-        const stored = await this.redeemable(client, code);
+        const stored = await this.redeemable(client, codeHash, verifier);
         if (redirectUri !== undefined && redirectUri !== stored.redirectUri) throw new InvalidGrantError('redirect_uri differs from the one the code was issued for');
+        assertSameResource(stored, resource);
         await this.assertActiveUser(stored.userId);
         // Used up before anything is created: a failure from here on costs a sign-in, never a second key.
         await this.tokens.revoke(codeHash, stored);
         const key = await this.keys.createSignInKey(stored.userId, signInKeyName(client, stored.redirectUri), this.config.oauth.grantTtlDays);
         const grantEnds = key.expiresAt ?? new Date(Date.now() + this.config.oauth.grantTtlDays * DAY_MS);
-        const tokens = await this.issueTokens(client, stored.userId, key.id, grantEnds).catch(async (error: unknown) => {
+        const tokens = await this.issueTokens(client, stored, key.id, grantEnds).catch(async (error: unknown) => {
           await this.keys.revokeKey(key).catch(() => undefined);
           throw error;
         });
@@ -107,12 +124,13 @@ export class McpOAuthProvider implements OAuthServerProvider {
    * revoked (OAuth 2.1 §4.3.1), unless it was rotated within OAUTH_REFRESH_REUSE_GRACE_SECONDS:
    * two sessions of one client refreshing at once, or an answer lost on the way.
    */
-  exchangeRefreshToken(client: OAuthClientInformationFull, refreshToken: string): Promise<OAuthTokens> {
+  exchangeRefreshToken(client: OAuthClientInformationFull, refreshToken: string, _scopes?: string[], resource?: URL): Promise<OAuthTokens> {
     const tokenHash = hashApiKey(refreshToken);
     return this.exchanges.run(tokenHash, () =>
       available(async () => {
         const stored = await this.tokens.findIssued(tokenHash);
         if (!stored || stored.kind !== 'refresh' || stored.clientId !== client.client_id) throw new InvalidGrantError('Unknown refresh token');
+        assertSameResource(stored, resource);
         if (stored.revoked && Date.now() - stored.ver / 1000 < this.config.oauth.refreshReuseGraceSeconds * 1000) {
           throw new InvalidGrantError('This refresh token was just used; use the one that refresh returned');
         }
@@ -124,7 +142,7 @@ export class McpOAuthProvider implements OAuthServerProvider {
         if (!key) throw new InvalidGrantError('This sign-in was revoked or has expired; sign in again');
         await this.assertActiveUser(stored.userId);
         await this.tokens.revoke(tokenHash, stored);
-        return this.issueTokens(client, stored.userId, key.id, key.expiresAt ?? stored.expiresAt);
+        return this.issueTokens(client, stored, key.id, key.expiresAt ?? stored.expiresAt);
       }),
     );
   }
@@ -155,10 +173,10 @@ export class McpOAuthProvider implements OAuthServerProvider {
   /** For the key verifier, which looks again after the replication grace itself (outside its lookup gate). */
   private async findAccessToken(tokenHash: string) {
     const stored = await this.tokens.find(tokenHash);
-    return stored?.kind === 'access' && !stored.revoked ? { keyId: stored.keyId, userId: stored.userId, expiresAt: stored.expiresAt } : undefined;
+    return stored?.kind === 'access' && !stored.revoked ? { keyId: stored.keyId, userId: stored.userId, expiresAt: stored.expiresAt, audience: stored.audience } : undefined;
   }
 
-  private async issueCode(client: OAuthClientInformationFull, params: AuthorizationParams, user: User): Promise<string> {
+  private async issueCode(client: OAuthClientInformationFull, params: AuthorizationParams, user: User, audience: string): Promise<string> {
     const code = generateOAuthToken('code');
     await this.tokens.save(code, {
       kind: 'code',
@@ -167,19 +185,31 @@ export class McpOAuthProvider implements OAuthServerProvider {
       keyId: '',
       codeChallenge: params.codeChallenge,
       redirectUri: params.redirectUri,
+      audience,
       expiresAt: new Date(Date.now() + CODE_TTL_MS),
       revoked: false,
     });
+    await this.clientsStore.markSignedIn(client);
     const target = new URL(params.redirectUri);
     target.searchParams.set('code', code);
     if (params.state !== undefined) target.searchParams.set('state', params.state);
     return target.href;
   }
 
-  /** The code's row when this client may redeem it now. A code redeemed twice revokes what its first use created (OAuth 2.1 §4.1.3). */
-  private async redeemable(client: OAuthClientInformationFull, code: string): Promise<StoredOAuthToken> {
-    const stored = await this.tokens.findIssued(hashApiKey(code));
+  private async issuedCode(client: OAuthClientInformationFull, codeHash: string): Promise<StoredOAuthToken> {
+    const stored = await this.tokens.findIssued(codeHash);
     if (!stored || stored.kind !== 'code' || stored.clientId !== client.client_id) throw new InvalidGrantError('Unknown authorization code');
+    return stored;
+  }
+
+  /**
+   * The code's row when this client may redeem it now. A code redeemed twice revokes what its
+   * first use created (OAuth 2.1 §4.1.3), but only when presented with its PKCE verifier: without
+   * it the request is refused and changes nothing, so a leaked code cannot end the user's sign-in.
+   */
+  private async redeemable(client: OAuthClientInformationFull, codeHash: string, verifier: string | undefined): Promise<StoredOAuthToken> {
+    const stored = await this.issuedCode(client, codeHash);
+    if (!verifiesChallenge(verifier, stored.codeChallenge)) throw new InvalidGrantError('code_verifier does not match the challenge');
     if (stored.revoked) {
       await this.revokeGrant(stored);
       throw new InvalidGrantError('This authorization code was already used');
@@ -188,12 +218,13 @@ export class McpOAuthProvider implements OAuthServerProvider {
     return stored;
   }
 
-  private async issueTokens(client: OAuthClientInformationFull, userId: string, keyId: string, grantEnds: Date): Promise<OAuthTokens> {
+  /** New tokens for the sign-in `grant` (the code or refresh token redeemed): its user and resource, the key `keyId`. */
+  private async issueTokens(client: OAuthClientInformationFull, grant: StoredOAuthToken, keyId: string, grantEnds: Date): Promise<OAuthTokens> {
     const accessToken = generateOAuthToken('access');
     const refreshToken = generateOAuthToken('refresh');
     const issuedAt = Date.now();
     const accessEnds = new Date(Math.min(grantEnds.getTime(), issuedAt + this.config.oauth.accessTokenTtlSeconds * 1000));
-    const common = { clientId: client.client_id, userId, keyId, codeChallenge: '', redirectUri: '', revoked: false };
+    const common = { clientId: client.client_id, userId: grant.userId, keyId, codeChallenge: '', redirectUri: '', audience: grant.audience, revoked: false };
     await this.tokens.save(refreshToken, { ...common, kind: 'refresh', expiresAt: grantEnds });
     await this.tokens.save(accessToken, { ...common, kind: 'access', expiresAt: accessEnds });
     return {
@@ -220,6 +251,11 @@ export class McpOAuthProvider implements OAuthServerProvider {
     const origin = req.headers.origin;
     return origin === undefined || origin === new URL(this.urls.apiBase(req)).origin || origin === `${req.protocol}://${req.headers.host ?? ''}`;
   }
+}
+
+/** RFC 8707: a token request may name the resource only that the sign-in was for ('' is this server, which checkTokenRequest made sure of). */
+function assertSameResource(grant: StoredOAuthToken, resource: URL | undefined): void {
+  if (resource && grant.audience !== '' && resource.href !== grant.audience) throw new InvalidTargetError('resource differs from the one this sign-in was for');
 }
 
 /** The client's name as people see it: printable (no control or direction-changing characters), short; its id when it gave none. */

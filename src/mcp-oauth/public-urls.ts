@@ -38,6 +38,21 @@ export class PublicUrls {
   }
 
   /**
+   * Whether `resource` (RFC 8707) names this server's MCP endpoint, the canonical URI the
+   * protected-resource metadata advertises: scheme and host case, a default port and an empty
+   * path do not matter; a fragment or user info is never this server. Without PUBLIC_MCP_URL the
+   * port is not compared either: a request to one listener cannot tell the port a client reaches
+   * the other one through (Docker's -p may map it).
+   */
+  isMcpResource(resource: string, req: IncomingMessage): boolean {
+    if (!URL.canParse(resource) || resource.includes('#')) return false;
+    const named = new URL(resource);
+    const ours = new URL(this.mcpEndpoint(req));
+    if (this.config.oauth.publicMcpUrl === undefined) named.port = ours.port;
+    return named.username === '' && named.password === '' && named.href === ours.href;
+  }
+
+  /**
    * The Host the client used when it reached this very listener (its port may be a mapped one,
    * as behind Docker's -p); for the other listener, that host's name with the other's port.
    */

@@ -25,12 +25,31 @@ function formTargets(redirectUri: string): string {
 
 /** Sends the page with its own strict policy: no scripts at all, no framing, inline styles only. */
 export function sendSignInPage(res: Response, status: number, page: SignInPage): void {
+  sendPage(res, status, formTargets(page.redirectUri), renderSignInPage(page));
+}
+
+/**
+ * The answer to an authorization request this service refuses (a malformed or repeated parameter,
+ * an unknown client, another resource): a page of its own, never a redirect to the client.
+ */
+export function sendRefusalPage(res: Response, status: number, error: string, description: string): void {
+  sendPage(res, status, "'none'", renderRefusalPage(error, description));
+}
+
+function sendPage(res: Response, status: number, formAction: string, html: string): void {
   res.status(status);
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formTargets(page.redirectUri)}; frame-ancestors 'none'; base-uri 'none'`);
+  res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`);
   // So the page's own post carries its Origin (no-referrer would send "null"): the login-CSRF check reads it.
   res.setHeader('Referrer-Policy', 'same-origin');
-  res.type('html').send(renderSignInPage(page));
+  res.type('html').send(html);
+}
+
+function renderRefusalPage(error: string, description: string): string {
+  return renderPage(`<h1>This sign-in request cannot be used</h1>
+    <p>The app that sent you here asked for something this service refuses:</p>
+    <p class="error" role="alert"><code>${escapeHtml(error)}</code>: ${escapeHtml(description)}</p>
+    <p class="note">Go back to the app and connect again. If this happens again, the app needs fixing.</p>`);
 }
 
 export function renderSignInPage(page: SignInPage): string {
@@ -42,6 +61,22 @@ export function renderSignInPage(page: SignInPage): string {
   const destination = elsewhere
     ? `<p class="warning"><strong>After you sign in you are sent to ${escapeHtml(elsewhere)}.</strong> Anyone can register an app under any name: sign in only if you started this from an app you trust that uses that address.</p>`
     : '<p class="note">After you sign in you return to the app on this computer.</p>';
+  return renderPage(`<h1>Sign in to use the stock data tools</h1>
+    <p><strong>${escapeHtml(page.clientName)}</strong> asks to call the stock data tools as you. It then uses a key named
+      <strong>OAuth: ${escapeHtml(page.clientName)}</strong>, listed with your API keys, metered like them, and revocable any time.</p>
+    ${destination}
+    ${page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : ''}
+    <form method="post" action="authorize">
+      ${hidden}
+      <label for="email">Email</label>
+      <input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${escapeHtml(page.email ?? '')}">
+      <label for="password">Password</label>
+      <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="128">
+      <button type="submit">Sign in and allow</button>
+    </form>`);
+}
+
+function renderPage(main: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -63,19 +98,7 @@ export function renderSignInPage(page: SignInPage): string {
 </head>
 <body>
   <main>
-    <h1>Sign in to use the stock data tools</h1>
-    <p><strong>${escapeHtml(page.clientName)}</strong> asks to call the stock data tools as you. It then uses a key named
-      <strong>OAuth: ${escapeHtml(page.clientName)}</strong>, listed with your API keys, metered like them, and revocable any time.</p>
-    ${destination}
-    ${page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : ''}
-    <form method="post" action="authorize">
-      ${hidden}
-      <label for="email">Email</label>
-      <input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${escapeHtml(page.email ?? '')}">
-      <label for="password">Password</label>
-      <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="128">
-      <button type="submit">Sign in and allow</button>
-    </form>
+    ${main}
   </main>
 </body>
 </html>

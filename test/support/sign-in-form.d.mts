@@ -1,3 +1,4 @@
+export function unescapeHtml(text: string): string;
 export function formFieldsOf(html: string): Record<string, string>;
 export function submitSignInForm(
   authorizationUrl: string | URL,

@@ -1,7 +1,8 @@
 // What a person does on the sign-in page (/authorize): load it, fill in the form, submit it.
 // Used by the tests' OAuth clients and by sign-in-browser.mjs, the "browser" Claude Code opens.
 
-const unescapeHtml = (text) => text.replace(/&(amp|lt|gt|quot|#39);/g, (_, entity) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[entity] ?? '');
+/** The text of escaped page content. */
+export const unescapeHtml = (text) => text.replace(/&(amp|lt|gt|quot|#39);/g, (_, entity) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[entity] ?? '');
 
 /** The sign-in page's form: its hidden fields, as a browser would post them back. */
 export function formFieldsOf(html) {
