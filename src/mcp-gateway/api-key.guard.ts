@@ -40,7 +40,8 @@ const BUSY_RETRY_AFTER_SECONDS = 1;
 /**
  * Judges every message the SDK will execute: Origin/Host checks against DNS rebinding, then the
  * API key rule — on the stateless endpoint initialize and notifications pass and every other
- * request needs a valid key, also inside a batch; a legacy SSE session's messages all need one. Keys that fail verification are counted per client address: past
+ * request needs a valid key, also inside a batch; a legacy SSE session's messages all need one.
+ * Keys that fail verification are counted per client address: past
  * MCP_AUTH_FAILURE_LIMIT in a window the address gets 429 for anything but a key known to be
  * valid (judged before its body is read, and held before it is answered), so guessing costs the
  * database nothing and valid callers are untouched. Lookups of uncached keys from
