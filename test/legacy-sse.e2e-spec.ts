@@ -1,8 +1,20 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { createApiKey, rawRpc } from './support/mcp.js';
+import { pollUntil } from '../scripts/lib/poll.mjs';
+import { ClickHouseRelay, DAILY_BARS_QUERY } from './support/clickhouse-relay.js';
+import { type CreatedKey, createApiKey, rawRpc } from './support/mcp.js';
+import { SseStream } from './support/sse-stream.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
+
+/** A tool call that reads ods_daily: while the relay holds, it waits for ClickHouse. */
+const dailyBars = (id: string | number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'get_daily_bars', arguments: { ts_code: '600519.SH' } } });
+const UNKNOWN_SESSION = 'Unknown or closed SSE session; open a new one with GET /sse';
+
+/** Verifies keys now, so that they are cached and checked without ClickHouse while the relay holds. */
+async function verifyKeys(app: TestApp, ...keys: CreatedKey[]): Promise<void> {
+  for (const key of keys) await rawRpc(app, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, key.api_key).expect(200);
+}
 
 /** The official SDK's legacy HTTP+SSE client, sending the key on the stream and on every POST. */
 async function connectSseClient(app: TestApp, apiKey: string): Promise<Client> {
@@ -19,13 +31,21 @@ async function connectSseClient(app: TestApp, apiKey: string): Promise<Client> {
 describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)', () => {
   let app: TestApp;
   let user: LoggedInUser;
+  let relay: ClickHouseRelay;
 
   beforeAll(async () => {
-    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50' });
+    relay = await ClickHouseRelay.start();
+    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', CLICKHOUSE_URL: relay.url });
     user = await registerAndLogin(app);
   });
 
-  afterAll(() => app.stop());
+  afterAll(async () => {
+    try {
+      await app.stop();
+    } finally {
+      await relay.close();
+    }
+  });
 
   it('should serve the SDK SSE client: tools listed, a tool called and its usage recorded', async () => {
     const key = await createApiKey(app, user.jwt, { key_name: 'legacy' });
@@ -71,5 +91,152 @@ describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)'
     expect(unknown.body.error.message).toBe('Unknown or closed SSE session; open a new one with GET /sse');
     // Stateless streamable HTTP is untouched.
     await rawRpc(app, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, other.api_key).expect(200);
+  });
+
+  it("should take a session's messages only with its own key, whatever they are, and send nothing else down its stream", async () => {
+    const victim = await registerAndLogin(app);
+    const victimKey = await createApiKey(app, victim.jwt, { key_name: 'victim' });
+    const victimsOtherKey = await createApiKey(app, victim.jwt, { key_name: 'victim-second' });
+    const stranger = await createApiKey(app, (await registerAndLogin(app)).jwt, { key_name: 'stranger' });
+    await verifyKeys(app, victimKey, victimsOtherKey, stranger);
+    const stream = await SseStream.opened(app, victimKey.api_key);
+    try {
+      // The victim's call waits for ClickHouse, so a cancellation would still find it running.
+      relay.hold();
+      expect((await stream.post(dailyBars('victim-call'), victimKey.api_key)).status).toBe(202);
+      await relay.waitForHeld(DAILY_BARS_QUERY, 1);
+      const injected = [
+        { jsonrpc: '2.0', id: 'injected', method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'intruder', version: '1' } } },
+        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'victim-call', reason: 'injected' } },
+        { jsonrpc: '2.0', id: 'victim-call', result: {} },
+      ];
+      for (const message of injected) {
+        const id = 'method' in message && 'id' in message ? message.id : null;
+        const anonymous = await stream.post(message);
+        expect([anonymous.status, anonymous.body]).toEqual([401, { jsonrpc: '2.0', id, error: { code: -32001, message: 'API key required' } }]);
+        expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer realm="mcp"/);
+        for (const key of [stranger, victimsOtherKey]) {
+          const foreign = await stream.post(message, key.api_key);
+          expect([foreign.status, foreign.body]).toEqual([403, { jsonrpc: '2.0', id, error: { code: -32003, message: 'This SSE session belongs to another API key' } }]);
+        }
+      }
+      // Read for a while: an injected initialize would have been answered at once.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(stream.messages).toEqual([]);
+
+      relay.release();
+      const answer = await stream.answerTo('victim-call');
+      expect(answer.result).toMatchObject({ structuredContent: { table: 'ods_daily' } });
+      expect((await stream.post({ jsonrpc: '2.0', id: 'ping', method: 'ping' }, victimKey.api_key)).status).toBe(202);
+      expect(await stream.answerTo('ping')).toEqual({ jsonrpc: '2.0', id: 'ping', result: {} });
+      expect(stream.messages.map((message) => message.id)).toEqual(['victim-call', 'ping']);
+    } finally {
+      relay.release();
+      await stream.close();
+    }
+  });
+
+  it('should answer a post to an unknown session 401 without a key, 404 with one', async () => {
+    const key = await createApiKey(app, user.jwt, { key_name: 'unknown-session' });
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'c', version: '1' } } };
+    const post = (apiKey?: string) => {
+      const request = app.mcp.post('/messages?sessionId=00000000-0000-4000-8000-000000000000').set('Content-Type', 'application/json');
+      return (apiKey ? request.set('Authorization', `Bearer ${apiKey}`) : request).send(initialize);
+    };
+    const anonymous = await post();
+    expect([anonymous.status, anonymous.body.error.message]).toEqual([401, 'API key required']);
+    const known = await post(key.api_key);
+    expect([known.status, known.body]).toEqual([404, { jsonrpc: '2.0', id: 1, error: { code: -32000, message: UNKNOWN_SESSION } }]);
+  });
+
+  it('should hold MCP_LEGACY_SSE_SESSIONS_PER_USER (10) sessions of one user over all their keys, refuse the next with 429, and still open one for another user', async () => {
+    const owner = await registerAndLogin(app);
+    const keys = [await createApiKey(app, owner.jwt, { key_name: 'sse-a' }), await createApiKey(app, owner.jwt, { key_name: 'sse-b' })];
+    const otherUser = await createApiKey(app, (await registerAndLogin(app)).jwt, { key_name: 'sse-other' });
+    const streams = await Promise.all(Array.from({ length: 10 }, (_, i) => SseStream.opened(app, keys[i % 2].api_key)));
+    try {
+      const refused = await SseStream.open(app, keys[0].api_key);
+      expect(refused.status).toBe(429);
+      expect(refused.body).toEqual({
+        jsonrpc: '2.0',
+        id: null,
+        error: {
+          code: -32029,
+          message:
+            'This account already has 10 legacy SSE sessions open, the most it may; close one (end its GET /sse stream), or leave one idle for 300 s, or use streamable HTTP (POST /messages)',
+          data: { sessions_per_user: 10, idle_seconds: 300 },
+        },
+      });
+      // The soonest any of them would close on its own: all were opened moments ago and are idle.
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(290);
+      expect(retryAfter).toBeLessThanOrEqual(300);
+
+      await (await SseStream.opened(app, otherUser.api_key)).close();
+
+      await streams.pop()?.close();
+      const reopened = await pollUntil(() => SseStream.open(app, keys[1].api_key), (opening) => opening.status === 200, { timeoutMs: 5_000, intervalMs: 50 });
+      expect(reopened.status).toBe(200);
+      if (reopened.stream) streams.push(reopened.stream);
+    } finally {
+      await Promise.all(streams.map((stream) => stream.close()));
+    }
+  });
+});
+
+describe('Legacy HTTP+SSE: idle sessions are closed (e2e)', () => {
+  let app: TestApp;
+  let user: LoggedInUser;
+  let relay: ClickHouseRelay;
+
+  beforeAll(async () => {
+    relay = await ClickHouseRelay.start();
+    app = await startTestApp({ DEMO_DATA: 'true', MCP_LEGACY_SSE_IDLE_SECONDS: '1', MCP_LEGACY_SSE_SESSIONS_PER_USER: '2', CLICKHOUSE_URL: relay.url });
+    user = await registerAndLogin(app);
+  });
+
+  afterAll(async () => {
+    try {
+      await app.stop();
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('should close a session idle for MCP_LEGACY_SSE_IDLE_SECONDS, free its slot, and answer its posts 404', async () => {
+    const key = await createApiKey(app, (await registerAndLogin(app)).jwt);
+    const before = Date.now();
+    const streams = [await SseStream.opened(app, key.api_key), await SseStream.opened(app, key.api_key)];
+    const refused = await SseStream.open(app, key.api_key);
+    expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, '1']);
+
+    await Promise.all(streams.map((stream) => stream.ended));
+    expect(Date.now() - before).toBeGreaterThanOrEqual(1000);
+    const late = await streams[0].post({ jsonrpc: '2.0', id: 1, method: 'ping' }, key.api_key);
+    expect([late.status, late.body.error.message]).toEqual([404, UNKNOWN_SESSION]);
+    const reopened = [await SseStream.opened(app, key.api_key), await SseStream.opened(app, key.api_key)];
+    await Promise.all(reopened.map((stream) => stream.close()));
+  });
+
+  it('should keep a session open while its call is under way, and close it once the call was answered and it sat idle', async () => {
+    const key = await createApiKey(app, user.jwt);
+    await verifyKeys(app, key);
+    const busy = await SseStream.opened(app, key.api_key);
+    try {
+      relay.hold();
+      expect((await busy.post(dailyBars('slow'), key.api_key)).status).toBe(202);
+      await relay.waitForHeld(DAILY_BARS_QUERY, 1);
+      // Opened after the call was posted, so without a call of its own it would close after the busy one would.
+      const idle = await SseStream.opened(app, key.api_key);
+      await idle.ended;
+      expect(busy.isOpen).toBe(true);
+
+      relay.release();
+      expect((await busy.answerTo('slow')).result).toMatchObject({ structuredContent: { table: 'ods_daily' } });
+      await busy.ended;
+    } finally {
+      relay.release();
+      await busy.close();
+    }
   });
 });

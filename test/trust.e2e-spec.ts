@@ -2,7 +2,9 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { queryRows, rawClient } from './support/clickhouse.js';
+import { ClickHouseRelay, DAILY_BARS_QUERY } from './support/clickhouse-relay.js';
 import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
+import { SseStream } from './support/sse-stream.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
 
@@ -328,6 +330,70 @@ describe('Trust: one key cannot take every query slot (e2e)', () => {
     expect(new Set(refused.map((answer) => JSON.stringify(answer.error)))).toEqual(new Set([JSON.stringify({ code: -32029, message: 'Too many calls of this API key at once; retry shortly' })]));
     // What ran was recorded; what was refused never ran.
     expect(await waitForCount(app, busy.key_id, 300 - refused.length)).toBe(300 - refused.length);
+  });
+});
+
+describe('Trust: one user cannot take every query slot with many keys (e2e)', () => {
+  const METRICS_TOKEN = 'concurrency-metrics-token';
+  let app: TestApp;
+  let relay: ClickHouseRelay;
+
+  beforeAll(async () => {
+    relay = await ClickHouseRelay.start();
+    app = await startTestApp({ MCP_CONCURRENT_CALLS_PER_USER: '2', DEMO_DATA: 'true', METRICS_TOKEN, CLICKHOUSE_URL: relay.url });
+  });
+
+  afterAll(async () => {
+    try {
+      await app.stop();
+    } finally {
+      await relay.close();
+    }
+  });
+
+  const dailyBars = (id: number) => callTool('get_daily_bars', { ts_code: '600519.SH' }, id);
+  type DailyBarsResult = { structuredContent: { table: string; rows: { ts_code: string }[] } };
+  /** Sends now (supertest sends only once awaited) and resolves with the answer. */
+  const sent = (test: ReturnType<typeof rawRpc>) => test.then((response) => response);
+  const refusalsOf = async (scope: string) => {
+    const { text } = await app.rest.get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`).expect(200);
+    return Number(new RegExp(`^mcp_concurrency_refusals_total\\{scope="${scope}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+  };
+
+  it("should run MCP_CONCURRENT_CALLS_PER_USER calls of one user at once, over all their keys and both transports, refuse the next at once, and run another user's", async () => {
+    const owner = await registerAndLogin(app);
+    const [first, second] = [await createApiKey(app, owner.jwt), await createApiKey(app, owner.jwt)];
+    const other = await createApiKey(app, (await registerAndLogin(app)).jwt);
+    // Verified now, so the keys are checked from the cache while ClickHouse is held.
+    for (const key of [first, second, other]) await rawRpc(app, TOOLS_LIST, key.api_key).expect(200);
+    const stream = await SseStream.opened(app, second.api_key);
+    const refusal = { code: -32029, message: 'Too many calls of this account at once (at most 2, all its API keys together); retry shortly' };
+    try {
+      // The calls admitted wait for ClickHouse until the relay lets their queries through.
+      relay.hold();
+      const overHttp = sent(rawRpc(app, dailyBars(1), first.api_key));
+      expect((await stream.post(dailyBars(2), second.api_key)).status).toBe(202);
+      await relay.waitForHeld(DAILY_BARS_QUERY, 2);
+
+      const third = await rawRpc(app, dailyBars(3), first.api_key);
+      expect([third.status, third.body]).toEqual([200, { jsonrpc: '2.0', id: 3, error: refusal }]);
+      expect((await stream.post(dailyBars(4), second.api_key)).status).toBe(202);
+      expect(await stream.answerTo(4)).toEqual({ jsonrpc: '2.0', id: 4, error: refusal });
+      const otherUsers = sent(rawRpc(app, dailyBars(5), other.api_key));
+      await relay.waitForHeld(DAILY_BARS_QUERY, 3);
+
+      relay.release();
+      const results = [(await overHttp).body.result, (await stream.answerTo(2)).result, (await otherUsers).body.result] as DailyBarsResult[];
+      expect(results.map(({ structuredContent }) => ({ table: structuredContent.table, codes: [...new Set(structuredContent.rows.map((row) => row.ts_code))] }))).toEqual(
+        Array(3).fill({ table: 'ods_daily', codes: ['600519.SH'] }),
+      );
+    } finally {
+      relay.release();
+      await stream.close();
+    }
+    expect([await refusalsOf('user'), await refusalsOf('key')]).toEqual([2, 0]);
+    // What ran was recorded; what was refused never ran.
+    expect([await waitForCount(app, first.key_id, 1), await waitForCount(app, second.key_id, 1), await waitForCount(app, other.key_id, 1)]).toEqual([1, 1, 1]);
   });
 });
 

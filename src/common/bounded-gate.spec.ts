@@ -42,6 +42,17 @@ describe(KeyedGate.name, () => {
     expect(await gate.run('alice', () => Promise.resolve('alice again'))).toBe('alice again');
   });
 
+  it("should refuse with the caller's own error when it names one", async () => {
+    const gate = new KeyedGate(1, 0, () => new RangeError('alice is busy'));
+    let release!: () => void;
+    const busy = gate.run('alice', () => new Promise<void>((resolve) => (release = resolve)));
+    const refused = gate.run('alice', () => Promise.resolve());
+    await expect(refused).rejects.toBeInstanceOf(RangeError);
+    await expect(refused).rejects.toThrow('alice is busy');
+    release();
+    await busy;
+  });
+
   it('should free the slot when the task fails', async () => {
     const gate = new KeyedGate(1, 0);
     await expect(gate.run('alice', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');

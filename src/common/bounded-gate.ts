@@ -6,6 +6,11 @@ export class GateFullError extends Error {
   }
 }
 
+/** What a full gate throws; a caller with two gates gives each its own, to tell them apart. */
+export type GateRefusal = () => Error;
+
+const gateFull: GateRefusal = () => new GateFullError();
+
 /**
  * At most `concurrency` tasks at once, at most `maxWaiting` more queued in arrival order; one
  * beyond that is refused (GateFullError) rather than queued, so a flood cannot build an unbounded
@@ -18,11 +23,12 @@ export class BoundedGate {
   constructor(
     private readonly concurrency: number,
     private readonly maxWaiting: number,
+    private readonly refusal: GateRefusal = gateFull,
   ) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active >= this.concurrency) {
-      if (this.waiting.length >= this.maxWaiting) throw new GateFullError();
+      if (this.waiting.length >= this.maxWaiting) throw this.refusal();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.active++;
@@ -45,10 +51,11 @@ export class KeyedGate {
   constructor(
     private readonly concurrency: number,
     private readonly maxWaiting: number,
+    private readonly refusal: GateRefusal = gateFull,
   ) {}
 
   async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const entry = this.gates.get(key) ?? { gate: new BoundedGate(this.concurrency, this.maxWaiting), users: 0 };
+    const entry = this.gates.get(key) ?? { gate: new BoundedGate(this.concurrency, this.maxWaiting, this.refusal), users: 0 };
     this.gates.set(key, entry);
     entry.users++;
     try {

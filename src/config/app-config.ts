@@ -46,8 +46,14 @@ export interface AppConfig {
     keyLookupConcurrency: number;
     /** tools/call of one key running at once (as many again may wait; more are refused). */
     callsPerKey: number;
+    /** tools/call of one user running at once, all keys and transports together (more are refused). */
+    concurrentCallsPerUser: number;
     /** Legacy HTTP+SSE sessions open at once (0: the legacy transport is off). */
     legacySseMaxSessions: number;
+    /** Legacy HTTP+SSE sessions of one user open at once (more get 429). */
+    legacySseSessionsPerUser: number;
+    /** A legacy session without a message or a call under way for this long is closed. */
+    legacySseIdleSeconds: number;
     /** How often changes made elsewhere (revokes, policies, accounts) are read (0: never). */
     changePollMs: number;
   };
@@ -214,7 +220,10 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       throttledHoldMs: vars.MCP_THROTTLED_HOLD_MS,
       keyLookupConcurrency: vars.MCP_KEY_LOOKUP_CONCURRENCY,
       callsPerKey: vars.MCP_CALLS_PER_KEY,
+      concurrentCallsPerUser: vars.MCP_CONCURRENT_CALLS_PER_USER,
       legacySseMaxSessions: vars.MCP_LEGACY_SSE_MAX_SESSIONS,
+      legacySseSessionsPerUser: vars.MCP_LEGACY_SSE_SESSIONS_PER_USER,
+      legacySseIdleSeconds: vars.MCP_LEGACY_SSE_IDLE_SECONDS,
       changePollMs: vars.MCP_CHANGE_POLL_MS,
     },
     oauth: {

@@ -170,6 +170,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   MCP_CALLS_PER_KEY = 16;
 
+  /** tools/call of one user running at once, across all their keys, tokens and both transports; more are refused. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  MCP_CONCURRENT_CALLS_PER_USER = 32;
+
   /**
    * How often each instance reads the keys, policies and accounts changed elsewhere (other
    * instances, the original service) and drops the cached verdicts they touch: the bound on how
@@ -181,6 +185,14 @@ export class EnvironmentVariables {
   /** Legacy HTTP+SSE sessions (GET /sse) open at once on one instance; more get 503. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(100_000)
   MCP_LEGACY_SSE_MAX_SESSIONS = 1000;
+
+  /** Legacy SSE sessions one user may hold open on one instance (all their keys and tokens together); more get 429. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  MCP_LEGACY_SSE_SESSIONS_PER_USER = 10;
+
+  /** A legacy SSE session with no message posted and no call under way for this long is closed. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
+  MCP_LEGACY_SSE_IDLE_SECONDS = 300;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   MCP_AUTH_FAILURE_WINDOW_SECONDS = 60;

@@ -21,7 +21,7 @@ import {
   type JsonRpcId,
   JsonRpcHttpException,
 } from './json-rpc-error.js';
-import { bearerToken, firstRequestNeedingKey } from './mcp-request.js';
+import { bearerToken, firstRequest, firstRequestNeedingKey } from './mcp-request.js';
 
 /** A request to /messages, with the verified key once the guard passed it (the SDK's authInfo). */
 export type McpRequest = IncomingMessage & { auth?: AuthInfo };
@@ -39,8 +39,9 @@ const BUSY_RETRY_AFTER_SECONDS = 1;
 
 /**
  * Judges every message the SDK will execute: Origin/Host checks against DNS rebinding, then the
- * API key rule — initialize and notifications pass; every other request needs a valid key, also
- * inside a batch. Keys that fail verification are counted per client address: past
+ * API key rule — on the stateless endpoint initialize and notifications pass and every other
+ * request needs a valid key, also inside a batch; a legacy SSE session's messages all need one.
+ * Keys that fail verification are counted per client address: past
  * MCP_AUTH_FAILURE_LIMIT in a window the address gets 429 for anything but a key known to be
  * valid (judged before its body is read, and held before it is answered), so guessing costs the
  * database nothing and valid callers are untouched. Lookups of uncached keys from
@@ -68,6 +69,16 @@ export class ApiKeyGuard {
     this.assertAllowedOrigin(req);
     const request = firstRequestNeedingKey(body);
     if (request) await this.requireKey(req, request.id ?? null, address);
+  }
+
+  /**
+   * For POST /messages?sessionId=…: every message needs a valid key, initialize, notifications and
+   * responses too. The session belongs to a key, and such messages act on it: a stranger's
+   * notifications/cancelled would cancel its calls, an initialize's answer would go down its stream.
+   */
+  async authorizeSessionMessage(req: McpRequest, body: unknown, address: string): Promise<void> {
+    this.assertAllowedOrigin(req);
+    await this.requireKey(req, firstRequest(body)?.id ?? null, address);
   }
 
   /** For GET /sse: a legacy SSE stream is opened only with a valid key. */

@@ -1,33 +1,61 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerResponse } from 'node:http';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { KeyOwner, McpRequest } from './api-key.guard.js';
 import { JSON_RPC_FORBIDDEN, JSON_RPC_RATE_LIMITED, JSON_RPC_TRANSPORT_ERROR, JsonRpcHttpException } from './json-rpc-error.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
+import { firstRequest } from './mcp-request.js';
+import { SessionActivity } from './session-activity.js';
 
 /** Where legacy clients open their stream, and where they post (with ?sessionId=). */
 export const LEGACY_SSE_PATH = '/sse';
 
 interface Session {
-  transport: SSEServerTransport;
+  transport: WatchedSseTransport;
   server: Server;
-  keyId: string;
+  owner: KeyOwner;
+  activity: SessionActivity;
+}
+
+/** The SDK's SSE transport, telling the session's activity what its client sent and what was answered. */
+class WatchedSseTransport extends SSEServerTransport {
+  constructor(
+    res: ServerResponse,
+    private readonly activity: SessionActivity,
+  ) {
+    super('/messages', res);
+  }
+
+  // Seen before the SDK gets it: the SDK may answer (an unknown method) before this call returns.
+  override handleMessage(message: unknown, extra?: MessageExtraInfo): Promise<void> {
+    this.activity.received(message);
+    return super.handleMessage(message, extra);
+  }
+
+  override send(message: JSONRPCMessage): Promise<void> {
+    this.activity.sent(message);
+    return super.send(message);
+  }
 }
 
 /**
  * The 2024-11-05 HTTP+SSE transport the original service also served, for clients that speak
  * only it: GET /sse opens a stream (its key is checked), then POST /messages?sessionId=… carries
- * each message (its key is checked again, and must be the stream's) and is answered 202, the
- * response going down the stream. Sessions live in this instance: behind a load balancer such
- * clients need sticky routing. Stateless streamable HTTP (POST /messages) needs none.
+ * each message (its key is checked again, and must be the stream's, whatever the message) and is
+ * answered 202, the response going down the stream. One user holds at most
+ * MCP_LEGACY_SSE_SESSIONS_PER_USER sessions; one idle for MCP_LEGACY_SSE_IDLE_SECONDS is closed.
+ * Sessions live in this instance: behind a load balancer such clients need sticky routing.
+ * Stateless streamable HTTP (POST /messages) needs none.
  */
 @Injectable()
 export class LegacySseService {
   private readonly logger = new Logger(LegacySseService.name);
   private readonly sessions = new Map<string, Session>();
+  private readonly sessionsOfUser = new Map<string, Set<Session>>();
 
   constructor(
     private readonly gateway: McpGatewayService,
@@ -37,26 +65,36 @@ export class LegacySseService {
   /** GET /sse, its key already verified (req.auth). */
   async open(req: McpRequest, res: ServerResponse): Promise<void> {
     const owner = req.auth?.extra as KeyOwner;
+    const ofUser = this.sessionsOfUser.get(owner.userId) ?? new Set<Session>();
+    if (ofUser.size >= this.config.mcp.legacySseSessionsPerUser) throw this.userFull(ofUser);
     if (this.sessions.size >= this.config.mcp.legacySseMaxSessions) {
       throw new JsonRpcHttpException(503, 'Too many SSE sessions open on this instance; use streamable HTTP (POST /messages) or retry later', JSON_RPC_RATE_LIMITED, null, { 'Retry-After': '5' });
     }
-    const transport = new SSEServerTransport('/messages', res);
-    const server = this.gateway.newServer();
-    this.sessions.set(transport.sessionId, { transport, server, keyId: owner.keyId });
-    res.on('close', () => {
-      this.sessions.delete(transport.sessionId);
-      void server.close();
+    const idleSeconds = this.config.mcp.legacySseIdleSeconds;
+    const activity = new SessionActivity(idleSeconds * 1000, () => {
+      this.logger.debug({ keyId: owner.keyId, idleSeconds }, 'legacy SSE session closed: idle');
+      void transport.close();
     });
-    await server.connect(transport);
+    const transport = new WatchedSseTransport(res, activity);
+    const session: Session = { transport, server: this.gateway.newServer(), owner, activity };
+    this.sessions.set(transport.sessionId, session);
+    this.sessionsOfUser.set(owner.userId, ofUser.add(session));
+    res.on('close', () => this.forget(transport.sessionId, session));
+    await session.server.connect(transport);
     this.logger.debug({ keyId: owner.keyId, sessions: this.sessions.size }, 'legacy SSE session opened');
   }
 
-  /** POST /messages?sessionId=…, its body read and judged by the key guard already. */
+  /**
+   * POST /messages?sessionId=…, its body read and its key verified already: whatever the message
+   * (initialize, notifications/cancelled, a response), only the stream's own key may post it.
+   */
   async post(req: McpRequest, res: ServerResponse, sessionId: string, body: unknown): Promise<void> {
+    const id = firstRequest(body)?.id ?? null;
     const session = this.sessions.get(sessionId);
-    if (!session) throw new JsonRpcHttpException(404, 'Unknown or closed SSE session; open a new one with GET /sse', JSON_RPC_TRANSPORT_ERROR);
-    const owner = req.auth?.extra as KeyOwner | undefined;
-    if (owner && owner.keyId !== session.keyId) throw new JsonRpcHttpException(403, 'This SSE session belongs to another API key', JSON_RPC_FORBIDDEN);
+    if (!session) throw new JsonRpcHttpException(404, 'Unknown or closed SSE session; open a new one with GET /sse', JSON_RPC_TRANSPORT_ERROR, id);
+    const owner = req.auth?.extra as KeyOwner;
+    if (owner.keyId !== session.owner.keyId) throw new JsonRpcHttpException(403, 'This SSE session belongs to another API key', JSON_RPC_FORBIDDEN, id);
+    session.activity.posted();
     await this.gateway.admitLoneCall(req, body);
     await session.transport.handlePostMessage(req, res, body);
   }
@@ -64,5 +102,22 @@ export class LegacySseService {
   /** Ends every stream (at shutdown: otherwise they would hold the listener open until the grace period ends). */
   async closeAll(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((session) => session.transport.close()));
+  }
+
+  /** The 429 for one session too many: Retry-After is when the user's first session would close if left idle. */
+  private userFull(ofUser: Set<Session>): JsonRpcHttpException {
+    const { legacySseSessionsPerUser: limit, legacySseIdleSeconds: idleSeconds } = this.config.mcp;
+    const retryAfter = Math.min(idleSeconds, ...[...ofUser].map((session) => session.activity.secondsUntilIdle() ?? idleSeconds));
+    const message = `This account already has ${limit} legacy SSE sessions open, the most it may; close one (end its GET /sse stream), or leave one idle for ${idleSeconds} s, or use streamable HTTP (POST /messages)`;
+    return new JsonRpcHttpException(429, message, JSON_RPC_RATE_LIMITED, null, { 'Retry-After': String(retryAfter) }, { sessions_per_user: limit, idle_seconds: idleSeconds });
+  }
+
+  private forget(sessionId: string, session: Session): void {
+    session.activity.stop();
+    this.sessions.delete(sessionId);
+    const ofUser = this.sessionsOfUser.get(session.owner.userId);
+    ofUser?.delete(session);
+    if (ofUser?.size === 0) this.sessionsOfUser.delete(session.owner.userId);
+    void session.server.close();
   }
 }

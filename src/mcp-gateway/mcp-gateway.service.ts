@@ -51,6 +51,12 @@ const MAX_BATCH_CALLS = 100;
 export class McpGatewayService {
   /** One key's tool calls run MCP_CALLS_PER_KEY at a time (a 100-call batch waits its turn), so one key cannot take every query slot. */
   private readonly callsPerKey: KeyedGate;
+  /**
+   * One user's tool calls run MCP_CONCURRENT_CALLS_PER_USER at a time, all their keys, tokens and
+   * both transports together; one more is refused at once, so 20 keys hold no more query slots
+   * than this. Entered inside the key's slot: a key's batch still waits behind its own calls.
+   */
+  private readonly callsPerUser: KeyedGate;
   /** tools/list per policy object (one per verified key): built once, not per request. */
   private readonly definitionsOfPolicy = new WeakMap<KeyPolicy, Tool[]>();
 
@@ -62,7 +68,10 @@ export class McpGatewayService {
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.callsPerKey = new KeyedGate(config.mcp.callsPerKey, MAX_BATCH_CALLS);
+    const perUser = config.mcp.concurrentCallsPerUser;
+    // A key never runs more than its account may: alone, its batch waits rather than being refused.
+    this.callsPerKey = new KeyedGate(Math.min(config.mcp.callsPerKey, perUser), MAX_BATCH_CALLS);
+    this.callsPerUser = new KeyedGate(perUser, 0, () => new UserCallsFullError(perUser));
   }
 
   /** Serves `body`, the message the guard judged; the transport never reads the request itself. */
@@ -114,7 +123,8 @@ export class McpGatewayService {
         return await this.callTool(owner, name, args);
       } catch (error) {
         if (error instanceof UsageUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, error.message);
-        if (error instanceof GateFullError) throw protocolError(JSON_RPC_RATE_LIMITED, 'Too many calls of this API key at once; retry shortly');
+        if (error instanceof GateFullError) throw this.tooManyAtOnce('key', 'Too many calls of this API key at once; retry shortly');
+        if (error instanceof UserCallsFullError) throw this.tooManyAtOnce('user', error.message);
         if (error instanceof QuotaExhaustedError) throw protocolError(JSON_RPC_QUOTA_EXHAUSTED, error.message, this.quotaRefused(error).data);
         if (error instanceof StoreUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, 'Usage quotas cannot be checked right now; try again shortly');
         throw error;
@@ -132,14 +142,16 @@ export class McpGatewayService {
     if (retryAfter > 0) throw this.rateLimited(owner, retryAfter, (message, data) => protocolError(JSON_RPC_RATE_LIMITED, message, data));
     const tool = this.registry.get(name);
     // Admitted inside the key's gate, right before the call runs, so its record falls in the period it was admitted in.
-    const { outcome, admission } = await this.callsPerKey.run(owner.keyId, async () => {
-      const admitted = await this.metering.admit(owner, tool?.maxRows ?? 0);
-      try {
-        return { outcome: await this.usage.intercept(owner, name, args, () => this.runInScope(owner, tool, name, args, admitted)), admission: admitted };
-      } finally {
-        admitted.release();
-      }
-    });
+    const { outcome, admission } = await this.callsPerKey.run(owner.keyId, () =>
+      this.callsPerUser.run(owner.userId, async () => {
+        const admitted = await this.metering.admit(owner, tool?.maxRows ?? 0);
+        try {
+          return { outcome: await this.usage.intercept(owner, name, args, () => this.runInScope(owner, tool, name, args, admitted)), admission: admitted };
+        } finally {
+          admitted.release();
+        }
+      }),
+    );
     if (outcome.unknownTool) throw protocolError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
     return withMeteredUsage(outcome, await this.metering.quotaStates(owner), quotaCut(tool, admission, outcome));
   }
@@ -155,6 +167,12 @@ export class McpGatewayService {
     this.metrics.rateLimitRefusals.inc();
     const limit = this.metering.callsPerMinute(owner);
     return as(`Rate limit of this API key (${limit} calls per minute) exceeded; retry in ${retryAfterSeconds} s`, { calls_per_minute: limit, retry_after_seconds: retryAfterSeconds });
+  }
+
+  /** The refusal of a call while too many of its key's or user's calls run; it never ran, so it is not recorded. */
+  private tooManyAtOnce(scope: 'key' | 'user', message: string): Error {
+    this.metrics.concurrencyRefusals.inc({ scope });
+    return protocolError(JSON_RPC_RATE_LIMITED, message);
   }
 
   private quotaRefused(refusal: QuotaExhaustedError): QuotaExhaustedError {
@@ -173,6 +191,14 @@ export class McpGatewayService {
       this.definitionsOfPolicy.set(policy, definitions);
     }
     return definitions;
+  }
+}
+
+/** One call more than MCP_CONCURRENT_CALLS_PER_USER: the user's other calls hold every slot. */
+class UserCallsFullError extends Error {
+  constructor(limit: number) {
+    super(`Too many calls of this account at once (at most ${limit}, all its API keys together); retry shortly`);
+    this.name = 'UserCallsFullError';
   }
 }
 

@@ -55,9 +55,13 @@ export class McpHttpHandler {
       }
       const body = await readJsonBody(req, this.config.http.bodyLimitBytes);
       assertUniqueIds(body);
-      await this.guard.authorize(req, body, address);
-      if (route.sessionId !== null) await this.legacySse.post(req, res, route.sessionId, body);
-      else await this.gateway.handle(req, res, body);
+      if (route.sessionId !== null) {
+        await this.guard.authorizeSessionMessage(req, body, address);
+        await this.legacySse.post(req, res, route.sessionId, body);
+      } else {
+        await this.guard.authorize(req, body, address);
+        await this.gateway.handle(req, res, body);
+      }
     } catch (error) {
       if (error instanceof HeldRefusal && error.holdMs > 0) this.refuseLater(req, res, error);
       else this.refuse(req, res, error);

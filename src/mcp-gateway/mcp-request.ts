@@ -11,12 +11,21 @@ export function messagesOf(body: unknown): JsonRpcMessage[] {
   return items.filter((item): item is JsonRpcMessage => typeof item === 'object' && item !== null);
 }
 
+/** A request (a method and an id), not a notification or a response. */
+const isRequest = (message: JsonRpcMessage) => typeof message.method === 'string' && message.id !== undefined;
+
+/** The first request of a body, whose id a refusal of the whole body echoes. */
+export function firstRequest(body: unknown): JsonRpcMessage | undefined {
+  return messagesOf(body).find(isRequest);
+}
+
 /**
- * The first message that needs an API key: any request except `initialize`. Notifications (no id)
- * and responses carry no method call that reads data, so they pass like initialize does.
+ * The first message that needs an API key on the stateless endpoint: any request except
+ * `initialize`. Notifications (no id) and responses carry no method call that reads data, so they
+ * pass like initialize does.
  */
 export function firstRequestNeedingKey(body: unknown): JsonRpcMessage | undefined {
-  return messagesOf(body).find((message) => typeof message.method === 'string' && message.id !== undefined && message.method !== 'initialize');
+  return messagesOf(body).find((message) => isRequest(message) && message.method !== 'initialize');
 }
 
 /**
@@ -27,7 +36,7 @@ export function repeatedRequestId(body: unknown): JsonRpcId | undefined {
   if (!Array.isArray(body)) return undefined;
   const seen = new Set<string>();
   for (const message of messagesOf(body)) {
-    if (typeof message.method !== 'string' || message.id === undefined) continue;
+    if (!isRequest(message)) continue;
     const key = JSON.stringify(message.id);
     if (seen.has(key)) return message.id;
     seen.add(key);

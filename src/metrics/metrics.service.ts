@@ -63,6 +63,12 @@ export class Metrics {
 
   readonly quotaRefusals = this.counter('mcp_quota_refusals_total', 'Tool calls refused by a used-up quota, by quota (records_per_day, records_per_month, calls_per_day) and scope (key, user)', ['quota', 'scope']);
 
+  readonly concurrencyRefusals = this.counter(
+    'mcp_concurrency_refusals_total',
+    'Tool calls refused because too many calls were running at once, by scope (key: MCP_CALLS_PER_KEY and its queue, user: MCP_CONCURRENT_CALLS_PER_USER)',
+    ['scope'],
+  );
+
   private readonly byTool: KnownLabels<ToolChildren>;
   private readonly byTable: KnownLabels<Counter.Internal>;
 
@@ -83,6 +89,7 @@ export class Metrics {
     for (const reason of KEY_REFUSAL_REASONS) this.keyVerificationsRefused.inc({ reason }, 0);
     this.rateLimitRefusals.inc(0);
     for (const quota of QUOTA_NAMES) for (const scope of ['key', 'user']) this.quotaRefusals.inc({ quota, scope }, 0);
+    for (const scope of ['key', 'user']) this.concurrencyRefusals.inc({ scope }, 0);
   }
 
   observeToolCall(call: ToolCallObservation): void {
