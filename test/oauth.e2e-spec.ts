@@ -201,6 +201,20 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
     await rawRpc(app, toolsList, tokens.access_token).expect(200);
   });
 
+  it("should hold a new sign-in to the ceiling an administrator set on the user's keys", async () => {
+    const person = await registerAndLogin(app);
+    const limited = (await app.rest.post('/api/mcp-keys/create').set('Authorization', `Bearer ${person.jwt}`).send({ key_name: 'limited' }).expect(200)).body;
+    const ceiling = { tools: ['search_stocks'], tables: [], calls_per_minute: 30, records_per_day: null, records_per_month: null, calls_per_day: null };
+    await app.rest.put(`/api/admin/keys/${limited.key_id}/policy`).set('Authorization', `Bearer ${admin.jwt}`).send({ tools: ['search_stocks'], calls_per_minute: 30 }).expect(200);
+    await app.rest.post('/api/mcp-keys/revoke').set('Authorization', `Bearer ${person.jwt}`).send({ key_id: limited.key_id }).expect(200);
+
+    const { tokens } = await signInOverHttp(app.restUrl, person, { name: 'After the ceiling' });
+    const listed = (await rawRpc(app, toolsList, tokens.access_token).expect(200)).body.result.tools as { name: string }[];
+    expect(listed.map((tool) => tool.name)).toEqual(['search_stocks']);
+    const signIn = (await listKeys(app, person)).find((key) => key.key_name === 'OAuth: After the ceiling') as unknown as { policy: unknown };
+    expect(signIn.policy).toEqual(ceiling);
+  });
+
   it('should sign in a client whose name is cut inside an emoji, and refuse text that is not Unicode with a 400', async () => {
     const name = `${'a'.repeat(79)}😀 Assistant`;
     const { tokens } = await signInOverHttp(app.restUrl, user, { name });
