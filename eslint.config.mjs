@@ -19,7 +19,7 @@ export default tseslint.config(
   },
   {
     // Response bodies from supertest and raw ClickHouse rows are `any` by nature; tests assert their shape.
-    files: ['test/**/*.ts', 'src/**/*.spec.ts'],
+    files: ['test/**/*.ts', 'src/**/*.spec.ts', 'src/**/*.db-spec.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
