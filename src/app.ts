@@ -80,12 +80,24 @@ function markPublicOperations(document: OpenAPIObject): void {
  */
 function serveConsole(app: NestExpressApplication, env: AppConfig['env']): void {
   if (env === 'production') {
-    app.use('/console/', (req: Request, res: Response, next: NextFunction) => (req.path.endsWith('.map') ? res.status(404).end() : next()));
+    app.use('/console/', (req: Request, res: Response, next: NextFunction) => (namesSourceMap(req.path) ? res.status(404).end() : next()));
   }
   app.useStaticAssets(resolve(import.meta.dirname, 'console'), { prefix: '/console/', index: 'index.html', redirect: false });
   const server = app.getHttpAdapter().getInstance();
   server.get('/', (_req, res) => res.redirect(302, '/console/'));
   server.get('/console', (_req, res) => res.redirect(301, '/console/'));
+}
+
+/**
+ * Whether the path, as the static server decodes it (`console.js%2Emap` is console.js.map), names a
+ * source map. A path that does not decode is no file: the static server refuses it itself.
+ */
+function namesSourceMap(path: string): boolean {
+  try {
+    return decodeURIComponent(path).toLowerCase().endsWith('.map');
+  } catch {
+    return false;
+  }
 }
 
 function urlOf(server: Server): string {

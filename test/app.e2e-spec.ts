@@ -94,8 +94,11 @@ describe('Process lifecycle (e2e)', () => {
     try {
       const script = await production.rest.get('/console/console.js').expect(200);
       expect(script.text).toContain('sourceMappingURL=console.js.map');
-      const map = await production.rest.get('/console/console.js.map').expect(404);
-      expect(map.text).toBe('');
+      // Percent-encoded spellings too: the static server decodes the path before it finds the file.
+      for (const path of ['/console/console.js.map', '/console/console.js%2Emap', '/console/console.js%2emap', '/console/console.js.ma%70', '/console/console.css%2Emap']) {
+        const map = await production.rest.get(path).expect(404);
+        expect(map.text).toBe('');
+      }
     } finally {
       await production.stop();
     }
