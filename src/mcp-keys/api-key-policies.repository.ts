@@ -7,10 +7,15 @@ import { int, join, sql, str } from '../clickhouse/sql.js';
 import { MCP_API_KEY_POLICIES_TABLE } from './api-key-policies.table.js';
 import { type KeyPolicy, UNRESTRICTED_POLICY } from './key-policy.js';
 
+/** The policy an administrator set on a key, and when (ms since the epoch; 0 when not known): owners may only tighten it. */
+export interface Ceiling extends KeyPolicy {
+  setAt: number;
+}
+
 /** A key's policy and the administrator's ceiling over it (null: none). */
 export interface StoredPolicy {
   policy: KeyPolicy;
-  ceiling: KeyPolicy | null;
+  ceiling: Ceiling | null;
 }
 
 interface PolicyRow {
@@ -36,15 +41,22 @@ function namesOf(text: unknown): string[] {
   }
 }
 
-/** The ceiling column: a policy's row as JSON; anything else (empty, hand-edited) is no ceiling. */
-function ceilingOf(text: string): KeyPolicy | null {
+/**
+ * The ceiling column: a policy's row as JSON with `set_at` (unix ms; missing in ceilings written
+ * before it was kept); anything else (empty, hand-edited) is no ceiling.
+ */
+function ceilingOf(text: string): Ceiling | null {
   try {
     const row: unknown = JSON.parse(text);
-    return typeof row === 'object' && row !== null ? toPolicy(row as PolicyRow) : null;
+    if (typeof row !== 'object' || row === null) return null;
+    const setAt = (row as { set_at?: unknown }).set_at;
+    return { ...toPolicy(row as PolicyRow), setAt: typeof setAt === 'number' && Number.isFinite(setAt) ? setAt : 0 };
   } catch {
     return null;
   }
 }
+
+const ceilingColumn = (ceiling: Ceiling | null) => (ceiling ? JSON.stringify({ ...policyRow(ceiling), set_at: ceiling.setAt }) : '');
 
 const toPolicy = (row: PolicyRow): KeyPolicy => ({
   tools: namesOf(row.tools),
@@ -105,22 +117,28 @@ export class ApiKeyPoliciesRepository {
   }
 
   /**
-   * The ceiling an administrator set on this user's keys, revoked ones included, for the keys the
-   * user creates next (else revoking a limited key and creating another would shed the limit): that
-   * of the most recently changed key that has one.
+   * The ceiling an administrator set last on any of this user's keys, revoked ones included, for
+   * the keys the user creates next (else revoking a limited key and creating another would shed the
+   * limit). By when the administrator set it, not when its key last changed: an owner's own change
+   * carries the key's ceiling along and must not bring an older, looser one back. Ceilings of
+   * before `set_at` was kept count from their key's last change.
    */
-  async ceilingForNewKeysOf(userId: string): Promise<KeyPolicy | null> {
-    const [row] = await this.clickhouse.query<{ ceiling: string }>(sql`
-      SELECT ceiling FROM (
-        SELECT ceiling, updated_at, ver
+  async ceilingForNewKeysOf(userId: string): Promise<Ceiling | null> {
+    const rows = await this.clickhouse.query<{ ceiling: string; updated_at: number }>(sql`
+      SELECT ceiling, updated_at FROM (
+        SELECT ceiling, toUnixTimestamp(updated_at) AS updated_at
         FROM mcp_api_key_policies
         WHERE user_id = ${str(userId)}
         ORDER BY key_id, ver DESC
         LIMIT 1 BY key_id)
-      WHERE ceiling != ''
-      ORDER BY updated_at DESC, ver DESC
-      LIMIT 1`);
-    return row ? ceilingOf(row.ceiling) : null;
+      WHERE ceiling != ''`);
+    let newest: Ceiling | null = null;
+    for (const row of rows) {
+      const ceiling = ceilingOf(row.ceiling);
+      if (ceiling && !ceiling.setAt) ceiling.setAt = Number(row.updated_at) * 1000;
+      if (ceiling && (!newest || ceiling.setAt > newest.setAt)) newest = ceiling;
+    }
+    return newest;
   }
 
   async save(keyId: string, userId: string, { policy, ceiling }: StoredPolicy, updatedBy: string, at: Date): Promise<void> {
@@ -129,7 +147,7 @@ export class ApiKeyPoliciesRepository {
         key_id: keyId,
         user_id: userId,
         ...policyRow(policy),
-        ceiling: ceiling ? JSON.stringify(policyRow(ceiling)) : '',
+        ceiling: ceilingColumn(ceiling),
         updated_by: updatedBy,
         updated_at: unixSeconds(at),
         ver: nextRowVersion(at.getTime()),

@@ -157,7 +157,7 @@ export class McpKeysService {
     };
     this.assertKnown('tools', policy.tools, new Set(this.registry.definitions.map((tool) => tool.name)));
     this.assertKnown('tables', policy.tables, this.registry.tables());
-    if (actor.isAdmin) return { policy, ceiling: policy };
+    if (actor.isAdmin) return { policy, ceiling: { ...policy, setAt: Date.now() } };
     this.assertWithinCeiling(policy, current.ceiling);
     return { policy, ceiling: current.ceiling };
   }
