@@ -10,6 +10,7 @@ import { McpGatewayModule } from './mcp-gateway/mcp-gateway.module.js';
 import { McpKeysModule } from './mcp-keys/mcp-keys.module.js';
 import { McpUsageModule } from './mcp-usage/mcp-usage.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { MetricsEndpointModule } from './metrics-endpoint/metrics-endpoint.module.js';
 import { createLoggerOptions } from './common/logger.options.js';
 import { type Clock, systemClock } from './common/clock.js';
 import { ClockModule } from './common/clock.module.js';
@@ -25,7 +26,7 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(config),
         ClockModule.forRoot(clock),
-        LoggerModule.forRoot(createLoggerOptions(config)),
+        LoggerModule.forRoot(createLoggerOptions(config.logLevel)),
         ClickHouseModule,
         HealthModule,
         AuthModule,
@@ -35,6 +36,7 @@ export class AppModule {
         McpOAuthModule,
         McpGatewayModule,
         MetricsModule,
+        MetricsEndpointModule,
         AdminModule,
       ],
     };

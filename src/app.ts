@@ -9,7 +9,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { SchemaService } from './clickhouse/schema/schema.service.js';
-import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { AllExceptionsFilter } from './all-exceptions.filter.js';
 import { ConnectionLimiter } from './common/connection-limiter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 import { UntrustedJsonPipe } from './common/untrusted-json.pipe.js';

@@ -12,7 +12,7 @@ const STORED_KEYS = 200_000;
 const toMicroseconds = (sample) => ({ n: sample.n, p50: sample.p50 * 1000, p99: sample.p99 * 1000, mean: sample.mean * 1000 });
 
 async function loadVerifierParts(distDir) {
-  const [{ ApiKeyVerifier }, { ApiKeysRepository }, { ApiKeyPoliciesRepository }, { AuthService }, { UsersRepository }, { hashApiKey }, { SchemaService }, { Metrics }, { ToolRegistry }] = await Promise.all([
+  const [{ ApiKeyVerifier }, { ApiKeysRepository }, { ApiKeyPoliciesRepository }, { AuthService }, { UsersRepository }, { hashApiKey }, { SchemaService }, { MetricsRegistry }, { KeyCacheMetrics }] = await Promise.all([
     importDist(distDir, 'mcp-keys/api-key-verifier.js'),
     importDist(distDir, 'mcp-keys/api-keys.repository.js'),
     importDist(distDir, 'mcp-keys/api-key-policies.repository.js'),
@@ -20,10 +20,10 @@ async function loadVerifierParts(distDir) {
     importDist(distDir, 'auth/users.repository.js'),
     importDist(distDir, 'mcp-keys/api-key.js'),
     importDist(distDir, 'clickhouse/schema/schema.service.js'),
-    importDist(distDir, 'metrics/metrics.service.js'),
-    importDist(distDir, 'market-data/tool-registry.js'),
+    importDist(distDir, 'metrics/metrics-registry.js'),
+    importDist(distDir, 'mcp-keys/key-cache.metrics.js'),
   ]);
-  return { ApiKeyVerifier, ApiKeysRepository, ApiKeyPoliciesRepository, AuthService, UsersRepository, hashApiKey, SchemaService, Metrics, ToolRegistry };
+  return { ApiKeyVerifier, ApiKeysRepository, ApiKeyPoliciesRepository, AuthService, UsersRepository, hashApiKey, SchemaService, MetricsRegistry, KeyCacheMetrics };
 }
 
 /**
@@ -37,8 +37,8 @@ async function verifierFactory(parts, clickhouse, config) {
   const users = new parts.UsersRepository(clickhouse, schema);
   await schema.adoptAll();
   const auth = new parts.AuthService(users, undefined, undefined, undefined, undefined, config);
-  // One Metrics for all, as the app has: the uncached figure times a fresh verifier per call.
-  const metrics = new parts.Metrics(new parts.ToolRegistry(config));
+  // One set of counters for all, as the app has: the uncached figure times a fresh verifier per call.
+  const metrics = new parts.KeyCacheMetrics(new parts.MetricsRegistry());
   return () => new parts.ApiKeyVerifier(keys, policies, auth, config, metrics, clickhouse);
 }
 

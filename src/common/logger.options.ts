@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import type { AppConfig } from '../config/app-config.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -17,10 +16,10 @@ function requestId(req: IncomingMessage): string {
  * (bench/README.md), every tool call is a row of mcp_tool_usage_log already, and the MCP door
  * logs each refused request itself.
  */
-export function createLoggerOptions(config: AppConfig): Params {
+export function createLoggerOptions(level: string): Params {
   return {
     pinoHttp: {
-      level: config.logLevel,
+      level,
       genReqId: (req, res) => {
         const id = requestId(req);
         res.setHeader('X-Request-Id', id);

@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { type TrustProxy, compileTrustProxy } from '../common/client-address.js';
-import type { ToolSetName } from '../market-data/tools/index.js';
-import type { QuotaName } from '../mcp-keys/key-policy.js';
-import { EnvironmentVariables, splitList } from './environment.dto.js';
+import { EnvironmentVariables, type QuotaName, type ToolSetName, splitList } from './environment.dto.js';
 
 /** The typed, validated settings every module reads; built once at start-up from the environment. */
 export interface AppConfig {

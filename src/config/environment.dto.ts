@@ -3,6 +3,18 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, isURL, Matches, Ma
 
 /** A comma-separated setting as its items, blanks dropped. */
 export const splitList = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+/**
+ * The tool sets MCP_TOOL_SETS chooses from. Config owns the names; market-data's TOOL_SETS must
+ * give each exactly one tool list (the compiler checks, `satisfies Record<ToolSetName, ...>`).
+ */
+export const TOOL_SET_NAMES = ['stock', 'tushare'] as const;
+export type ToolSetName = (typeof TOOL_SET_NAMES)[number];
+const TOOL_SET_LIST = new RegExp(`^\\s*(${TOOL_SET_NAMES.join('|')})(\\s*,\\s*(${TOOL_SET_NAMES.join('|')}))*\\s*$`);
+
+/** The quotas the QUOTA_KEY_* and QUOTA_USER_* settings (and a key policy) set, by their API names. */
+export const QUOTA_NAMES = ['records_per_day', 'records_per_month', 'calls_per_day'] as const;
+export type QuotaName = (typeof QUOTA_NAMES)[number];
+
 /** Host names such as docker compose's `clickhouse_1` have underscores. */
 const HTTP_URL = { require_tld: false, protocols: ['http', 'https'], require_protocol: true, allow_underscores: true };
 
@@ -158,7 +170,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   MCP_ALLOWED_HOSTS = '';
 
-  @IsOptional() @Matches(/^\s*(stock|tushare)(\s*,\s*(stock|tushare))*\s*$/, { message: 'MCP_TOOL_SETS must list tool sets from: stock, tushare (comma-separated)' })
+  @IsOptional() @Matches(TOOL_SET_LIST, { message: `MCP_TOOL_SETS must list tool sets from: ${TOOL_SET_NAMES.join(', ')} (comma-separated)` })
   MCP_TOOL_SETS = 'stock,tushare';
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)

@@ -1,6 +1,6 @@
 import { type Sql, date, join, sql, str } from '../clickhouse/sql.js';
-import type { MarketDataRepository } from './market-data.repository.js';
-import { ToolError, type Row } from './stock-tool.js';
+import type { MarketDataRepository, Row } from './market-data.repository.js';
+import { ToolError } from './stock-tool.js';
 
 export type Adjustment = 'none' | 'qfq' | 'hfq';
 

@@ -3,11 +3,12 @@ import { DemoDataSeeder } from './demo-data/demo-data.seeder.js';
 import { MarketDataRepository } from './market-data.repository.js';
 import { ToolCallHandler } from './tool-call.handler.js';
 import { ToolRegistry } from './tool-registry.js';
+import { ToolCallMetrics } from './tool-call.metrics.js';
 
 /** The tushare market tables (ods_*), the data tools over them, their tool sets and the demo data. */
 @Module({
-  providers: [MarketDataRepository, ToolRegistry, ToolCallHandler, DemoDataSeeder],
-  exports: [ToolRegistry, ToolCallHandler],
+  providers: [MarketDataRepository, ToolRegistry, ToolCallHandler, DemoDataSeeder, ToolCallMetrics],
+  exports: [ToolRegistry, ToolCallHandler, ToolCallMetrics],
 })
 export class MarketDataModule implements OnApplicationBootstrap {
   constructor(private readonly demoData: DemoDataSeeder) {}

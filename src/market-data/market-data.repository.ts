@@ -3,7 +3,9 @@ import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { type Sql, ident, join, sql } from '../clickhouse/sql.js';
 import { MARKET_TABLES } from './market-tables.js';
-import type { Row } from './stock-tool.js';
+
+/** One row as ClickHouse returns it, before a tool shapes it. */
+export type Row = Record<string, unknown>;
 
 /**
  * Reads the tushare market tables as they are: an operator's may lack metric columns (tools

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import type { MarketDataRepository } from './market-data.repository.js';
-
-export type Row = Record<string, unknown>;
+import type { MarketDataRepository, Row } from './market-data.repository.js';
 
 /**
  * One MCP data tool over the market tables. Adding a tool is one file that exports a StockTool

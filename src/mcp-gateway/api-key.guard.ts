@@ -11,7 +11,6 @@ import { ApiKeyVerifier, type VerifiedKey } from '../mcp-keys/api-key-verifier.j
 import { LastUsedTracker } from '../mcp-keys/last-used-tracker.js';
 import { MeteringService } from '../mcp-metering/metering.service.js';
 import { PublicUrls } from '../mcp-oauth/public-urls.js';
-import { Metrics } from '../metrics/metrics.service.js';
 import {
   JSON_RPC_FORBIDDEN,
   JSON_RPC_RATE_LIMITED,
@@ -21,6 +20,7 @@ import {
   type JsonRpcId,
   JsonRpcHttpException,
 } from './json-rpc-error.js';
+import { GatewayMetrics } from './gateway.metrics.js';
 import { bearerToken, firstRequest, firstRequestNeedingKey } from './mcp-request.js';
 
 /** A request to /messages, with the verified key once the guard passed it (the SDK's authInfo). */
@@ -58,7 +58,7 @@ export class ApiKeyGuard {
     private readonly lastUsed: LastUsedTracker,
     private readonly metering: MeteringService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly metrics: Metrics,
+    private readonly metrics: GatewayMetrics,
     private readonly urls: PublicUrls,
   ) {
     this.failures = new FailureCounter(config.mcp.authFailureLimit, config.mcp.authFailureWindowSeconds * 1000);

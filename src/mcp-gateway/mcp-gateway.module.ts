@@ -5,6 +5,7 @@ import { McpMeteringModule } from '../mcp-metering/mcp-metering.module.js';
 import { McpOAuthModule } from '../mcp-oauth/mcp-oauth.module.js';
 import { McpUsageModule } from '../mcp-usage/mcp-usage.module.js';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { GatewayMetrics } from './gateway.metrics.js';
 import { LegacySseService } from './legacy-sse.service.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 import { McpHttpHandler } from './mcp-http.handler.js';
@@ -12,6 +13,6 @@ import { McpHttpHandler } from './mcp-http.handler.js';
 /** The MCP port: its one door (McpHttpHandler), the key guard, and the per-request SDK server. */
 @Module({
   imports: [McpKeysModule, McpUsageModule, McpMeteringModule, McpOAuthModule, MarketDataModule],
-  providers: [McpGatewayService, LegacySseService, McpHttpHandler, ApiKeyGuard],
+  providers: [McpGatewayService, LegacySseService, McpHttpHandler, ApiKeyGuard, GatewayMetrics],
 })
 export class McpGatewayModule {}

@@ -29,7 +29,7 @@ import type { StockTool } from '../market-data/stock-tool.js';
 import { type KeyPolicy, scopeRefusal, tableScopeRefusal } from '../mcp-keys/key-policy.js';
 import { type Admission, MeteringService } from '../mcp-metering/metering.service.js';
 import { QuotaExhaustedError, type QuotaState } from '../mcp-metering/quota-exhausted.error.js';
-import { Metrics } from '../metrics/metrics.service.js';
+import { GatewayMetrics } from './gateway.metrics.js';
 import { loneToolCall } from './mcp-request.js';
 
 const SERVER_INFO = { name: 'stock-data', version: '1.0.0' };
@@ -65,7 +65,7 @@ export class McpGatewayService {
     private readonly tools: ToolCallHandler,
     private readonly usage: UsageInterceptor,
     private readonly metering: MeteringService,
-    private readonly metrics: Metrics,
+    private readonly metrics: GatewayMetrics,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     const perUser = config.mcp.concurrentCallsPerUser;

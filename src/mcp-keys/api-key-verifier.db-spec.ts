@@ -12,13 +12,14 @@ import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { sql, str } from '../clickhouse/sql.js';
 import { type AppConfig, loadAppConfig } from '../config/app-config.js';
 import { ToolRegistry } from '../market-data/tool-registry.js';
-import { Metrics } from '../metrics/metrics.service.js';
+import { MetricsRegistry } from '../metrics/metrics-registry.js';
 import { dropDatabase, uniqueDatabaseName } from '../../test/support/clickhouse.js';
 import { type AdoptedServices, adoptedServices } from '../../test/support/services.js';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from './api-key.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
+import { KeyCacheMetrics } from './key-cache.metrics.js';
 import { UNRESTRICTED_POLICY } from './key-policy.js';
 import { McpKeysService } from './mcp-keys.service.js';
 
@@ -50,7 +51,7 @@ describe(ApiKeyVerifier.name, () => {
     const policies = new ApiKeyPoliciesRepository(clickhouse, schema);
     // The tables exist already: this adopts them as another instance would at start-up.
     if (adopt) await schema.adoptAll();
-    return new ApiKeyVerifier(repository, policies, auth, appConfig, new Metrics(new ToolRegistry(appConfig)), clickhouse);
+    return new ApiKeyVerifier(repository, policies, auth, appConfig, new KeyCacheMetrics(new MetricsRegistry()), clickhouse);
   };
 
   beforeAll(async () => {
@@ -61,7 +62,7 @@ describe(ApiKeyVerifier.name, () => {
     keys = adopted.keys;
     const allowList = new EmailAllowList(clickhouse, config, adopted.schema);
     auth = new AuthService(users, new PasswordHasher(config), new JwtService({ secret: 'verifier-spec-secret' }), new LoginLockout(config), allowList, config);
-    verifier = new ApiKeyVerifier(keys, adopted.policies, auth, config, new Metrics(new ToolRegistry(config)), clickhouse);
+    verifier = new ApiKeyVerifier(keys, adopted.policies, auth, config, new KeyCacheMetrics(new MetricsRegistry()), clickhouse);
     keyService = new McpKeysService(keys, adopted.policies, verifier, new ToolRegistry(config), config);
   });
 
@@ -174,9 +175,9 @@ describe(ApiKeyVerifier.name, () => {
   });
 
   it('should count a miss for each lookup and a hit for each verdict the cache served', async () => {
-    const metrics = new Metrics(new ToolRegistry(config));
+    const metrics = new KeyCacheMetrics(new MetricsRegistry());
     const counted = new ApiKeyVerifier(keys, adopted.policies, auth, config, metrics, adopted.clickhouse);
-    const counts = async () => [(await metrics.keyCacheHits.get()).values[0].value, (await metrics.keyCacheMisses.get()).values[0].value];
+    const counts = async () => [(await metrics.hits.get()).values[0].value, (await metrics.misses.get()).values[0].value];
     const user = await createUser();
     const { rawKey } = await createKey(user.id);
     const stranger = generateApiKey();

@@ -5,11 +5,11 @@ import { AuthService } from '../auth/auth.service.js';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { Metrics } from '../metrics/metrics.service.js';
 import { type KeyVerdict, hashApiKey, isExpired, isWellFormedApiKey } from './api-key.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeyPoliciesRepository } from './api-key-policies.repository.js';
 import type { KeyPolicy } from './key-policy.js';
+import { KeyCacheMetrics } from './key-cache.metrics.js';
 
 const LOOKUPS_WAITING_PER_SLOT = 16;
 const RECENTLY_VALID_MS = 86_400_000;
@@ -67,7 +67,7 @@ export class ApiKeyVerifier {
     private readonly policies: ApiKeyPoliciesRepository,
     private readonly auth: AuthService,
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly metrics: Metrics,
+    private readonly metrics: KeyCacheMetrics,
     private readonly clickhouse: ClickHouseService,
   ) {
     const options = { max: config.mcp.keyCacheMaxEntries, ttl: Math.max(1, config.mcp.keyCacheTtlSeconds * 1000) };
@@ -88,7 +88,7 @@ export class ApiKeyVerifier {
   /** The key's owner when a valid, unexpired verdict is cached; never asks ClickHouse. Counts a cache hit when it is. */
   cached(candidate: string, now = new Date()): VerifiedKey | undefined {
     const key = this.peek(candidate, now);
-    if (key) this.metrics.keyCacheHits.inc();
+    if (key) this.metrics.hits.inc();
     return key;
   }
 
@@ -109,10 +109,10 @@ export class ApiKeyVerifier {
     const keyHash = hashApiKey(candidate);
     const cached = this.known.get(keyHash);
     if (cached || this.unknown.has(keyHash)) {
-      this.metrics.keyCacheHits.inc();
+      this.metrics.hits.inc();
       return usable(cached, now);
     }
-    this.metrics.keyCacheMisses.inc();
+    this.metrics.misses.inc();
     const verdict = await this.lookUpOnce(keyHash, delegated ? () => this.lookUpDelegated(delegated, keyHash) : () => this.lookUpKey(keyHash));
     return isValid(verdict) ? usable(verdict, now) : undefined;
   }

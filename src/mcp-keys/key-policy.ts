@@ -1,3 +1,5 @@
+import type { QuotaName } from '../config/environment.dto.js';
+
 /**
  * What one API key may do. Scopes narrow the tools and tables it reaches (empty: all of them);
  * a null limit means the service's default from configuration (which may be "unlimited").
@@ -19,10 +21,6 @@ export const UNRESTRICTED_POLICY: Readonly<KeyPolicy> = Object.freeze({
   recordsPerMonth: null,
   callsPerDay: null,
 });
-
-/** The quotas a key policy can set, by their API names. */
-export const QUOTA_NAMES = ['records_per_day', 'records_per_month', 'calls_per_day'] as const;
-export type QuotaName = (typeof QUOTA_NAMES)[number];
 
 export const quotaOf = (policy: KeyPolicy, name: QuotaName): number | null =>
   ({ records_per_day: policy.recordsPerDay, records_per_month: policy.recordsPerMonth, calls_per_day: policy.callsPerDay })[name];

@@ -5,6 +5,7 @@ import { SerialQueue } from '../common/serial-queue.js';
 import { uuidV7 } from '../common/uuid-v7.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { QUOTA_NAMES } from '../config/environment.dto.js';
 import { ToolRegistry } from '../market-data/tool-registry.js';
 import { type ApiKey, apiKeyPrefix, generateApiKey, hashApiKey, isExpired } from './api-key.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
@@ -13,7 +14,7 @@ import { ApiKeysRepository } from './api-keys.repository.js';
 import type { CreateKeyDto, CreateKeyResponseDto } from './dto/create-key.dto.js';
 import { type KeyListDto, KeySummaryDto } from './dto/key-list.dto.js';
 import { type KeyPolicyDto, type KeyPolicyResponseDto, KeyPolicyViewDto } from './dto/key-policy.dto.js';
-import { type KeyPolicy, QUOTA_NAMES, UNRESTRICTED_POLICY, quotaOf } from './key-policy.js';
+import { type KeyPolicy, UNRESTRICTED_POLICY, quotaOf } from './key-policy.js';
 
 const DAY_MS = 86_400_000;
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { uuidV7 } from '../common/uuid-v7.js';
 import { unixSeconds } from '../clickhouse/datetime.js';
-import { Metrics } from '../metrics/metrics.service.js';
+import { ToolCallMetrics } from '../market-data/tool-call.metrics.js';
 import { MAX_ERROR_MESSAGE_LENGTH, MAX_TOOL_NAME_LENGTH, type UsageRecord, serializeArguments, truncate } from './usage-record.js';
 import { UsageWriter } from './usage-writer.js';
 
@@ -38,7 +38,7 @@ export class UsageInterceptor {
   constructor(
     private readonly writer: UsageWriter,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly metrics: Metrics,
+    private readonly metrics: ToolCallMetrics,
   ) {}
 
   async intercept<Facts extends ToolCallFacts>(identity: CallIdentity, toolName: string, args: unknown, run: () => Promise<Facts>): Promise<Facts> {

@@ -1,20 +1,10 @@
 import { Global, Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module.js';
-import { MarketDataModule } from '../market-data/market-data.module.js';
-import { McpMeteringModule } from '../mcp-metering/mcp-metering.module.js';
-import { McpUsageModule } from '../mcp-usage/mcp-usage.module.js';
-import { MeteringMetrics } from './metering.metrics.js';
-import { MetricsAccessGuard } from './metrics-access.guard.js';
-import { MetricsController } from './metrics.controller.js';
-import { Metrics } from './metrics.service.js';
-import { UsageWriterMetrics } from './usage-writer.metrics.js';
+import { MetricsRegistry } from './metrics-registry.js';
 
-/** Prometheus metrics: the Metrics instruments, injectable everywhere, and GET /metrics on the REST port. */
+/** The Prometheus registry, injectable everywhere; features add their own instruments to it. */
 @Global()
 @Module({
-  imports: [AuthModule, MarketDataModule, McpUsageModule, McpMeteringModule],
-  controllers: [MetricsController],
-  providers: [Metrics, UsageWriterMetrics, MeteringMetrics, MetricsAccessGuard],
-  exports: [Metrics],
+  providers: [MetricsRegistry],
+  exports: [MetricsRegistry],
 })
 export class MetricsModule {}

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { IsIsoDate } from '../../common/is-iso-date.js';
+import { IsIsoDate } from '../../clickhouse/is-iso-date.js';
 
 export const USAGE_GROUPS = ['user', 'key', 'tool', 'table', 'day'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];

@@ -1,8 +1,8 @@
 import { int, sql } from '../../clickhouse/sql.js';
 import { type Adjustment, adjustBars, readsForAdjustment } from '../adjustment.js';
-import type { MarketDataRepository } from '../market-data.repository.js';
+import type { MarketDataRepository, Row } from '../market-data.repository.js';
 import { DAILY_COLUMNS } from '../market-tables.js';
-import { type Row, defineTool } from '../stock-tool.js';
+import { defineTool } from '../stock-tool.js';
 import { type DateRange, adjustArg, stockRangeFilter, stockRangeInput } from '../tool-args.js';
 
 export const DAILY_KEY = ['ts_code', 'trade_date'];

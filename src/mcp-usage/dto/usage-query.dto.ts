@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { IsIsoDate } from '../../common/is-iso-date.js';
+import { IsIsoDate } from '../../clickhouse/is-iso-date.js';
 import { PageParam } from '../../common/page-param.js';
 
 export class HistoryQueryDto {

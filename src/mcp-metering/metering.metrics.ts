@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { MeteringService } from '../mcp-metering/metering.service.js';
-import { Metrics } from './metrics.service.js';
+import { MetricsRegistry } from '../metrics/metrics-registry.js';
+import { MeteringService } from './metering.service.js';
 
 /**
  * The shared metering counters (METERING_REDIS_URL), read when Prometheus scrapes: whether Redis
@@ -12,7 +12,7 @@ export class MeteringMetrics {
   readonly sharedCountersUp: Gauge;
   readonly sharedFailures: Counter;
 
-  constructor(metrics: Metrics, metering: MeteringService) {
+  constructor(metrics: MetricsRegistry, metering: MeteringService) {
     const registers = [metrics.registry];
     this.sharedCountersUp = new Gauge({
       name: 'mcp_metering_shared_counters_up',

@@ -1,5 +1,5 @@
 import { ValidateBy, type ValidationOptions } from 'class-validator';
-import { FIRST_DAY, LAST_DAY, isStorableIsoDate } from '../clickhouse/sql.js';
+import { FIRST_DAY, LAST_DAY, isStorableIsoDate } from './sql.js';
 
 /** A real calendar day written YYYY-MM-DD (2026-02-30 is refused) that the database can hold. */
 export function IsIsoDate(options?: ValidationOptions): PropertyDecorator {

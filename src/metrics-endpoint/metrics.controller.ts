@@ -2,8 +2,8 @@ import { Controller, Get, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { MetricsRegistry } from '../metrics/metrics-registry.js';
 import { MetricsAccessGuard } from './metrics-access.guard.js';
-import { Metrics } from './metrics.service.js';
 
 /** @ApiProduces applies to every response of the route, yet its errors are JSON in the one error shape. */
 const jsonErrorResponse = (status: number, description: string) =>
@@ -15,7 +15,7 @@ const jsonErrorResponse = (status: number, description: string) =>
 @UseGuards(MetricsAccessGuard)
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: Metrics) {}
+  constructor(private readonly metrics: MetricsRegistry) {}
 
   @Get()
   @ApiOperation({ summary: 'Prometheus metrics (text exposition format), for METRICS_TOKEN or an administrator\'s JWT' })

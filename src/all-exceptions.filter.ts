@@ -1,10 +1,10 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
-import { StoreSchemaError, StoreUnavailableError } from '../clickhouse/clickhouse-errors.js';
-import type { ErrorResponseDto } from './error-response.dto.js';
-import { logOnce } from './log-once.js';
-import { RetryLaterException } from './retry-later.exception.js';
+import { StoreSchemaError, StoreUnavailableError } from './clickhouse/clickhouse-errors.js';
+import type { ErrorResponseDto } from './common/error-response.dto.js';
+import { logOnce } from './common/log-once.js';
+import { RetryLaterException } from './common/retry-later.exception.js';
 
 interface DescribedError {
   status: number;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { UsageWriter, type UsageWriterStatus } from '../mcp-usage/usage-writer.js';
-import { Metrics } from './metrics.service.js';
+import { MetricsRegistry } from '../metrics/metrics-registry.js';
+import { UsageWriter, type UsageWriterStatus } from './usage-writer.js';
 
 /**
  * The usage pipeline's backlog, read from UsageWriter.status() when Prometheus scrapes, so the
@@ -15,7 +15,7 @@ export class UsageWriterMetrics {
   readonly oldestRecordAge: Gauge;
   readonly insertRetries: Counter;
 
-  constructor(metrics: Metrics, writer: UsageWriter) {
+  constructor(metrics: MetricsRegistry, writer: UsageWriter) {
     const registers = [metrics.registry];
     const gauge = (name: string, help: string, read: (status: UsageWriterStatus) => number) =>
       new Gauge({
