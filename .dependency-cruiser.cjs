@@ -73,7 +73,7 @@ module.exports = {
   ],
   options: {
     includeOnly: '^src/',
-    exclude: { path: '\\.spec\\.ts$' },
+    exclude: { path: '\\.(db-)?spec\\.ts$' },
     doNotFollow: { path: 'node_modules' },
     // Type-only imports tie files together as much as value imports do.
     tsPreCompilationDeps: true,
