@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { createApiKey, rawRpc } from './support/mcp.js';
+import { SseStream } from './support/sse-stream.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
 /**
@@ -208,14 +209,16 @@ describe('Fuzzing every endpoint and tool with hostile input (e2e)', () => {
     );
   });
 
+  /** A JSON-RPC message of known and unknown methods, any member left out or hostile. */
+  const hostileMessage = fc.record(
+    { jsonrpc: fc.oneof(fc.constant('2.0'), hostileScalar), id: hostileScalar, method: fc.oneof(fc.constantFrom('tools/list', 'tools/call', 'initialize', 'ping', 'notifications/initialized', 'resources/list'), hostileString), params: hostileValue },
+    { requiredKeys: [] },
+  );
+
   it('the MCP port answers any message, method, path and content type without a 5xx', async () => {
-    const message = fc.record(
-      { jsonrpc: fc.oneof(fc.constant('2.0'), hostileScalar), id: hostileScalar, method: fc.oneof(fc.constantFrom('tools/list', 'tools/call', 'initialize', 'ping', 'notifications/initialized', 'resources/list'), hostileString), params: hostileValue },
-      { requiredKeys: [] },
-    );
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(message.map(serialize), fc.array(message, { maxLength: 5 }).map(serialize), bodyText),
+        fc.oneof(hostileMessage.map(serialize), fc.array(hostileMessage, { maxLength: 5 }).map(serialize), bodyText),
         oddContentType,
         fc.constantFrom('POST', 'GET', 'PUT', 'DELETE', 'OPTIONS'),
         fc.constantFrom('/messages', '/messages?x=1', '/messages/', '/', '/docs', '/%ff', '/messages?sessionId=%00'),
@@ -230,6 +233,33 @@ describe('Fuzzing every endpoint and tool with hostile input (e2e)', () => {
       ),
       { numRuns: RUNS * 4 },
     );
+  });
+
+  it("a legacy SSE session answers any body its own key posts 202 or a JSON-RPC 4xx, and keeps serving", async () => {
+    const stream = await SseStream.opened(app, apiKey);
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(hostileMessage.map(serialize), fc.array(hostileMessage, { maxLength: 3 }).map(serialize), bodyText), async (body) => {
+          const response = await app.mcp.post(stream.endpoint).set('Content-Type', 'application/json').set('Authorization', `Bearer ${apiKey}`).send(body);
+          const what = `POST ${stream.endpoint} ${body.slice(0, 200)}`;
+          expectNo5xx(response.status, what);
+          if (response.status === 202) return;
+          // Every refusal in the house's shape: a JSON-RPC error object, never the SDK's text/plain.
+          expect([what, response.status < 500, response.headers['content-type'], response.body.jsonrpc, typeof response.body.error?.code]).toEqual([
+            what,
+            true,
+            'application/json; charset=utf-8',
+            '2.0',
+            'number',
+          ]);
+        }),
+        { numRuns: RUNS * 2 },
+      );
+      expect((await stream.post({ jsonrpc: '2.0', id: 'after-fuzz', method: 'ping' }, apiKey)).status).toBe(202);
+      expect(await stream.answerTo('after-fuzz')).toEqual({ jsonrpc: '2.0', id: 'after-fuzz', result: {} });
+    } finally {
+      await stream.close();
+    }
   });
 
   describe('OAuth sign-in endpoints', () => {

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { pollUntil } from '../scripts/lib/poll.mjs';
@@ -26,6 +27,31 @@ async function connectSseClient(app: TestApp, apiKey: string): Promise<Client> {
   const client = new Client({ name: 'legacy-sse-client', version: '1.0.0' });
   await client.connect(transport);
   return client;
+}
+
+/** The status GET /sse answers a client at `localAddress` (any 127.x address is this machine); the stream is closed at once. */
+function openingStatusFrom(app: TestApp, apiKey: string, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const opening = httpRequest(`${app.mcpUrl}/sse`, { localAddress, headers: { Authorization: `Bearer ${apiKey}` } }, (response) => {
+      resolve(response.statusCode ?? 0);
+      opening.destroy();
+    });
+    opening.once('error', reject);
+    opening.end();
+  });
+}
+
+/** The 429 a session past a cap gets: the cap named in its message and data, nothing else. */
+function capRefusal(holder: string, limit: number, dataName: string) {
+  return {
+    jsonrpc: '2.0',
+    id: null,
+    error: {
+      code: -32029,
+      message: `${holder} already has ${limit} legacy SSE sessions open, the most it may; close one (end its GET /sse stream), or leave one idle for 300 s, or use streamable HTTP (POST /messages)`,
+      data: { [dataName]: limit, idle_seconds: 300 },
+    },
+  };
 }
 
 describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)', () => {
@@ -149,6 +175,39 @@ describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)'
     expect([known.status, known.body]).toEqual([404, { jsonrpc: '2.0', id: 1, error: { code: -32000, message: UNKNOWN_SESSION } }]);
   });
 
+  it('should answer a body that is not one JSON-RPC message 400 with a JSON-RPC error, and keep the session serving', async () => {
+    const key = await createApiKey(app, user.jwt, { key_name: 'bad-bodies' });
+    const stream = await SseStream.opened(app, key.api_key);
+    try {
+      const notAMessage = 'Invalid Request: the body is not a JSON-RPC 2.0 message (a request, notification or response object with "jsonrpc": "2.0")';
+      const batch =
+        'Invalid Request: a legacy SSE session takes one JSON-RPC message per POST, not a batch (an array); post each message on its own, or use streamable HTTP (POST /messages without sessionId), which takes batches';
+      const cases: [unknown, string][] = [
+        [null, notAMessage],
+        [{}, notAMessage],
+        ['x', notAMessage],
+        [0, notAMessage],
+        [{ jsonrpc: '1.0', id: 1, method: 'ping' }, notAMessage],
+        [[], batch],
+        [[{ jsonrpc: '2.0', id: 'in-batch', method: 'ping' }], batch],
+      ];
+      for (const [body, message] of cases) {
+        const answer = await stream.post(body, key.api_key);
+        expect([JSON.stringify(body), answer.status, answer.headers['content-type'], answer.body]).toEqual([
+          JSON.stringify(body),
+          400,
+          'application/json; charset=utf-8',
+          { jsonrpc: '2.0', id: null, error: { code: -32600, message } },
+        ]);
+      }
+      expect((await stream.post({ jsonrpc: '2.0', id: 'after', method: 'ping' }, key.api_key)).status).toBe(202);
+      expect(await stream.answerTo('after')).toEqual({ jsonrpc: '2.0', id: 'after', result: {} });
+      expect(stream.messages.map((message) => message.id)).toEqual(['after']);
+    } finally {
+      await stream.close();
+    }
+  });
+
   it('should hold MCP_LEGACY_SSE_SESSIONS_PER_USER (10) sessions of one user over all their keys, refuse the next with 429, and still open one for another user', async () => {
     const owner = await registerAndLogin(app);
     const keys = [await createApiKey(app, owner.jwt, { key_name: 'sse-a' }), await createApiKey(app, owner.jwt, { key_name: 'sse-b' })];
@@ -157,16 +216,7 @@ describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)'
     try {
       const refused = await SseStream.open(app, keys[0].api_key);
       expect(refused.status).toBe(429);
-      expect(refused.body).toEqual({
-        jsonrpc: '2.0',
-        id: null,
-        error: {
-          code: -32029,
-          message:
-            'This account already has 10 legacy SSE sessions open, the most it may; close one (end its GET /sse stream), or leave one idle for 300 s, or use streamable HTTP (POST /messages)',
-          data: { sessions_per_user: 10, idle_seconds: 300 },
-        },
-      });
+      expect(refused.body).toEqual(capRefusal('This account', 10, 'sessions_per_user'));
       // The soonest any of them would close on its own: all were opened moments ago and are idle.
       const retryAfter = Number(refused.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThanOrEqual(290);
@@ -176,6 +226,38 @@ describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)'
 
       await streams.pop()?.close();
       const reopened = await pollUntil(() => SseStream.open(app, keys[1].api_key), (opening) => opening.status === 200, { timeoutMs: 5_000, intervalMs: 50 });
+      expect(reopened.status).toBe(200);
+      if (reopened.stream) streams.push(reopened.stream);
+    } finally {
+      await Promise.all(streams.map((stream) => stream.close()));
+    }
+  });
+});
+
+describe('Legacy HTTP+SSE: sessions of one client address (e2e)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ MCP_LEGACY_SSE_SESSIONS_PER_ADDRESS: '3', MCP_LEGACY_SSE_SESSIONS_PER_USER: '5' });
+  });
+
+  afterAll(() => app.stop());
+
+  it('should hold MCP_LEGACY_SSE_SESSIONS_PER_ADDRESS (3) sessions of one address over all its accounts, refuse the next with 429, open one from another address, and free a slot when one closes', async () => {
+    const keys: CreatedKey[] = [];
+    for (let i = 0; i < 4; i++) keys.push(await createApiKey(app, (await registerAndLogin(app)).jwt, { key_name: `address-${i}` }));
+    const streams = await Promise.all(keys.slice(0, 3).map((key) => SseStream.opened(app, key.api_key)));
+    try {
+      const refused = await SseStream.open(app, keys[3].api_key);
+      expect([refused.status, refused.body]).toEqual([429, capRefusal('This client address', 3, 'sessions_per_address')]);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(290);
+      expect(retryAfter).toBeLessThanOrEqual(300);
+
+      expect(await openingStatusFrom(app, keys[3].api_key, '127.0.0.2')).toBe(200);
+
+      await streams.pop()?.close();
+      const reopened = await pollUntil(() => SseStream.open(app, keys[3].api_key), (opening) => opening.status === 200, { timeoutMs: 5_000, intervalMs: 50 });
       expect(reopened.status).toBe(200);
       if (reopened.stream) streams.push(reopened.stream);
     } finally {

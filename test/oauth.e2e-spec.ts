@@ -363,9 +363,9 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
     });
 
     /** Signs the user in on the page with the S256 challenge of `verifier`: the code the redirect carries. */
-    async function codeFor(verifier: string, headers: Record<string, string> = {}): Promise<string> {
+    async function codeFor(verifier: string, headers: Record<string, string> = {}, fields: Record<string, string> = {}): Promise<string> {
       const challenge = createHash('sha256').update(verifier).digest('base64url');
-      const submitted = await app.rest.post('/authorize').set(headers).type('form').send({ ...formFieldsOf(page), code_challenge: challenge, ...user }).expect(302);
+      const submitted = await app.rest.post('/authorize').set(headers).type('form').send({ ...formFieldsOf(page), code_challenge: challenge, ...fields, ...user }).expect(302);
       return new URL(submitted.headers.location).searchParams.get('code')!;
     }
 
@@ -421,6 +421,20 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
       expect((await refresh(other).expect(400)).body.error).toBe('invalid_target');
       const renewed = await refresh({ resource: `${app.mcpUrl}/messages` }).expect(200);
       await rawRpc(app, toolsList, renewed.body.access_token).expect(200);
+    });
+
+    it('should take the MCP endpoint named with or without its port as one resource, from sign-in to exchange to refresh', async () => {
+      const withPort = `${app.mcpUrl}/messages`;
+      const withoutPort = `http://${new URL(app.mcpUrl).hostname}/messages`;
+      const verifier = 'o'.repeat(43);
+      const tokens = await redeem(await codeFor(verifier, {}, { resource: withoutPort }), verifier, { resource: withPort }).expect(200);
+      const refresh = (refreshToken: string, resource: string) =>
+        app.rest.post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: provider.information!.client_id, resource });
+      const renewed = await refresh(tokens.body.refresh_token, withPort).expect(200);
+      const again = await refresh(renewed.body.refresh_token, withoutPort).expect(200);
+      await rawRpc(app, toolsList, again.body.access_token).expect(200);
+      // Still one resource: another path is not this sign-in's.
+      expect((await refresh(again.body.refresh_token, `${app.mcpUrl}/other`).expect(400)).body.error).toBe('invalid_target');
     });
 
     it('should refuse at the MCP door a token issued for another resource (its audience), and accept it where it was issued for', async () => {

@@ -50,6 +50,8 @@ export interface AppConfig {
     legacySseMaxSessions: number;
     /** Legacy HTTP+SSE sessions of one user open at once (more get 429). */
     legacySseSessionsPerUser: number;
+    /** Legacy HTTP+SSE sessions from one client address open at once, all accounts together (more get 429). */
+    legacySseSessionsPerAddress: number;
     /** A legacy session without a message or a call under way for this long is closed. */
     legacySseIdleSeconds: number;
     /** How often changes made elsewhere (revokes, policies, accounts) are read (0: never). */
@@ -221,6 +223,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       concurrentCallsPerUser: vars.MCP_CONCURRENT_CALLS_PER_USER,
       legacySseMaxSessions: vars.MCP_LEGACY_SSE_MAX_SESSIONS,
       legacySseSessionsPerUser: vars.MCP_LEGACY_SSE_SESSIONS_PER_USER,
+      legacySseSessionsPerAddress: vars.MCP_LEGACY_SSE_SESSIONS_PER_ADDRESS,
       legacySseIdleSeconds: vars.MCP_LEGACY_SSE_IDLE_SECONDS,
       changePollMs: vars.MCP_CHANGE_POLL_MS,
     },

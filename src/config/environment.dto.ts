@@ -202,6 +202,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   MCP_LEGACY_SSE_SESSIONS_PER_USER = 10;
 
+  /**
+   * Legacy SSE sessions one client address (as TRUST_PROXY reads it) may hold open on one instance,
+   * whatever the accounts; more get 429. Free accounts are cheap, addresses are not: without it a
+   * few addresses with many accounts fill MCP_LEGACY_SSE_MAX_SESSIONS for everyone.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  MCP_LEGACY_SSE_SESSIONS_PER_ADDRESS = 20;
+
   /** A legacy SSE session with no message posted and no call under way for this long is closed. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86_400)
   MCP_LEGACY_SSE_IDLE_SECONDS = 300;

@@ -51,7 +51,7 @@ export class McpHttpHandler {
       if (early) throw early;
       if (route.stream) {
         await this.guard.authorizeStream(req, address);
-        return await this.legacySse.open(req, res);
+        return await this.legacySse.open(req, res, address);
       }
       const body = await readJsonBody(req, this.config.http.bodyLimitBytes);
       assertUniqueIds(body);

@@ -102,7 +102,7 @@ export class McpOAuthProvider implements OAuthServerProvider {
       available(async () => {
         const stored = await this.redeemable(client, codeHash, verifier);
         if (redirectUri !== undefined && redirectUri !== stored.redirectUri) throw new InvalidGrantError('redirect_uri differs from the one the code was issued for');
-        assertSameResource(stored, resource);
+        this.assertSameResource(stored, resource);
         await this.assertActiveUser(stored.userId);
         // Used up before anything is created: a failure from here on costs a sign-in, never a second key.
         await this.tokens.revoke(codeHash, stored);
@@ -130,7 +130,7 @@ export class McpOAuthProvider implements OAuthServerProvider {
       available(async () => {
         const stored = await this.tokens.findIssued(tokenHash);
         if (!stored || stored.kind !== 'refresh' || stored.clientId !== client.client_id) throw new InvalidGrantError('Unknown refresh token');
-        assertSameResource(stored, resource);
+        this.assertSameResource(stored, resource);
         if (stored.revoked && Date.now() - stored.ver / 1000 < this.config.oauth.refreshReuseGraceSeconds * 1000) {
           throw new InvalidGrantError('This refresh token was just used; use the one that refresh returned');
         }
@@ -235,6 +235,14 @@ export class McpOAuthProvider implements OAuthServerProvider {
     };
   }
 
+  /**
+   * RFC 8707: a token request may name only the resource the sign-in was for ('' is this server,
+   * which checkTokenRequest made sure of), compared as /authorize and the MCP door compare it.
+   */
+  private assertSameResource(grant: StoredOAuthToken, resource: URL | undefined): void {
+    if (resource && grant.audience !== '' && !this.urls.isSameMcpResource(resource.href, grant.audience)) throw new InvalidTargetError('resource differs from the one this sign-in was for');
+  }
+
   private async revokeGrant(stored: StoredOAuthToken): Promise<void> {
     const key = stored.keyId ? await this.keys.usableKey(stored.userId, stored.keyId) : undefined;
     if (key) await this.keys.revokeKey(key);
@@ -253,10 +261,6 @@ export class McpOAuthProvider implements OAuthServerProvider {
   }
 }
 
-/** RFC 8707: a token request may name the resource only that the sign-in was for ('' is this server, which checkTokenRequest made sure of). */
-function assertSameResource(grant: StoredOAuthToken, resource: URL | undefined): void {
-  if (resource && grant.audience !== '' && resource.href !== grant.audience) throw new InvalidTargetError('resource differs from the one this sign-in was for');
-}
 
 /** The client's name as people see it: printable (no control or direction-changing characters), short; its id when it gave none. */
 function clientNameOf(client: OAuthClientInformationFull): string {

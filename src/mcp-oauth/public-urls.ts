@@ -45,11 +45,25 @@ export class PublicUrls {
    * the other one through (Docker's -p may map it).
    */
   isMcpResource(resource: string, req: IncomingMessage): boolean {
-    if (!URL.canParse(resource) || resource.includes('#')) return false;
-    const named = new URL(resource);
-    const ours = new URL(this.mcpEndpoint(req));
-    if (this.config.oauth.publicMcpUrl === undefined) named.port = ours.port;
-    return named.username === '' && named.password === '' && named.href === ours.href;
+    return this.isSameMcpResource(resource, this.mcpEndpoint(req));
+  }
+
+  /**
+   * Whether two resources name one MCP endpoint, by the rules of isMcpResource: so a sign-in for
+   * http://h/messages may be redeemed or refreshed naming http://h:<MCP port>/messages.
+   */
+  isSameMcpResource(resource: string, other: string): boolean {
+    const named = this.comparable(resource);
+    return named !== undefined && named === this.comparable(other);
+  }
+
+  /** `resource` in the form resources are compared in; undefined when it can name no endpoint of this server. */
+  private comparable(resource: string): string | undefined {
+    if (!URL.canParse(resource) || resource.includes('#')) return undefined;
+    const url = new URL(resource);
+    if (url.username !== '' || url.password !== '') return undefined;
+    if (this.config.oauth.publicMcpUrl === undefined) url.port = '';
+    return url.href;
   }
 
   /**
