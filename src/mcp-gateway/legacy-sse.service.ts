@@ -106,7 +106,9 @@ export class LegacySseService {
     const idleSeconds = this.config.mcp.legacySseIdleSeconds;
     const activity = new SessionActivity(idleSeconds * 1000, () => {
       this.logger.debug({ keyId: owner.keyId, idleSeconds }, 'legacy SSE session closed: idle');
-      void transport.close();
+      // Forgotten before its stream ends (closing the server closes it): a post arriving meanwhile gets
+      // our 404, not the SDK's 500 for a transport without its stream.
+      this.forget(transport.sessionId, session);
     });
     const transport = new WatchedSseTransport(res, activity);
     const session: Session = { transport, server: this.gateway.newServer(), owner, address, activity };
@@ -148,7 +150,9 @@ export class LegacySseService {
     throw new JsonRpcHttpException(429, message, JSON_RPC_RATE_LIMITED, null, { 'Retry-After': String(retryAfter) }, { [cap.dataName]: cap.limit, idle_seconds: idleSeconds });
   }
 
+  /** Once per session: on idle, and when its stream closes. */
   private forget(sessionId: string, session: Session): void {
+    if (this.sessions.get(sessionId) !== session) return;
     session.activity.stop();
     this.sessions.delete(sessionId);
     this.sessionsOfUser.delete(session.owner.userId, session);
