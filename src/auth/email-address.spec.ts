@@ -121,7 +121,8 @@ describe(emailLookAlikeProblem.name, () => {
   });
 
   it('should refuse a nonspacing mark after any Latin, Greek or Cyrillic letter that has no precomposed form with it', () => {
-    const marks = fc.integer({ min: 0x300, max: 0x36f }).map((code) => String.fromCodePoint(code));
+    // U+034F, the combining grapheme joiner, is invisible and refused as such (above).
+    const marks = fc.integer({ min: 0x300, max: 0x36f }).filter((code) => code !== 0x34f).map((code) => String.fromCodePoint(code));
     fc.assert(
       fc.property(fc.constantFrom('alice', 'ελένη', 'иван'), fc.nat(), marks, (word, position, mark) => {
         const at = 1 + (position % word.length);
@@ -130,6 +131,7 @@ describe(emailLookAlikeProblem.name, () => {
         if (kept) expect(emailLookAlikeProblem(email)).toBe(MARK(`U+${kept.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`));
         else expect(emailLookAlikeProblem(email)).toBeUndefined();
       }),
+      { numRuns: 2000 },
     );
   });
 
