@@ -60,7 +60,7 @@ describe('Drop-in on the original service’s database (e2e)', () => {
     await insertOriginalUser(client, { ...account, passwordHash: PASSLIB_ACCOUNT.hash, createdAt: '2026-01-06 21:31:43' });
     originalKey = await insertOriginalKey(client, account.id, '2026-01-06 21:35:00');
     originalUsageId = await insertOriginalUsage(client, { userId: account.id, keyId: originalKey.id, toolName: 'tushare_daily_get_daily_data', createdAt: '2026-01-07 09:30:00' });
-    await client.command({ query: `INSERT INTO email_whitelist (id, email, added_by) VALUES ('w1', 'listed-in-table@example.com', 'admin')` });
+    await client.command({ query: `INSERT INTO email_whitelist (id, email, added_by) VALUES ('w1', 'listed-in-table@example.com', 'admin'), ('w2', ' Listed-As-Typed@Example.COM', 'admin')` });
 
     for (const table of ['ods_daily', 'ods_daily_basic', 'ods_stock_basic', 'ods_adj_factor']) {
       await client.insert({ table, values: fixtureRows(table), format: 'JSONEachRow' });
@@ -151,6 +151,8 @@ describe('Drop-in on the original service’s database (e2e)', () => {
 
     it('should honour the allow-list: the file, the email_whitelist table, and nobody else', async () => {
       await app.rest.post('/api/auth/register').send({ email: 'listed-in-table@example.com', password: 'new-password-3' }).expect(201);
+      // A row as the operator typed it (case, a stray space) lists the address however it is typed.
+      await app.rest.post('/api/auth/register').send({ email: 'listed-as-typed@example.com', password: 'new-password-6' }).expect(201);
       const refused = await app.rest.post('/api/auth/register').send({ email: 'stranger@example.com', password: 'new-password-4' }).expect(403);
       expect(refused.body.detail).toBe('Registration is limited to invited emails here; ask an administrator to add yours');
       const taken = await app.rest.post('/api/auth/register').send({ email: account.email, password: 'new-password-5' }).expect(409);

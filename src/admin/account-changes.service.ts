@@ -9,7 +9,7 @@ type Flags = Pick<User, 'isActive' | 'isAdmin'>;
 /**
  * Operator changes to a `users` row, for the admin routes and for `npm run admin` alike: audited
  * first (see AuditLogService), then saved as the row's next version, as the original service's
- * operators would, when it changes anything.
+ * operators would; a change to what the account already is writes nothing, audit row included.
  */
 @Injectable()
 export class AccountChanges {
@@ -31,9 +31,10 @@ export class AccountChanges {
   }
 
   private async change(actor: AuditActor, user: User, action: AuditAction, flags: Partial<Flags>, before: Record<string, boolean>): Promise<User> {
-    await this.audit.record(actor, action, { type: 'user', id: user.id }, { email: user.email, ...before });
     const changed = { ...user, ...flags };
+    // Nothing to record: an audit row or a row version for a no-op would say something happened.
     if (changed.isActive === user.isActive && changed.isAdmin === user.isAdmin) return user;
+    await this.audit.record(actor, action, { type: 'user', id: user.id }, { email: user.email, ...before });
     const saved = { ...changed, updatedAt: nextVersionTime(user.updatedAt) };
     await this.users.save(saved);
     this.logger.log({ actorId: actor.id, userId: user.id, action }, 'account changed');

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { emailLookAlikeProblem, normalizeEmail } from './email-address.js';
 
 const INVISIBLE = 'must not contain invisible, control or whitespace characters';
+const MARK = (codePoint: string) => `contains a combining mark (${codePoint}) that could hide on its letter`;
+const READS_AS_ANOTHER = (codePoint: string) => `contains a letter that reads as another one (${codePoint})`;
 const mixes = (scripts: string) => `mixes scripts within one part (${scripts}), so it could pass for another address`;
 
 describe(normalizeEmail.name, () => {
@@ -14,6 +16,12 @@ describe(normalizeEmail.name, () => {
     ['Ⅻ@example.com', 'xii@example.com'], // the roman numeral twelve
     ['café@example.com', 'café@example.com'], // e + combining acute composes to é
     ['MÜNCHEN@example.de', 'münchen@example.de'],
+    ['u@xn--bcher-kva.de', 'u@bücher.de'], // punycode labels are decoded: one address whichever form is typed
+    ['u@XN--BCHER-KVA.example.de', 'u@bücher.example.de'],
+    ['xn--bcher-kva@example.de', 'xn--bcher-kva@example.de'], // a local part is no domain label
+    ['u@xn--zz.de', 'u@xn--zz.de'], // does not decode: kept for emailLookAlikeProblem to refuse
+    ['u@xn--xn--bcher-kva.de', 'u@xn--xn--bcher-kva.de'],
+    ['İlker@example.com', 'i\u0307lker@example.com'], // capital I with dot lower-cases to i + combining dot: refused below
   ])('should turn %j into %j', (raw, normalized) => {
     expect(normalizeEmail(raw)).toBe(normalized);
   });
@@ -31,6 +39,11 @@ describe(emailLookAlikeProblem.name, () => {
     'tanakaカタカナ@example.jp', // Latin with Katakana: Japanese too
     '김철수@example.kr',
     'user123@example.com',
+    'u@xn--bcher-kva.de', // decoded to bücher.de
+    'नमस्ते@उदाहरण.भारत', // Devanagari writes vowels with nonspacing marks: kept
+    'สวัสดี@ตัวอย่าง.ไทย', // Thai too
+    'u@xn--80ak6aa92e.com', // decodes to an all-Cyrillic "аррӏе": whole-script look-alikes are a known limit
+    'zoë@example.com', // e + combining diaeresis composes to ë
     'x'.repeat(300), // too long: MaxLength's to refuse, not scanned here
   ])('should accept %j', (email) => {
     expect(emailLookAlikeProblem(normalizeEmail(email))).toBeUndefined();
@@ -55,6 +68,20 @@ describe(emailLookAlikeProblem.name, () => {
     ['admin@ex\u0430mple.com', mixes('Latin and Cyrillic')],
     ['pay\u03c1al@example.com', mixes('Latin and Greek')], // Greek rho
     ['admin@example.c\u043em', mixes('Latin and Cyrillic')], // Cyrillic o in the top-level domain
+    ['ali\u0307ce@example.com', MARK('U+0307')], // combining dot above: no precomposed i with it, reads as "alice"
+    ['alice@exampl\u0307e.com', MARK('U+0307')],
+    ['alice\u0338@example.com', MARK('U+0338')], // combining long solidus overlay
+    ['alice@ex\u0332ample.com', MARK('U+0332')], // combining low line
+    ['ελ\u0300\u0301ένη@example.gr', MARK('U+0300')], // two accents on one Greek letter: no precomposed form
+    ['иван\u0306\u0306@example.ru', MARK('U+0306')],
+    ['İlker@example.com', MARK('U+0307')], // see normalizeEmail
+    ['boss@ex\u0251mple.com', READS_AS_ANOTHER('U+0251')], // Latin alpha
+    ['boss@\u0261mail.com', READS_AS_ANOTHER('U+0261')], // script g
+    ['al\u0131ce@example.com', READS_AS_ANOTHER('U+0131')], // dotless i
+    ['\u0237ohn@example.com', READS_AS_ANOTHER('U+0237')], // dotless j
+    ['adm\u026An@example.com', READS_AS_ANOTHER('U+026A')], // small capital I
+    ['admin\u02D0@example.com', READS_AS_ANOTHER('U+02D0')], // modifier letter triangular colon
+    ['u@xn--zz.de', 'has a domain label in punycode that does not decode to a valid name'],
     ['\u13aadmin@example.com', 'contains a letter of a script not accepted in addresses here (U+AB7A)'], // Cherokee A, lower-cased to U+AB7A
   ])('should refuse %j: %s', (email, problem) => {
     expect(emailLookAlikeProblem(normalizeEmail(email))).toBe(problem);
@@ -76,6 +103,33 @@ describe(emailLookAlikeProblem.name, () => {
       fc.property(fc.string({ unit: 'binary' }), (raw) => {
         const once = normalizeEmail(raw);
         expect(normalizeEmail(once)).toBe(once);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('should normalize punycode domains once and for all too', () => {
+    const label = fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 12 }));
+    const domain = fc.array(fc.oneof(label, label.map((text) => `xn--${text}`), fc.constantFrom('xn--bcher-kva', 'XN--80AK6AA92E', 'xn--ls8h')), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(label, domain, (local, labels) => {
+        const once = normalizeEmail(`${local}@${labels.join('.')}`);
+        expect(normalizeEmail(once)).toBe(once);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('should refuse a nonspacing mark after any Latin, Greek or Cyrillic letter that has no precomposed form with it', () => {
+    // U+034F, the combining grapheme joiner, is invisible and refused as such (above).
+    const marks = fc.integer({ min: 0x300, max: 0x36f }).filter((code) => code !== 0x34f).map((code) => String.fromCodePoint(code));
+    fc.assert(
+      fc.property(fc.constantFrom('alice', 'ελένη', 'иван'), fc.nat(), marks, (word, position, mark) => {
+        const at = 1 + (position % word.length);
+        const email = normalizeEmail(`${word.slice(0, at)}${mark}${word.slice(at)}@example.com`);
+        const kept = [...email].find((char) => /\p{Mn}/u.test(char));
+        if (kept) expect(emailLookAlikeProblem(email)).toBe(MARK(`U+${kept.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`));
+        else expect(emailLookAlikeProblem(email)).toBeUndefined();
       }),
       { numRuns: 2000 },
     );

@@ -1,3 +1,4 @@
+import { domainToUnicode } from 'node:url';
 import { Transform } from 'class-transformer';
 import { ValidateBy, type ValidationOptions } from 'class-validator';
 
@@ -7,10 +8,31 @@ export const MAX_EMAIL_LENGTH = 254;
 /**
  * The one form an address is stored and looked up in: trimmed, NFKC-normalized and lower-cased,
  * so a full-width or compatibility spelling ("ａdmin@example.com") is the same account as the
- * plain one instead of a second account that reads alike. Idempotent; never throws.
+ * plain one instead of a second account that reads alike; a punycode domain label ("xn--bcher-kva")
+ * is decoded, so an internationalized domain is one address whichever form it is typed in.
+ * Idempotent; never throws.
  */
 export function normalizeEmail(raw: string): string {
-  return raw.normalize('NFKC').toLowerCase().normalize('NFKC').trim();
+  const folded = fold(raw).trim();
+  const at = folded.lastIndexOf('@');
+  if (at < 0) return folded;
+  return `${folded.slice(0, at)}@${folded.slice(at + 1).split('.').map(decodePunycodeLabel).join('.')}`;
+}
+
+const fold = (text: string) => text.normalize('NFKC').toLowerCase().normalize('NFKC');
+
+const isPunycode = (label: string) => label.startsWith('xn--');
+
+/**
+ * A punycode label's Unicode form, or the label unchanged when it does not decode to a valid one
+ * (domainToUnicode answers '' or the label itself): such a label is refused by emailLookAlikeProblem.
+ * Only punycode labels go through domainToUnicode, so its own mapping never rewrites anything else.
+ */
+function decodePunycodeLabel(label: string): string {
+  if (!isPunycode(label)) return label;
+  // Folded as the rest of the address, so normalizing again changes nothing (UTS #46 keeps, e.g., upper-case Cherokee).
+  const decoded = fold(domainToUnicode(label));
+  return decoded === '' || isPunycode(decoded) || decoded.includes('.') ? label : decoded;
 }
 
 /** Trims, NFKC-normalizes and lower-cases a string field; other types pass through so validation can reject them. */
@@ -60,30 +82,48 @@ function scriptsOf(label: string): { scripts: Set<string> } | { unaccepted: stri
 const isOneWritingSystem = (scripts: Set<string>) =>
   scripts.size <= 1 || WRITING_SYSTEMS.some((system) => [...scripts].every((script) => system.includes(script)));
 
+// Latin letters that read as another one: the IPA Extensions block (ɑ, ɡ, ɩ…), spacing modifier
+// letters (ʜ-like small capitals, ˓…), dotless ı and dotless ȷ. No living language's address needs them.
+const LOOK_ALIKE_LATIN = /[\u0250-\u02ff\u0131\u0237]/u;
+
+// A nonspacing mark NFKC left in place has no precomposed letter to join: in these scripts, which
+// have precomposed forms for every accented letter their languages use, it can only sit on a
+// letter to hide (i + U+0307 reads as i, U+0338 and U+0332 as strokes a reader overlooks). Other
+// scripts (Devanagari, Thai…) write their vowels with such marks and keep them.
+const NONSPACING_MARK = /\p{Mn}/u;
+const PRECOMPOSED_SCRIPTS = ['Latin', 'Greek', 'Cyrillic'];
+
 /** What makes a label (the local part, or one label of the domain) look like another, if anything. */
 function labelProblem(label: string): string | undefined {
+  const lookAlike = LOOK_ALIKE_LATIN.exec(label);
+  if (lookAlike) return `contains a letter that reads as another one (${codePointName(lookAlike[0])})`;
   const found = scriptsOf(label);
   if ('unaccepted' in found) return `contains a letter of a script not accepted in addresses here (${codePointName(found.unaccepted)})`;
   if (!isOneWritingSystem(found.scripts)) return `mixes scripts within one part (${[...found.scripts].join(' and ')}), so it could pass for another address`;
+  const mark = NONSPACING_MARK.exec(label);
+  if (mark && PRECOMPOSED_SCRIPTS.some((script) => found.scripts.has(script))) return `contains a combining mark (${codePointName(mark[0])}) that could hide on its letter`;
   return undefined;
+}
+
+/** A domain label still in punycode after normalizeEmail did not decode to a valid name. */
+function domainLabelProblem(label: string): string | undefined {
+  if (isPunycode(label)) return 'has a domain label in punycode that does not decode to a valid name';
+  return labelProblem(label);
 }
 
 /**
  * Why an address (already normalized) could be mistaken for another one, or undefined when it
- * cannot: invisible or control characters anywhere, letters of an uncommon script, or a part that
- * mixes scripts. Whether it is a well-formed address at all is IsEmail's question; longer than
+ * cannot: invisible or control characters anywhere, Latin letters that read as other ones, letters
+ * of an uncommon script, a part that mixes scripts, a combining mark on a Latin, Greek or Cyrillic
+ * letter, or a punycode domain label that does not decode. Whether it is a well-formed address at all is IsEmail's question; longer than
  * MAX_EMAIL_LENGTH is MaxLength's (and not scanned, so kilobytes of text cost nothing here).
  */
 export function emailLookAlikeProblem(email: string): string | undefined {
   if (email.length > MAX_EMAIL_LENGTH) return undefined;
   if (INVISIBLE_OR_CONTROL.test(email)) return 'must not contain invisible, control or whitespace characters';
   const at = email.lastIndexOf('@');
-  const labels = at < 0 ? [email] : [email.slice(0, at), ...email.slice(at + 1).split('.')];
-  for (const label of labels) {
-    const problem = labelProblem(label);
-    if (problem) return problem;
-  }
-  return undefined;
+  if (at < 0) return labelProblem(email);
+  return labelProblem(email.slice(0, at)) ?? email.slice(at + 1).split('.').map(domainLabelProblem).find((problem) => problem !== undefined);
 }
 
 /** Refuses addresses that could be mistaken for another one (see emailLookAlikeProblem); 400 naming the field. */

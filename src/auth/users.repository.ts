@@ -35,6 +35,20 @@ const toUser = (row: UserRow): User => ({
   updatedAt: fromUnixSeconds(row.updated_at),
 });
 
+/** An email may have several accounts over time (the original re-registers disabled ones): the active, oldest one first. */
+const ACCOUNT_PREFERENCE = sql`is_active DESC, created_at, id`;
+
+/**
+ * Rows whose `email` column is this normalized email. The original service stores emails as typed
+ * (pydantic lower-cases the domain only), so a row in another case or with surrounding spaces
+ * matches too: lowerUTF8, and replaceRegexpAll for the trim (18.16 has no trimBoth). NFKC has no SQL counterpart, so
+ * a legacy row spelled with full-width or other compatibility characters is not found by its plain
+ * form. A function of `email` cannot use the (email, id) sort key: each lookup scans the users
+ * table, which is one row per account and small; the exact match stays first for the common case.
+ */
+export const emailMatches = (normalized: string) =>
+  sql`(email = ${str(normalized)} OR lowerUTF8(replaceRegexpAll(email, '^[[:space:]]+|[[:space:]]+$', '')) = ${str(normalized)})`;
+
 /**
  * The `users` table, shared with the original service: rows it wrote are read as they are
  * (passlib bcrypt hashes, local-time timestamps read as instants), and rows written here are in
@@ -54,8 +68,15 @@ export class UsersRepository {
     return this.clickhouse.lookUpRecent(() => this.findOne(sql`id = ${str(id)}`));
   }
 
+  /** The account of a normalized email (see normalizeEmail), however its row spells it. */
   findByEmail(email: string): Promise<User | undefined> {
-    return this.findOne(sql`email = ${str(email)}`);
+    return this.findOne(emailMatches(email));
+  }
+
+  /** Every account of a normalized email, however its row spells it; the one findByEmail picks first. */
+  async findAllByEmail(email: string): Promise<User[]> {
+    const rows = await this.clickhouse.query<UserRow>(sql`SELECT ${USER_COLUMNS} FROM users FINAL WHERE ${emailMatches(email)} ORDER BY ${ACCOUNT_PREFERENCE}`);
+    return rows.map(toUser);
   }
 
   /**
@@ -122,13 +143,12 @@ export class UsersRepository {
     await this.clickhouse.insert(USERS_TABLE.name, [existingColumnsOnly(table, row)]);
   }
 
-  /** An email may have several accounts over time (the original re-registers disabled ones): the active, oldest one wins. */
   private async findOne(condition: Sql): Promise<User | undefined> {
     const [row] = await this.clickhouse.query<UserRow>(sql`
       SELECT ${USER_COLUMNS}
       FROM users FINAL
       WHERE ${condition}
-      ORDER BY is_active DESC, created_at, id
+      ORDER BY ${ACCOUNT_PREFERENCE}
       LIMIT 1`);
     return row ? toUser(row) : undefined;
   }

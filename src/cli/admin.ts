@@ -4,12 +4,13 @@ import { SchemaService } from '../clickhouse/schema/schema.service.js';
 import { SchemaMismatchError } from '../clickhouse/schema/table-spec.js';
 import { ConfigError, loadAppConfig } from '../config/app-config.js';
 import { AdminCliModule } from './admin-cli.module.js';
-import { AdminCommand, UnknownAccountError } from './admin-command.service.js';
+import { AdminCommand, AmbiguousAccountError, UnknownAccountError } from './admin-command.service.js';
 
 /**
  * `npm run admin -- grant <email> | revoke <email> | list`, run on the server with the app's
- * environment (the same CLICKHOUSE_* settings). Exit codes: 0 done, 1 unknown email (or a failure),
- * 64 bad usage, 78 bad configuration or database schema (as the app's own start).
+ * environment (the same CLICKHOUSE_* settings). Exit codes: 0 done (or nothing to change, or --help),
+ * 1 an email no account or several accounts have (or a failure), 64 bad usage, 78 bad configuration
+ * or database schema (as the app's own start).
  */
 const USAGE = 'usage: npm run admin -- grant <email> | revoke <email> | list';
 const EX_USAGE = 64;
@@ -17,7 +18,14 @@ const EX_CONFIG = 78;
 
 type Request = { verb: 'list' } | { verb: 'grant' | 'revoke'; email: string };
 
-function parse([verb, email, ...rest]: string[]): Request | undefined {
+const HELP_FLAGS = ['--help', '-h'];
+
+/** The command asked for, 'help' for the usage, undefined for bad usage. */
+function parse(args: string[]): Request | 'help' | undefined {
+  if (args.length === 1 && HELP_FLAGS.includes(args[0])) return 'help';
+  // No email starts with a dash: an option (perhaps one this command does not have) is no address to look up.
+  if (args.some((arg) => arg.startsWith('-'))) return undefined;
+  const [verb, email, ...rest] = args;
   if (verb === 'list' && email === undefined) return { verb };
   if ((verb === 'grant' || verb === 'revoke') && email && rest.length === 0) return { verb, email };
   return undefined;
@@ -30,6 +38,10 @@ function perform(command: AdminCommand, request: Request): Promise<string[]> {
 
 async function main(args: string[]): Promise<number> {
   const request = parse(args);
+  if (request === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
   if (!request) {
     console.error(USAGE);
     return EX_USAGE;
@@ -48,6 +60,7 @@ async function main(args: string[]): Promise<number> {
 /** Failures the operator can act on, with their exit codes; anything else is a bug, printed whole. */
 const EXPECTED_FAILURES: [new (...args: never[]) => Error, number][] = [
   [UnknownAccountError, 1],
+  [AmbiguousAccountError, 1],
   [ConfigError, EX_CONFIG],
   [SchemaMismatchError, EX_CONFIG],
 ];
