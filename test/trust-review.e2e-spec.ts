@@ -5,10 +5,9 @@ import { createApiKey } from './support/mcp.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
 /**
- * Review of issue #20 ("Trust, round 2"): ways around the merged fixes, found against a running
- * production instance. Each test asserts the behaviour the fix promises and is marked `it.failing`
- * while the hole is open: it passes as long as the attack works, and fails (turns red) the moment
- * the hole is closed, so whoever fixes it flips `it.failing` to `it`.
+ * Ways around the first fixes of issue #20 ("Trust, round 2") that a review found against a
+ * running production instance, each reproduced exactly: accounts the original service stored as
+ * typed, look-alike emails, and ceilings an owner could shed.
  */
 
 const TAKEN = { statusCode: 409, detail: 'Email already registered' };
