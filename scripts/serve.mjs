@@ -46,6 +46,7 @@ function printBanner({ rest, mcp }, token) {
   console.log(`
 ==============================================================================
  Stock data MCP gateway is running
+   Web console:         ${host(rest)}/console/
    REST API + Swagger:  ${host(rest)}/docs
    MCP endpoint:        ${host(mcp)}
    Demo login:          ${demo.email} / ${demo.password}

@@ -133,6 +133,10 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
       const user = await registerAndLogin(listed);
       const key = await createApiKey(listed, user.jwt);
       await rawRpc(listed, toolCall(1), key.api_key).expect(200);
+      // The first call's record is inserted on the first replica (no insert_quorum): until the second
+      // has fetched that part, killing the first would leave it there, late rather than lost.
+      const firstCall = `SELECT count() AS n FROM mcp_tool_usage_log WHERE api_key_id = '${key.key_id}'`;
+      expect(await pollUntil(() => count(replicas[1], database, firstCall), (n) => n >= 1, { timeoutMs: 10_000, intervalMs: 100 })).toBe(1);
       expect(await gateways[0].signal('SIGTERM')).toBe(0);
       expect(await replicaKilled(replicas[0])).toBe('SIGKILL');
 
