@@ -7,10 +7,10 @@ import { createApiKey } from './support/mcp.js';
 import { describeNeeding } from './support/required-tools.js';
 import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
-/** Fetched by scripts/ensure-claude-code.sh (.ci/run runs it); CLAUDE_CODE_BIN points at another. */
+/** Fetched by scripts/ensure-claude-code.sh (scripts/test.sh runs it); CLAUDE_CODE_BIN points at another. */
 const CLAUDE = process.env.CLAUDE_CODE_BIN ?? resolve(import.meta.dirname, '../.data/claude-code/2.1.332/claude');
 const describeWithClaude = describeNeeding(
-  { [`the Claude Code CLI (${CLAUDE})`]: existsSync(CLAUDE) },
+  { [`the Claude Code CLI at ${CLAUDE}`]: existsSync(CLAUDE) },
   "scripts/ensure-claude-code.sh fetches Anthropic's prebuilt linux-x64 CLI, or set CLAUDE_CODE_BIN",
 );
 /** The "browser" Claude Code opens to sign in: it submits the sign-in form as a person would. */
