@@ -1,7 +1,8 @@
-# Sourced by scripts/serve.sh and scripts/test.sh. The project runs and is tested on Node 24 LTS; a machine
-# whose node is another line gets the official binary from the npm registry (package node-linux-<arch>, integrity checked
-# by npm), kept in .tools/ (git-ignored) so later runs reuse it. It is put first on PATH, so npm (run by
-# `#!/usr/bin/env node`), npx, jest and every process they start run on it.
+# Sourced by scripts/serve.sh and scripts/test.sh. The project runs and is tested on Node 24 LTS; a
+# machine whose node is another line gets the official binary from the npm registry (package
+# node-linux-<arch>, integrity checked by npm; it holds no npm, so the machine's npm is used), kept in
+# .tools/ (git-ignored) so later runs reuse it. It goes first on PATH, so npm (`#!/usr/bin/env node`),
+# npx, jest and every process they start run on it.
 NODE24_VERSION=24.22.3
 
 use_node24() {
