@@ -4,15 +4,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createApiKey } from './support/mcp.js';
+import { describeNeeding } from './support/required-tools.js';
 import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
-/** Fetched by scripts/ensure-claude-code.sh (.ci/run runs it); CLAUDE_CODE_BIN points at another. */
+/** Fetched by scripts/ensure-claude-code.sh (scripts/test.sh runs it); CLAUDE_CODE_BIN points at another. */
 const CLAUDE = process.env.CLAUDE_CODE_BIN ?? resolve(import.meta.dirname, '../.data/claude-code/2.1.332/claude');
-const available = existsSync(CLAUDE);
-const describeWithClaude = available ? describe : describe.skip;
+const describeWithClaude = describeNeeding(
+  { [`the Claude Code CLI at ${CLAUDE}`]: existsSync(CLAUDE) },
+  "scripts/ensure-claude-code.sh fetches Anthropic's prebuilt linux-x64 CLI, or set CLAUDE_CODE_BIN",
+);
 /** The "browser" Claude Code opens to sign in: it submits the sign-in form as a person would. */
 const SIGN_IN_BROWSER = resolve(import.meta.dirname, 'support/sign-in-browser.mjs');
-if (!available) console.warn(`Skipping the Claude Code CLI test: no binary at ${CLAUDE} (run scripts/ensure-claude-code.sh, which fetches Anthropic's prebuilt linux-x64 CLI, or set CLAUDE_CODE_BIN)`);
 
 /** The README's `.mcp.json` for Claude Code, as a user copies it. */
 function readmeMcpJson(): string {

@@ -7,14 +7,16 @@ import { hasZooKeeper, startZooKeeper } from '../scripts/lib/local-zookeeper.mjs
 import { pollUntil } from '../scripts/lib/poll.mjs';
 import { queryRows, rawClient, uniqueDatabaseName } from './support/clickhouse.js';
 import { createApiKey, rawRpc } from './support/mcp.js';
+import { describeNeeding } from './support/required-tools.js';
 import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
 const CLUSTER = 'stock_cluster';
 /** SDK-less clients calling through HAProxy at once in the failover test. */
 const CLIENTS = 4;
-const available = hasZooKeeper() && hasClickHouseServer() && hasHaproxy();
-const describeWithCluster = available ? describe : describe.skip;
-if (!available) console.warn("Skipping the cluster test: it needs Debian's zookeeper, haproxy and clickhouse-server (scripts/ensure-cluster-tools.sh installs them)");
+const describeWithCluster = describeNeeding(
+  { zookeeper: hasZooKeeper(), haproxy: hasHaproxy(), 'clickhouse-server': hasClickHouseServer() },
+  "scripts/ensure-cluster-tools.sh and ensure-clickhouse.sh install Debian's packages",
+);
 
 const toolsList = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
 

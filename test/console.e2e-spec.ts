@@ -4,12 +4,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromiumPath, launchChromium } from '../scripts/lib/chromium.mjs';
 import { grantAdmin } from './support/admin-cli.js';
 import { connectSdkClient, rawRpc } from './support/mcp.js';
+import { describeNeeding } from './support/required-tools.js';
 import { type TestApp, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
 
 const CHROMIUM = chromiumPath();
-const describeWithBrowser = CHROMIUM ? describe : describe.skip;
-if (!CHROMIUM) console.warn('Skipping the console browser test: no Chromium (run scripts/ensure-chromium.sh, which installs Debian\'s chromium, or set CHROMIUM_PATH)');
+const describeWithBrowser = describeNeeding({ Chromium: Boolean(CHROMIUM) }, "scripts/ensure-chromium.sh installs Debian's chromium, or set CHROMIUM_PATH");
 
 /** Screenshots of each page, kept as CI artefacts. */
 const SHOTS = resolve(import.meta.dirname, '../.reports/console');

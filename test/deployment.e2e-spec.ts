@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { CORE_SCHEMA, load, mergeTag } from 'js-yaml';
 import { HAPROXY_CONFIG, hasHaproxy } from '../scripts/lib/local-haproxy.mjs';
+import { itNeeding } from './support/required-tools.js';
 
 /**
  * The cluster profile (docker/cluster) cannot run here (no Docker engine), but its parts must fit
@@ -44,7 +45,7 @@ describe('Deployment files of the cluster profile (docker/cluster)', () => {
     for (const host of [env.GATEWAY1_HOST, env.GATEWAY2_HOST, env.REPLICA1_HOST, env.REPLICA2_HOST]) expect(services[host]).toBeDefined();
   });
 
-  (hasHaproxy() ? it : it.skip)('should be a configuration HAProxy accepts with the compose environment', () => {
+  itNeeding({ haproxy: hasHaproxy() }, "scripts/ensure-cluster-tools.sh installs Debian's package")('should be a configuration HAProxy accepts with the compose environment', () => {
     const check = spawnSync('haproxy', ['-c', '-f', HAPROXY_CONFIG], { env: { ...process.env, ...services.haproxy.environment }, encoding: 'utf8' });
     // The compose host names do not resolve here: HAProxy warns and starts anyway (init-addr none).
     expect(`${check.stdout}${check.stderr}`).toContain('Configuration file is valid');

@@ -8,6 +8,7 @@ import { hashSync } from '@node-rs/bcrypt';
 import { type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
 import { queryRows, rawClient } from './support/clickhouse.js';
 import { createApiKey, rawRpc } from './support/mcp.js';
+import { itNeeding } from './support/required-tools.js';
 import {
   ORIGINAL_DDL,
   ORIGINAL_VALIDATE_QUERY,
@@ -27,6 +28,7 @@ const JWT_SECRET = 'the-secret-both-services-share-0123456789';
 const TOOLS_LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} };
 const callTool = (name: string, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name, arguments: args } });
 const PASSLIB = passlibAvailable();
+const itWithPasslib = itNeeding({ "python3's passlib and bcrypt": PASSLIB }, "scripts/ensure-passlib.sh installs Debian's python3-passlib and python3-bcrypt");
 
 /**
  * The gateway on the original stock data service's database, as it is: its DDL, rows written the
@@ -145,7 +147,7 @@ describe('Drop-in on the original service’s database (e2e)', () => {
       if (PASSLIB) expect(passlibVerifies('new-password-2', row.password_hash as string)).toBe(true);
     });
 
-    (PASSLIB ? it : it.skip)('should be verified by passlib itself (skipped when python3-passlib is not installed)', () => {
+    itWithPasslib('should be verified by passlib itself', () => {
       expect(passlibVerifies(PASSLIB_ACCOUNT.password, PASSLIB_ACCOUNT.hash)).toBe(true);
     });
 

@@ -5,6 +5,7 @@ import { hasRedisServer, startRedis } from '../scripts/lib/local-redis.mjs';
 import { pollUntil } from '../scripts/lib/poll.mjs';
 import { rawClient } from './support/clickhouse.js';
 import { createApiKey, rawRpc } from './support/mcp.js';
+import { describeNeeding } from './support/required-tools.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
 import { usageRecordFixture } from './support/usage-record.js';
@@ -12,9 +13,7 @@ import { usageRecordFixture } from './support/usage-record.js';
 const CODES = ['000001.SZ', '000002.SZ', '000063.SZ', '000333.SZ', '000568.SZ'];
 const latestBars = (id: number, n: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'get_latest_bars', arguments: { ts_codes: CODES.slice(0, n) } } });
 const SCRAPER_TOKEN = 'shared-metering-scraper-token-0123456789';
-const available = hasRedisServer();
-const describeWithRedis = available ? describe : describe.skip;
-if (!available) console.warn("Skipping the shared-metering test: it needs Debian's redis-server (scripts/ensure-cluster-tools.sh installs it)");
+const describeWithRedis = describeNeeding({ 'redis-server': hasRedisServer() }, "scripts/ensure-cluster-tools.sh installs Debian's package");
 
 /**
  * What a lone call's answer says: served (200 with a result), rate-limited (429) or out of quota

@@ -133,7 +133,7 @@ export function fixtureRows(table: string): Record<string, unknown>[] {
   );
 }
 
-/** Debian's python3, where python3-passlib and python3-bcrypt install (.ci/run installs them); another python3 first on PATH may lack them. */
+/** Debian's python3, where python3-passlib and python3-bcrypt install (scripts/test.sh installs them); another python3 first on PATH may lack them. */
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 /** Whether passlib can be asked here. */
