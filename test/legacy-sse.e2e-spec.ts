@@ -4,7 +4,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { pollUntil } from '../scripts/lib/poll.mjs';
 import { ClickHouseRelay, DAILY_BARS_QUERY } from './support/clickhouse-relay.js';
 import { type CreatedKey, createApiKey, rawRpc } from './support/mcp.js';
-import { SseStream } from './support/sse-stream.js';
+import { type SseOpening, SseStream } from './support/sse-stream.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
 
@@ -52,6 +52,23 @@ function capRefusal(holder: string, limit: number, dataName: string) {
       data: { [dataName]: limit, idle_seconds: 300 },
     },
   };
+}
+
+/** A 429 for a full cap, with its body and a Retry-After of when the holder's first (idle) session would close. */
+function expectCapRefused(refused: SseOpening, holder: string, limit: number, dataName: string): void {
+  expect([refused.status, refused.body]).toEqual([429, capRefusal(holder, limit, dataName)]);
+  // All were opened moments ago and are idle: the soonest closes in about MCP_LEGACY_SSE_IDLE_SECONDS.
+  const retryAfter = Number(refused.headers.get('retry-after'));
+  expect(retryAfter).toBeGreaterThanOrEqual(290);
+  expect(retryAfter).toBeLessThanOrEqual(300);
+}
+
+/** Closing one of `streams` frees its slot: `apiKey` then opens a session (kept in `streams` to close later). */
+async function expectSlotFreedByClosingOne(app: TestApp, streams: SseStream[], apiKey: string): Promise<void> {
+  await streams.pop()?.close();
+  const reopened = await pollUntil(() => SseStream.open(app, apiKey), (opening) => opening.status === 200, { timeoutMs: 5_000, intervalMs: 50 });
+  expect(reopened.status).toBe(200);
+  if (reopened.stream) streams.push(reopened.stream);
 }
 
 describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)', () => {
@@ -214,20 +231,11 @@ describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)'
     const otherUser = await createApiKey(app, (await registerAndLogin(app)).jwt, { key_name: 'sse-other' });
     const streams = await Promise.all(Array.from({ length: 10 }, (_, i) => SseStream.opened(app, keys[i % 2].api_key)));
     try {
-      const refused = await SseStream.open(app, keys[0].api_key);
-      expect(refused.status).toBe(429);
-      expect(refused.body).toEqual(capRefusal('This account', 10, 'sessions_per_user'));
-      // The soonest any of them would close on its own: all were opened moments ago and are idle.
-      const retryAfter = Number(refused.headers.get('retry-after'));
-      expect(retryAfter).toBeGreaterThanOrEqual(290);
-      expect(retryAfter).toBeLessThanOrEqual(300);
+      expectCapRefused(await SseStream.open(app, keys[0].api_key), 'This account', 10, 'sessions_per_user');
 
       await (await SseStream.opened(app, otherUser.api_key)).close();
 
-      await streams.pop()?.close();
-      const reopened = await pollUntil(() => SseStream.open(app, keys[1].api_key), (opening) => opening.status === 200, { timeoutMs: 5_000, intervalMs: 50 });
-      expect(reopened.status).toBe(200);
-      if (reopened.stream) streams.push(reopened.stream);
+      await expectSlotFreedByClosingOne(app, streams, keys[1].api_key);
     } finally {
       await Promise.all(streams.map((stream) => stream.close()));
     }
@@ -248,18 +256,11 @@ describe('Legacy HTTP+SSE: sessions of one client address (e2e)', () => {
     for (let i = 0; i < 4; i++) keys.push(await createApiKey(app, (await registerAndLogin(app)).jwt, { key_name: `address-${i}` }));
     const streams = await Promise.all(keys.slice(0, 3).map((key) => SseStream.opened(app, key.api_key)));
     try {
-      const refused = await SseStream.open(app, keys[3].api_key);
-      expect([refused.status, refused.body]).toEqual([429, capRefusal('This client address', 3, 'sessions_per_address')]);
-      const retryAfter = Number(refused.headers.get('retry-after'));
-      expect(retryAfter).toBeGreaterThanOrEqual(290);
-      expect(retryAfter).toBeLessThanOrEqual(300);
+      expectCapRefused(await SseStream.open(app, keys[3].api_key), 'This client address', 3, 'sessions_per_address');
 
       expect(await openingStatusFrom(app, keys[3].api_key, '127.0.0.2')).toBe(200);
 
-      await streams.pop()?.close();
-      const reopened = await pollUntil(() => SseStream.open(app, keys[3].api_key), (opening) => opening.status === 200, { timeoutMs: 5_000, intervalMs: 50 });
-      expect(reopened.status).toBe(200);
-      if (reopened.stream) streams.push(reopened.stream);
+      await expectSlotFreedByClosingOne(app, streams, keys[3].api_key);
     } finally {
       await Promise.all(streams.map((stream) => stream.close()));
     }
