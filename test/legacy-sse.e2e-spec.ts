@@ -145,7 +145,7 @@ describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)'
     const stream = await SseStream.opened(app, victimKey.api_key);
     try {
       // The victim's call waits for ClickHouse, so a cancellation would still find it running.
-      relay.hold();
+      relay.hold(DAILY_BARS_QUERY);
       expect((await stream.post(dailyBars('victim-call'), victimKey.api_key)).status).toBe(202);
       await relay.waitForHeld(DAILY_BARS_QUERY, 1);
       const injected = [
@@ -306,7 +306,7 @@ describe('Legacy HTTP+SSE: idle sessions are closed (e2e)', () => {
     await verifyKeys(app, key);
     const busy = await SseStream.opened(app, key.api_key);
     try {
-      relay.hold();
+      relay.hold(DAILY_BARS_QUERY);
       expect((await busy.post(dailyBars('slow'), key.api_key)).status).toBe(202);
       await relay.waitForHeld(DAILY_BARS_QUERY, 1);
       // Opened after the call was posted, so without a call of its own it would close after the busy one would.

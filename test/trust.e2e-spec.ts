@@ -370,7 +370,7 @@ describe('Trust: one user cannot take every query slot with many keys (e2e)', ()
     const refusal = { code: -32029, message: 'Too many calls of this account at once (at most 2, all its API keys together); retry shortly' };
     try {
       // The calls admitted wait for ClickHouse until the relay lets their queries through.
-      relay.hold();
+      relay.hold(DAILY_BARS_QUERY);
       const overHttp = sent(rawRpc(app, dailyBars(1), first.api_key));
       expect((await stream.post(dailyBars(2), second.api_key)).status).toBe(202);
       await relay.waitForHeld(DAILY_BARS_QUERY, 2);

@@ -14,6 +14,9 @@ export const DAILY_BARS_QUERY = /FROM `?ods_daily/;
 export class ClickHouseRelay {
   private readonly sockets = new Set<Socket>();
   private held: { upstream: Socket; chunk: Buffer }[] | undefined;
+  /** What is held, while holding; a connection stays held from its first such chunk on (its request is not complete). */
+  private holding: RegExp | undefined;
+  private readonly heldConnections = new Set<Socket>();
 
   private constructor(
     private readonly server: Server,
@@ -32,13 +35,20 @@ export class ClickHouseRelay {
     return relay;
   }
 
-  hold(): void {
+  /**
+   * Holds the requests that match `pattern` (say, a tool's query); the gateway's other queries (key
+   * checks, change polls, usage inserts) go on, or a test would depend on when they happen.
+   */
+  hold(pattern: RegExp): void {
     this.held ??= [];
+    this.holding = pattern;
   }
 
   release(): void {
     const held = this.held ?? [];
     this.held = undefined;
+    this.holding = undefined;
+    this.heldConnections.clear();
     for (const { upstream, chunk } of held) upstream.write(chunk);
   }
 
@@ -64,7 +74,14 @@ export class ClickHouseRelay {
         upstream.destroy();
       });
     }
-    client.on('data', (chunk: Buffer) => (this.held ? this.held.push({ upstream, chunk }) : upstream.write(chunk)));
+    client.on('data', (chunk: Buffer) => {
+      if (this.held && this.holding && (this.heldConnections.has(upstream) || this.holding.test(chunk.toString('latin1')))) {
+        this.heldConnections.add(upstream);
+        this.held.push({ upstream, chunk });
+      } else {
+        upstream.write(chunk);
+      }
+    });
     upstream.pipe(client);
   }
 }

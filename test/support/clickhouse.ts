@@ -16,7 +16,8 @@ export function uniqueDatabaseName(prefix = 'test'): string {
 export function rawClient(database?: string, url = clickHouseUrl(), requestTimeoutMs?: number): ClickHouseClient {
   return createClient({
     url,
-    ...(requestTimeoutMs ? { request_timeout: requestTimeoutMs } : {}),
+    // Progress headers keep a long request's connection from looking idle (the client asks for them past 60 s).
+    ...(requestTimeoutMs ? { request_timeout: requestTimeoutMs, clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '10000' } } : {}),
     username: process.env.CLICKHOUSE_USER ?? 'default',
     password: process.env.CLICKHOUSE_PASSWORD ?? '',
     ...(database ? { database } : {}),
