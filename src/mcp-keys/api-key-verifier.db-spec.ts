@@ -245,6 +245,38 @@ describe(ApiKeyVerifier.name, () => {
     expect(await fresh.verify(rawKey)).toBeUndefined();
   });
 
+  it("should cache a lookup that was under way when only other accounts' keys, policies and accounts changed", async () => {
+    const user = await createUser();
+    const { rawKey, keyId } = await createKey(user.id);
+    const stranger = generateApiKey();
+    const metrics = new KeyCacheMetrics(new MetricsRegistry());
+    const fresh = new ApiKeyVerifier(keys, adopted.policies, auth, config, metrics, adopted.clickhouse);
+    const underWay = [fresh.verify(rawKey), fresh.verify(stranger)];
+    // What the change feed brings every second while anyone's account or keys change.
+    fresh.forgetChanges({ keyHashes: [hashApiKey(generateApiKey())], newKeyHashes: [hashApiKey(generateApiKey())], keyIds: new Set([randomUUID()]), userIds: new Set([randomUUID()]) });
+    expect(await Promise.all(underWay)).toEqual([{ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY }, undefined]);
+
+    expect([await fresh.verify(rawKey), await fresh.verify(stranger)].map(Boolean)).toEqual([true, false]);
+    expect([(await metrics.hits.get()).values[0].value, (await metrics.misses.get()).values[0].value]).toEqual([2, 2]);
+  });
+
+  it("should not cache a lookup that was under way when the key's own row or policy changed, or when an unknown key's row arrived", async () => {
+    const user = await createUser();
+    const { rawKey, keyId } = await createKey(user.id);
+    const stranger = generateApiKey();
+    for (const changes of [{ keyIds: new Set([keyId]) }, { newKeyHashes: [hashApiKey(stranger)] }]) {
+      const metrics = new KeyCacheMetrics(new MetricsRegistry());
+      const fresh = new ApiKeyVerifier(keys, adopted.policies, auth, config, metrics, adopted.clickhouse);
+      const underWay = [fresh.verify(rawKey), fresh.verify(stranger)];
+      fresh.forgetChanges(changes);
+      await Promise.all(underWay);
+      await fresh.verify(rawKey);
+      await fresh.verify(stranger);
+      // Only the lookup the change touched is asked again.
+      expect((await metrics.misses.get()).values[0].value).toBe(3);
+    }
+  });
+
   it('should refuse an expired key on the very next verify although its verdict is cached', async () => {
     const user = await createUser();
     const { rawKey, keyId, expiresAt } = await createKey(user.id, 1);

@@ -57,7 +57,8 @@ export class ApiKeyVerifier {
   private readonly unknown: LRUCache<string, string | true>;
   /** Hashes that verified as valid in the last day: never strangers' random keys (see ApiKeyGuard). */
   private readonly recentlyValid: LRUCache<string, true>;
-  private readonly lookups = new Map<string, Promise<Verdict>>();
+  /** Lookups under way, each with the changes applied while it ran (its answer may predate them). */
+  private readonly lookups = new Map<string, PendingLookup>();
   /** ClickHouse lookups for keys not in either cache: a fixed share of the database, however many strangers knock. */
   private readonly lookupGate: BoundedGate;
   private delegated: DelegatedTokens | undefined;
@@ -140,6 +141,9 @@ export class ApiKeyVerifier {
     const { keyHashes = [], newKeyHashes = [], keyIds = new Set<string>(), userIds = new Set<string>() } = changes;
     for (const keyHash of keyHashes) this.evict(keyHash);
     for (const keyHash of newKeyHashes) this.unknown.delete(keyHash);
+    // A lookup under way may have read the old state: it is not cached if the change touches what it finds.
+    const change: KeyChanges = { keyHashes: new Set(newKeyHashes), keyIds, userIds };
+    for (const pending of this.lookups.values()) pending.changesSince.push(change);
     if (keyIds.size === 0 && userIds.size === 0) return;
     const stale = [...this.known.entries()].filter(([, key]) => keyIds.has(key.keyId) || userIds.has(key.userId)).map(([keyHash]) => keyHash);
     for (const keyHash of stale) this.known.delete(keyHash);
@@ -147,8 +151,6 @@ export class ApiKeyVerifier {
       const refusedOwners = [...this.unknown.entries()].filter(([, owner]) => owner !== true && userIds.has(owner)).map(([keyHash]) => keyHash);
       for (const keyHash of refusedOwners) this.unknown.delete(keyHash);
     }
-    // A lookup under way may have read the old state: its answer must not be cached.
-    this.lookups.clear();
   }
 
   private isWellFormed(candidate: string): boolean {
@@ -162,22 +164,29 @@ export class ApiKeyVerifier {
 
   private lookUpOnce(keyHash: string, lookUp: () => Promise<Verdict>): Promise<Verdict> {
     const pending = this.lookups.get(keyHash);
-    if (pending) return pending;
-    const lookup: Promise<Verdict> = lookUp().then((verdict) => {
-      if (this.lookups.get(keyHash) !== lookup) return verdict;
-      this.lookups.delete(keyHash);
-      if (isValid(verdict)) {
-        this.known.set(keyHash, verdict);
-        this.recentlyValid.set(keyHash, true);
-      } else {
-        this.unknown.set(keyHash, verdict?.disabledOwner ?? true);
-      }
-      return verdict;
-    });
-    this.lookups.set(keyHash, lookup);
+    if (pending) return pending.verdict;
+    const started: PendingLookup = {
+      verdict: lookUp().then((verdict) => {
+        if (this.lookups.get(keyHash) !== started) return verdict;
+        this.lookups.delete(keyHash);
+        if (!started.changesSince.some((change) => touches(change, keyHash, verdict))) this.remember(keyHash, verdict);
+        return verdict;
+      }),
+      changesSince: [],
+    };
+    this.lookups.set(keyHash, started);
     // A failed lookup caches nothing; the next call tries again.
-    lookup.catch(() => this.lookups.get(keyHash) === lookup && this.lookups.delete(keyHash));
-    return lookup;
+    started.verdict.catch(() => this.lookups.get(keyHash) === started && this.lookups.delete(keyHash));
+    return started.verdict;
+  }
+
+  private remember(keyHash: string, verdict: Verdict): void {
+    if (isValid(verdict)) {
+      this.known.set(keyHash, verdict);
+      this.recentlyValid.set(keyHash, true);
+    } else {
+      this.unknown.set(keyHash, verdict?.disabledOwner ?? true);
+    }
   }
 
   /** Throws GateFullError when too many lookups are already waiting (the caller answers 503). */
@@ -212,6 +221,30 @@ export class ApiKeyVerifier {
 
 /** What a lookup found: a valid key, a valid key of a disabled account, or nothing usable. */
 type Verdict = VerifiedKey | { disabledOwner: string } | undefined;
+
+/** Changes made elsewhere, as forgetChanges received them. */
+interface KeyChanges {
+  /** Keys that now have a row (refused before it reached this replica). */
+  keyHashes: ReadonlySet<string>;
+  keyIds: ReadonlySet<string>;
+  userIds: ReadonlySet<string>;
+}
+
+interface PendingLookup {
+  verdict: Promise<Verdict>;
+  changesSince: KeyChanges[];
+}
+
+/**
+ * Whether a change may have made a lookup's answer stale: only then is it not cached, so the
+ * change feed's polls, which bring other accounts' changes every second, do not cost every key
+ * being looked up meanwhile a second lookup.
+ */
+function touches(change: KeyChanges, keyHash: string, verdict: Verdict): boolean {
+  if (change.keyHashes.has(keyHash)) return true;
+  if (isValid(verdict)) return change.keyIds.has(verdict.keyId) || change.userIds.has(verdict.userId);
+  return verdict !== undefined && change.userIds.has(verdict.disabledOwner);
+}
 
 const isValid = (verdict: Verdict): verdict is VerifiedKey => verdict !== undefined && 'keyId' in verdict;
 
