@@ -1,4 +1,5 @@
-import { ConfigError, durationToSeconds, loadAppConfig } from './app-config.js';
+import { ConfigError, loadAppConfig } from './app-config.js';
+import { durationToSeconds } from './settings.js';
 
 const base = { CLICKHOUSE_URL: 'http://127.0.0.1:8123' };
 
@@ -74,6 +75,37 @@ describe('loadAppConfig', () => {
     expect(ignored({ ADMIN_EMAILS: ' , ' })).toEqual([]);
     expect(ignored({ ADMIN_EMAILS: 'root@example.com' })).toEqual(['ADMIN_EMAILS']);
     expect(ignored({ AUTH_ADMIN_EMAILS: 'root@example.com', ADMIN_EMAILS: 'ops@example.com' })).toEqual(['AUTH_ADMIN_EMAILS', 'ADMIN_EMAILS']);
+  });
+
+  it('should name each setting out of its bounds with the bounds, and each unparseable one with what it takes', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadAppConfig({ ...base, ...env });
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ HTTP_PORT: '70000', MCP_CALLS_PER_KEY: '0', QUOTA_USER_CALLS_PER_DAY: '-1' })).toEqual([
+      'HTTP_PORT must be at most 65535',
+      'MCP_CALLS_PER_KEY must be at least 1',
+      'QUOTA_USER_CALLS_PER_DAY must be at least 0',
+    ]);
+    expect(problems({ MCP_PORT: '80.5', HEALTH_DETAILS: 'maybe', PASSWORD_HASH: 'md5', MCP_TOOL_SETS: 'stock,all' })).toEqual([
+      'HEALTH_DETAILS must be true or false',
+      'PASSWORD_HASH must be one of: bcrypt, argon2id',
+      'MCP_PORT must be a whole number from 0 to 65535',
+      'MCP_TOOL_SETS must list tool sets from: stock, tushare (comma-separated)',
+    ]);
+    expect(problems({ HTTP_PORT: ' 9000 ', HEALTH_DETAILS: 'YES', UNKNOWN_SETTING: 'x' })).toEqual([]);
+  });
+
+  it('should read each quota kind from QUOTA_KEY_* and QUOTA_USER_*', () => {
+    const { keyQuotas, userQuotas } = loadAppConfig({ ...base, QUOTA_KEY_RECORDS_PER_MONTH: '500', QUOTA_USER_CALLS_PER_DAY: '7' }).metering;
+    expect([keyQuotas, userQuotas]).toEqual([
+      { records_per_day: 0, records_per_month: 500, calls_per_day: 0 },
+      { records_per_day: 0, records_per_month: 0, calls_per_day: 7 },
+    ]);
   });
 
   it('should convert durations to seconds', () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Counter } from 'prom-client';
-import { QUOTA_NAMES } from '../config/environment.dto.js';
+import { QUOTA_NAMES } from '../config/settings.js';
 import { MetricsRegistry } from '../metrics/metrics-registry.js';
 
 /** Why the MCP port's key guard refused a request. */
@@ -23,7 +23,7 @@ export class GatewayMetrics {
       ['reason'],
     );
     this.rateLimitRefusals = metrics.counter('mcp_rate_limit_refusals_total', "Tool calls refused by their key's calls-per-minute limit");
-    this.quotaRefusals = metrics.counter('mcp_quota_refusals_total', 'Tool calls refused by a used-up quota, by quota (records_per_day, records_per_month, calls_per_day) and scope (key, user)', ['quota', 'scope']);
+    this.quotaRefusals = metrics.counter('mcp_quota_refusals_total', `Tool calls refused by a used-up quota, by quota (${QUOTA_NAMES.join(', ')}) and scope (key, user)`, ['quota', 'scope']);
     this.concurrencyRefusals = metrics.counter(
       'mcp_concurrency_refusals_total',
       'Tool calls refused because too many calls were running at once, by scope (key: MCP_CALLS_PER_KEY and its queue, user: MCP_CONCURRENT_CALLS_PER_USER)',

@@ -5,16 +5,16 @@ import { GateFullError } from '../common/bounded-gate.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { QUOTA_NAMES, type QuotaName } from '../config/environment.dto.js';
+import { QUOTA_KINDS, QUOTA_NAMES, type QuotaName } from '../config/settings.js';
 import { type KeyPolicy, quotaOf } from '../mcp-keys/key-policy.js';
 import type { UsageRecord } from '../mcp-usage/usage-record.js';
 import { type UsageListener, UsageWriter } from '../mcp-usage/usage-writer.js';
 import { QuotaExhaustedError, type QuotaState } from './quota-exhausted.error.js';
-import { type CurrentPeriods, type PeriodKind, periodsAt } from './quota-periods.js';
+import { type CurrentPeriods, periodsAt } from './quota-periods.js';
 import { RateLimiter } from './rate-limiter.js';
 import { type CellSeed, SharedCounters, type SharedRule } from './shared-counters.js';
 import { UsageCountsRepository } from './usage-counts.repository.js';
-import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type Metric, type SubjectKind, type Tally, UsageLedger } from './usage-ledger.js';
+import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type SubjectKind, type Tally, UsageLedger } from './usage-ledger.js';
 
 /** A verified key as metering needs it. */
 export interface MeteredKey {
@@ -39,8 +39,6 @@ interface QuotaRule {
 
 type Verdict = { grant: number } | { exhausted: QuotaState } | { wait: true };
 
-const QUOTA_PERIOD: Record<QuotaName, PeriodKind> = { records_per_day: 'day', records_per_month: 'month', calls_per_day: 'day' };
-const QUOTA_METRIC: Record<QuotaName, Metric> = { records_per_day: 'records', records_per_month: 'records', calls_per_day: 'calls' };
 const UNMETERED: Admission = Object.freeze({ maxRows: undefined, release: () => undefined });
 /** Users per ClickHouse read of their counters (an IN list on the log's sort key). */
 const USERS_PER_READ = 500;
@@ -404,7 +402,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
       quota,
       scope,
       limit,
-      counter: { subject: scope, subjectId: scope === 'key' ? key.keyId : key.userId, period: QUOTA_PERIOD[quota], metric: QUOTA_METRIC[quota] },
+      counter: { subject: scope, subjectId: scope === 'key' ? key.keyId : key.userId, period: QUOTA_KINDS[quota].period, metric: QUOTA_KINDS[quota].counts },
     });
     return QUOTA_NAMES.flatMap((quota) => [rule(quota, 'key', quotaOf(key.policy, quota) ?? keyQuotas[quota]), rule(quota, 'user', userQuotas[quota])]).filter((r) => r.limit > 0);
   }

@@ -1,4 +1,4 @@
-import type { QuotaName } from '../config/environment.dto.js';
+import type { QuotaName } from '../config/settings.js';
 import type { PeriodKind } from './quota-periods.js';
 import type { SubjectKind } from './usage-ledger.js';
 

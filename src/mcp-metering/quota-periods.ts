@@ -1,8 +1,10 @@
+import type { QUOTA_KINDS, QuotaName } from '../config/settings.js';
+
 /**
  * Quota periods are UTC calendar days and months, whatever the database's or the host's timezone:
  * a quota resets at 00:00 UTC (day) and on the 1st at 00:00 UTC (month).
  */
-export type PeriodKind = 'day' | 'month';
+export type PeriodKind = (typeof QUOTA_KINDS)[QuotaName]['period'];
 
 export interface Period {
   kind: PeriodKind;
