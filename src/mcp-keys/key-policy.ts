@@ -1,4 +1,4 @@
-import type { QuotaName } from '../config/environment.dto.js';
+import type { QuotaName } from '../config/settings.js';
 
 /**
  * What one API key may do. Scopes narrow the tools and tables it reaches (empty: all of them);

@@ -5,7 +5,7 @@ import { SerialQueue } from '../common/serial-queue.js';
 import { uuidV7 } from '../common/uuid-v7.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { QUOTA_NAMES } from '../config/environment.dto.js';
+import { QUOTA_NAMES } from '../config/settings.js';
 import { ToolRegistry } from '../market-data/tool-registry.js';
 import { type ApiKey, apiKeyPrefix, generateApiKey, hashApiKey, isExpired } from './api-key.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';

@@ -1,4 +1,4 @@
-import type { ToolSetName } from '../../config/environment.dto.js';
+import type { ToolSetName } from '../../config/settings.js';
 import type { StockTool } from '../stock-tool.js';
 import { getDailyBarsTool } from './get-daily-bars.tool.js';
 import { getDailyBasicTool } from './get-daily-basic.tool.js';
