@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { sql, str } from '../src/clickhouse/sql.js';
 import { queryRows, rawClient } from './support/clickhouse.js';
+import { untilStatus } from './support/mcp.js';
 import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
 describe('Auth API (e2e)', () => {
@@ -132,8 +133,8 @@ describe('Auth API (e2e)', () => {
       const shortLived = await startTestApp({ JWT_EXPIRES_IN: '1s' });
       try {
         const user = await registerAndLogin(shortLived);
-        await new Promise((resolve) => setTimeout(resolve, 2_100));
-        const response = await shortLived.rest.get('/api/auth/me').set('Authorization', `Bearer ${user.jwt}`).expect(401);
+        const response = await untilStatus(() => shortLived.rest.get('/api/auth/me').set('Authorization', `Bearer ${user.jwt}`), 401, 3000);
+        expect(response.status).toBe(401);
         expect(response.body).toEqual({ statusCode: 401, detail: 'Token has expired; log in again' });
       } finally {
         await shortLived.stop();

@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { grantAdmin } from './support/admin-cli.js';
 import { queryRows, rawClient } from './support/clickhouse.js';
-import { rawRpc } from './support/mcp.js';
+import { rawRpc, untilStatus } from './support/mcp.js';
 import { FormSigningInProvider, signInOverHttp } from './support/oauth-client.js';
 import { formFieldsOf, unescapeHtml } from './support/sign-in-form.mjs';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
@@ -112,8 +112,8 @@ describe('OAuth sign-in from MCP clients (e2e)', () => {
     const client = await signInAndConnect(app, provider);
     await client.close();
     const expired = provider.savedTokens!;
-    await new Promise((resolve) => setTimeout(resolve, 3500));
-    const refused = await rawRpc(app, toolsList, expired.access_token).expect(401);
+    const refused = await untilStatus(() => rawRpc(app, toolsList, expired.access_token), 401, 5000);
+    expect(refused.status).toBe(401);
     expect(refused.headers['www-authenticate']).toContain('error="invalid_token", resource_metadata="');
     expect(refused.body.error.message).toBe('Invalid or expired API key');
 

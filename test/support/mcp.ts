@@ -1,5 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Response } from 'supertest';
+import { pollUntil } from '../../scripts/lib/poll.mjs';
 import type { TestApp } from './test-app.js';
 
 /** The official SDK client configured as the seed document tells users to configure theirs. */
@@ -30,4 +32,13 @@ export function rawRpc(app: TestApp, body: unknown, apiKey?: string) {
   const request = app.mcp.post('/messages').set('Content-Type', 'application/json');
   if (apiKey) request.set('Authorization', `Bearer ${apiKey}`);
   return request.send(JSON.stringify(body));
+}
+
+/**
+ * Sends the request again until it is answered with `status` or `timeoutMs` passes (a change that
+ * reaches the app in its own time: a poll of changes made elsewhere, an expiry); resolves with the
+ * last answer, for the caller to assert on.
+ */
+export function untilStatus(send: () => PromiseLike<Response>, status: number, timeoutMs: number): Promise<Response> {
+  return pollUntil(async () => await send(), (response: Response) => response.status === status, { timeoutMs, intervalMs: 100 });
 }
