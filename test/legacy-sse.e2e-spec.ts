@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { pollUntil } from '../scripts/lib/poll.mjs';
-import { ClickHouseRelay, DAILY_BARS_QUERY } from './support/clickhouse-relay.js';
+import { type AppBehindRelay, type ClickHouseRelay, DAILY_BARS_QUERY, startAppBehindRelay } from './support/clickhouse-relay.js';
 import { type CreatedKey, createApiKey, rawRpc } from './support/mcp.js';
 import { type SseOpening, SseStream } from './support/sse-stream.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
@@ -75,20 +75,14 @@ describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)'
   let app: TestApp;
   let user: LoggedInUser;
   let relay: ClickHouseRelay;
+  let behind: AppBehindRelay;
 
   beforeAll(async () => {
-    relay = await ClickHouseRelay.start();
-    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', CLICKHOUSE_URL: relay.url });
+    ({ app, relay } = behind = await startAppBehindRelay({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50' }));
     user = await registerAndLogin(app);
   });
 
-  afterAll(async () => {
-    try {
-      await app.stop();
-    } finally {
-      await relay.close();
-    }
-  });
+  afterAll(() => behind.stop());
 
   it('should serve the SDK SSE client: tools listed, a tool called and its usage recorded', async () => {
     const key = await createApiKey(app, user.jwt, { key_name: 'legacy' });
@@ -271,20 +265,14 @@ describe('Legacy HTTP+SSE: idle sessions are closed (e2e)', () => {
   let app: TestApp;
   let user: LoggedInUser;
   let relay: ClickHouseRelay;
+  let behind: AppBehindRelay;
 
   beforeAll(async () => {
-    relay = await ClickHouseRelay.start();
-    app = await startTestApp({ DEMO_DATA: 'true', MCP_LEGACY_SSE_IDLE_SECONDS: '1', MCP_LEGACY_SSE_SESSIONS_PER_USER: '2', CLICKHOUSE_URL: relay.url });
+    ({ app, relay } = behind = await startAppBehindRelay({ DEMO_DATA: 'true', MCP_LEGACY_SSE_IDLE_SECONDS: '1', MCP_LEGACY_SSE_SESSIONS_PER_USER: '2' }));
     user = await registerAndLogin(app);
   });
 
-  afterAll(async () => {
-    try {
-      await app.stop();
-    } finally {
-      await relay.close();
-    }
-  });
+  afterAll(() => behind.stop());
 
   it('should close a session idle for MCP_LEGACY_SSE_IDLE_SECONDS, free its slot, and answer its posts 404', async () => {
     const key = await createApiKey(app, (await registerAndLogin(app)).jwt);

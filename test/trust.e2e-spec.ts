@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { queryRows, rawClient } from './support/clickhouse.js';
-import { ClickHouseRelay, DAILY_BARS_QUERY } from './support/clickhouse-relay.js';
+import { type AppBehindRelay, type ClickHouseRelay, DAILY_BARS_QUERY, startAppBehindRelay } from './support/clickhouse-relay.js';
 import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
 import { SseStream } from './support/sse-stream.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
@@ -337,19 +337,13 @@ describe('Trust: one user cannot take every query slot with many keys (e2e)', ()
   const METRICS_TOKEN = 'concurrency-metrics-token';
   let app: TestApp;
   let relay: ClickHouseRelay;
+  let behind: AppBehindRelay;
 
   beforeAll(async () => {
-    relay = await ClickHouseRelay.start();
-    app = await startTestApp({ MCP_CONCURRENT_CALLS_PER_USER: '2', DEMO_DATA: 'true', METRICS_TOKEN, CLICKHOUSE_URL: relay.url });
+    ({ app, relay } = behind = await startAppBehindRelay({ MCP_CONCURRENT_CALLS_PER_USER: '2', DEMO_DATA: 'true', METRICS_TOKEN }));
   });
 
-  afterAll(async () => {
-    try {
-      await app.stop();
-    } finally {
-      await relay.close();
-    }
-  });
+  afterAll(() => behind.stop());
 
   const dailyBars = (id: number) => callTool('get_daily_bars', { ts_code: '600519.SH' }, id);
   type DailyBarsResult = { structuredContent: { table: string; rows: { ts_code: string }[] } };

@@ -245,15 +245,15 @@ describe(ApiKeyVerifier.name, () => {
     expect(await fresh.verify(rawKey)).toBeUndefined();
   });
 
-  it("should cache a lookup that was under way when only other accounts' keys, policies and accounts changed", async () => {
+  it("should cache a lookup that was under way when other accounts' keys, policies or accounts changed, or its own key's row newly arrived", async () => {
     const user = await createUser();
     const { rawKey, keyId } = await createKey(user.id);
     const stranger = generateApiKey();
     const metrics = new KeyCacheMetrics(new MetricsRegistry());
     const fresh = new ApiKeyVerifier(keys, adopted.policies, auth, config, metrics, adopted.clickhouse);
     const underWay = [fresh.verify(rawKey), fresh.verify(stranger)];
-    // What the change feed brings every second while anyone's account or keys change.
-    fresh.forgetChanges({ keyHashes: [hashApiKey(generateApiKey())], newKeyHashes: [hashApiKey(generateApiKey())], keyIds: new Set([randomUUID()]), userIds: new Set([randomUUID()]) });
+    // What the change feed brings at every poll for a minute after anyone's change, and after this key was made.
+    fresh.forgetChanges({ keyHashes: [hashApiKey(generateApiKey())], newKeyHashes: [hashApiKey(rawKey), hashApiKey(generateApiKey())], keyIds: new Set([randomUUID()]), userIds: new Set([randomUUID()]) });
     expect(await Promise.all(underWay)).toEqual([{ keyId, userId: user.id, expiresAt: null, policy: UNRESTRICTED_POLICY }, undefined]);
 
     expect([await fresh.verify(rawKey), await fresh.verify(stranger)].map(Boolean)).toEqual([true, false]);

@@ -236,13 +236,14 @@ interface PendingLookup {
 }
 
 /**
- * Whether a change may have made a lookup's answer stale: only then is it not cached, so the
- * change feed's polls, which bring other accounts' changes every second, do not cost every key
- * being looked up meanwhile a second lookup.
+ * Whether a change may have made a lookup's answer stale: only then is it not cached. The change
+ * feed brings every change of the last minute again at each poll, so anything broader would keep
+ * uncached the keys being looked up whenever anybody's account or keys changed lately.
  */
 function touches(change: KeyChanges, keyHash: string, verdict: Verdict): boolean {
-  if (change.keyHashes.has(keyHash)) return true;
   if (isValid(verdict)) return change.keyIds.has(verdict.keyId) || change.userIds.has(verdict.userId);
+  // A refusal may predate the key's row reaching this replica.
+  if (change.keyHashes.has(keyHash)) return true;
   return verdict !== undefined && change.userIds.has(verdict.disabledOwner);
 }
 

@@ -1,6 +1,7 @@
 import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
 import { pollUntil } from '../../scripts/lib/poll.mjs';
 import { clickHouseUrl } from './clickhouse.js';
+import { type TestApp, startTestApp } from './test-app.js';
 
 /** How a held get_daily_bars call looks to the relay: its query of ods_daily. */
 export const DAILY_BARS_QUERY = /FROM `?ods_daily/;
@@ -84,4 +85,25 @@ export class ClickHouseRelay {
     });
     upstream.pipe(client);
   }
+}
+
+/** A gateway whose ClickHouse traffic passes through a relay the test can hold. */
+export interface AppBehindRelay {
+  app: TestApp;
+  relay: ClickHouseRelay;
+  /** Stops the gateway, then the relay (also when the gateway's stop fails). */
+  stop(): Promise<void>;
+}
+
+export async function startAppBehindRelay(env: Record<string, string>): Promise<AppBehindRelay> {
+  const relay = await ClickHouseRelay.start();
+  const app = await startTestApp({ ...env, CLICKHOUSE_URL: relay.url });
+  const stop = async () => {
+    try {
+      await app.stop();
+    } finally {
+      await relay.close();
+    }
+  };
+  return { app, relay, stop };
 }
