@@ -225,13 +225,24 @@ function withMeteredUsage(outcome: ToolCallOutcome, quotas: QuotaState[], limite
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
+type GatewayMethod = 'ping' | 'tools/list' | 'tools/call';
+/**
+ * What the SDK routes each handler by, built once: zod compiles an object schema on its first
+ * parse, which with a fresh Server per request would be paid on every call.
+ */
+const METHOD_SCHEMAS = {
+  ping: z.looseObject({ method: z.literal('ping') }),
+  'tools/list': z.looseObject({ method: z.literal('tools/list') }),
+  'tools/call': z.looseObject({ method: z.literal('tools/call') }),
+} satisfies Record<GatewayMethod, z.ZodType>;
+
 /**
  * Registers a handler whose request is validated here: the SDK parses a request's params before
  * any handler runs and reports a mismatch as -32603 "internal error"; invalid params are the
  * caller's mistake, -32602, with zod's account of what is wrong.
  */
-function onRequest<Schema extends z.ZodType>(server: Server, method: string, schema: Schema, handler: (request: z.output<Schema>, extra: Extra) => unknown): void {
-  server.setRequestHandler(z.looseObject({ method: z.literal(method) }), (request, extra) => {
+function onRequest<Schema extends z.ZodType>(server: Server, method: GatewayMethod, schema: Schema, handler: (request: z.output<Schema>, extra: Extra) => unknown): void {
+  server.setRequestHandler(METHOD_SCHEMAS[method], (request, extra) => {
     const parsed = schema.safeParse(request);
     if (!parsed.success) throw protocolError(ErrorCode.InvalidParams, `Invalid ${method} request: ${z.prettifyError(parsed.error)}`);
     return handler(parsed.data, extra) as never;
