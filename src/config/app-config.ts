@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { type KeyObject, createPublicKey, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { type TrustProxy, compileTrustProxy } from '../common/client-address.js';
@@ -123,6 +124,8 @@ export interface AppConfig {
   demoData: boolean;
   /** GET /metrics: this bearer token (a scraper's), or an administrator's JWT. */
   metrics: { token: string | undefined };
+  /** The original's management platform: its RS256 public key (undefined: its tokens are refused) and its usage report key. */
+  platform: { publicKey: KeyObject | undefined; reportKey: string | undefined };
 }
 
 export class ConfigError extends Error {
@@ -190,6 +193,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   } catch (error) {
     problems.push(`TRUST_PROXY must be false, true, a hop count or a comma-separated list of addresses/subnets (${(error as Error).message})`);
   }
+  const platformPublicKey = vars.MCP_JWT_PUBLIC_KEY_PATH === undefined ? undefined : readRsaPublicKey(vars.MCP_JWT_PUBLIC_KEY_PATH, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -280,5 +284,20 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       historyMaxOffset: vars.USAGE_HISTORY_MAX_OFFSET,
     },
     metrics: { token: vars.METRICS_TOKEN },
+    platform: { publicKey: platformPublicKey, reportKey: vars.MCP_USAGE_REPORT_KEY },
   };
+}
+
+/** The platform's public key; a path that is set but holds no RSA public key stops the start (else every paying customer would get 401). */
+function readRsaPublicKey(path: string, problems: string[]): KeyObject | undefined {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(readFileSync(path));
+  } catch (error) {
+    problems.push(`MCP_JWT_PUBLIC_KEY_PATH: ${path} is not a readable PEM public key (${(error as Error).message})`);
+    return undefined;
+  }
+  if (key.asymmetricKeyType === 'rsa') return key;
+  problems.push(`MCP_JWT_PUBLIC_KEY_PATH: ${path} holds a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; the management platform signs with RS256, so it must be an RSA public key`);
+  return undefined;
 }

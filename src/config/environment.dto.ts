@@ -324,4 +324,12 @@ export class EnvironmentVariables {
   /** Bearer token a Prometheus server scrapes GET /metrics with; unset: only administrators' JWTs may. */
   @IsOptional() @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
   METRICS_TOKEN?: string;
+
+  /** PEM file of the original's management platform's RSA public key: its RS256 query-pack tokens are then accepted on the MCP port. */
+  @IsOptional() @IsString()
+  MCP_JWT_PUBLIC_KEY_PATH?: string;
+
+  /** Key the management platform reads GET /usage/summary on the MCP port with; unset: that endpoint is not served. */
+  @IsOptional() @IsString() @MinLength(16, { message: 'MCP_USAGE_REPORT_KEY must be at least 16 characters' })
+  MCP_USAGE_REPORT_KEY?: string;
 }

@@ -42,9 +42,9 @@ describe(MeteringService.name, () => {
       usageRecordFixture({ user_id: 'held-2', api_key_id: 'held-2-key', record_count: 5, created_at: now }),
     ]);
     const service = metering(1);
-    await service.countUser('held-1');
+    await service.countKeyUser(keyOf('held-1', 100));
     // Holding one user at most, counting the second forgets the first.
-    await service.countUser('held-2');
+    await service.countKeyUser(keyOf('held-2', 100));
 
     await expect(service.admit(keyOf('held-1', 100), 50)).rejects.toThrow(QuotaExhaustedError);
     const admission = await service.admit(keyOf('held-2', 100), 500);
