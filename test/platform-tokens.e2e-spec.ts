@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type Sql, dateTime, sql, str } from '../src/clickhouse/sql.js';
 import { unixSeconds } from '../src/clickhouse/datetime.js';
 import { platformTokenKeyId } from '../src/platform-tokens/platform-token.js';
+import { grantAdmin } from './support/admin-cli.js';
 import { queryRows, rawClient } from './support/clickhouse.js';
 import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
 import { packClaims, packToken, platformKeyPair, signHs256, signRs256, unsigned } from './support/platform-tokens.js';
@@ -91,8 +92,10 @@ describe('Query-pack tokens of the management platform (e2e)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const aliceToken = packToken(platform.privateKey, 'alice', 1000);
+
   it('serves a pack token through the official SDK client, with quota_remaining counted from the usage log', async () => {
-    const token = packToken(platform.privateKey, 'alice', 1000);
+    const token = aliceToken;
     const client = await connectSdkClient(app, token);
     try {
       const first = await client.callTool(latestBars(3));
@@ -192,6 +195,16 @@ describe('Query-pack tokens of the management platform (e2e)', () => {
     const answer = await rawRpc(app, latestBarsRpc(1, 4), token).expect(200);
     expect(answer.body.result._usage).toEqual({ record_count: 4 });
     expect(answer.body.result._meta.usage.quotas).toEqual([]);
+  });
+
+  it("shows a token's calls in the administrators' usage summary, under the buyer's username and the token's key id", async () => {
+    const admin = await registerAndLogin(app);
+    await grantAdmin(app, admin.email);
+    const grouped = async (group: 'user' | 'key') =>
+      ((await app.rest.get(`/api/admin/usage/summary?group_by=${group}`).set('Authorization', `Bearer ${admin.jwt}`).expect(200)).body as { rows: { key: string }[] }).rows;
+    // Last 30 days: alice's two calls of the first test (last year's are outside).
+    expect((await grouped('user')).find((row) => row.key === 'alice')).toMatchObject({ key: 'alice', calls: 2, records: 5, errors: 0, email: null });
+    expect((await grouped('key')).find((row) => row.key === platformTokenKeyId(aliceToken))).toMatchObject({ calls: 2, records: 5 });
   });
 
   it('leaves sk- keys as they were', async () => {

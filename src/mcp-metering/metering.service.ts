@@ -81,6 +81,9 @@ const callOf = (record: UsageRecord): CountedCall => ({ userId: record.user_id, 
  * (SharedCounters): a quota's cell is seeded there from this process's counts when Redis does not
  * hold it, every recorded call is added to it, and each refresh raises it to what ClickHouse counts
  * (calls the original service recorded). While Redis does not answer, each process counts alone.
+ *
+ * A management-platform token's query pack is one more record quota of its user (the buyer), over
+ * all time: the users with one are read with their all-time counts too, and kept so.
  */
 @Injectable()
 export class MeteringService implements UsageListener, OnModuleInit, OnModuleDestroy {
@@ -92,6 +95,8 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   /** Held users whose all-time counts (a query pack's) the ledger holds too, read again with every re-read. */
   private readonly lifetimeUsers = new Set<string>();
   private readonly reads = new Map<string, Promise<void>>();
+  /** Reads that include all-time counts, apart: a read without them must not stand in for one. */
+  private readonly lifetimeReads = new Map<string, Promise<void>>();
   /** Users to read again soon; many reports in a row (a batch shipped record by record) make one read. */
   private readonly rereads = new Set<string>();
   private readonly rulesOfPolicy = new WeakMap<KeyPolicy, Map<string, QuotaRule[]>>();
@@ -162,11 +167,11 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   /** Reads the counts the key's quotas need of its user (one read however many calls ask at once); part of verifying the key. */
   countKeyUser(key: MeteredKey): Promise<void> {
     const withLifetime = key.packRecords !== undefined;
-    const readKey = withLifetime ? `all|${key.userId}` : key.userId;
-    let read = this.reads.get(readKey);
+    const reads = withLifetime ? this.lifetimeReads : this.reads;
+    let read = reads.get(key.userId);
     if (!read) {
-      read = this.readUsers([key.userId], withLifetime).finally(() => this.reads.delete(readKey));
-      this.reads.set(readKey, read);
+      read = this.readUsers([key.userId], withLifetime).finally(() => reads.delete(key.userId));
+      reads.set(key.userId, read);
     }
     return read;
   }
