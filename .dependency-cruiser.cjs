@@ -2,7 +2,7 @@
 // point down the layers below and never close a circle:
 //
 //   app        src/*.ts (main, app, app.module, all-exceptions.filter): wiring; may import anything
-//   features   every other folder of src/: auth, admin, cli, health, market-data, mcp-*, metrics-endpoint
+//   features   every other folder of src/: auth, admin, cli, health, market-data, mcp-*, metrics-endpoint, platform-tokens
 //   metrics    src/metrics: the Prometheus registry features add their own instruments to
 //   clickhouse src/clickhouse: client, schema, the typed SQL binding
 //   config     src/config: settings, their validation and the names they may hold (tool sets, quotas)
@@ -29,6 +29,7 @@ const PUBLIC = {
   'mcp-metering': ['quota-exhausted.error'],
   'mcp-oauth': ['public-urls'],
   'mcp-usage': ['usage.interceptor', 'usage-writer', 'usage-record'],
+  'platform-tokens': [],
 };
 const publicFiles = [
   '^src/[^/]+/[^/]+\\.(module|service)\\.ts$',

@@ -1,3 +1,7 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadAppConfig } from './app-config.js';
 import { durationToSeconds } from './settings.js';
 
@@ -119,5 +123,41 @@ describe('loadAppConfig', () => {
     expect(loadAppConfig({ ...base, METRICS_TOKEN: '' }).metrics.token).toBeUndefined();
     expect(loadAppConfig({ ...base, METRICS_TOKEN: 'm'.repeat(16) }).metrics.token).toBe('m'.repeat(16));
     expect(() => loadAppConfig({ ...base, METRICS_TOKEN: 'm'.repeat(15) })).toThrow('METRICS_TOKEN must be at least 16 characters');
+  });
+
+  describe('the management platform (MCP_JWT_PUBLIC_KEY_PATH, MCP_USAGE_REPORT_KEY)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'platform-key-'));
+    const pemOf = (type: 'rsa' | 'ec') =>
+      (type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' })).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const write = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('should leave both unset by default: platform tokens refused, no usage report', () => {
+      expect(loadAppConfig(base).platform).toEqual({ publicKey: undefined, reportKey: undefined });
+    });
+
+    it('should load an RSA public key from the PEM file', () => {
+      const pem = pemOf('rsa');
+      const key = loadAppConfig({ ...base, MCP_JWT_PUBLIC_KEY_PATH: write('rsa.pem', pem) }).platform.publicKey;
+      expect(key?.asymmetricKeyType).toBe('rsa');
+      expect(key?.export({ type: 'spki', format: 'pem' })).toBe(pem);
+    });
+
+    it('should refuse to start with a path that is unreadable, holds no PEM key, or holds a key that is not RSA', () => {
+      const missing = join(dir, 'missing.pem');
+      expect(() => loadAppConfig({ ...base, MCP_JWT_PUBLIC_KEY_PATH: missing })).toThrow(`MCP_JWT_PUBLIC_KEY_PATH names ${missing}, which is not a readable PEM public key`);
+      const junk = write('junk.pem', 'not a key');
+      expect(() => loadAppConfig({ ...base, MCP_JWT_PUBLIC_KEY_PATH: junk })).toThrow(`MCP_JWT_PUBLIC_KEY_PATH names ${junk}, which is not a readable PEM public key`);
+      const ec = write('ec.pem', pemOf('ec'));
+      expect(() => loadAppConfig({ ...base, MCP_JWT_PUBLIC_KEY_PATH: ec })).toThrow(`MCP_JWT_PUBLIC_KEY_PATH names ${ec}, which holds a ec key; the management platform signs with RS256, so it must be an RSA public key`);
+    });
+
+    it('should take a report key of 16+ characters', () => {
+      expect(loadAppConfig({ ...base, MCP_USAGE_REPORT_KEY: 'r'.repeat(16) }).platform.reportKey).toBe('r'.repeat(16));
+      expect(() => loadAppConfig({ ...base, MCP_USAGE_REPORT_KEY: 'r'.repeat(15) })).toThrow('MCP_USAGE_REPORT_KEY must be at least 16 characters');
+    });
   });
 });

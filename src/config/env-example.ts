@@ -11,6 +11,7 @@ const SECTION_TITLES: Partial<Record<keyof typeof SETTINGS, string>> = {
   usage: 'Usage recording (mcp_tool_usage_log)',
   metering: 'Rate limits and quotas',
   oauth: 'Sign-in from MCP clients (OAuth 2.1; docs/oauth.md)',
+  platform: "The original service's management platform (query-pack tokens, usage reports)",
   metrics: 'Prometheus metrics',
 };
 

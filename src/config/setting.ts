@@ -52,7 +52,7 @@ export const oneOf = <const Values extends readonly [string, ...string[]]>(value
 export const text = () => present;
 
 /** Unset stays undefined; set, it must pass `schema`. */
-export const optional = <Value>(schema: z.ZodType<Value, string>) => z.union([z.undefined(), schema]) as z.ZodType<Value | undefined, string | undefined>;
+export const optional = <Value>(schema: z.ZodType<Value, string>): z.ZodType<Value | undefined, string | undefined> => schema.optional();
 
 export const matching = (pattern: RegExp, message: string) => present.regex(pattern, message);
 

@@ -1,5 +1,7 @@
-import { type TrustProxy, compileTrustProxy } from '../common/client-address.js';
+import { type KeyObject, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { type TrustProxy, compileTrustProxy } from '../common/client-address.js';
 import { type Setting, atLeastChars, bool, int, list, matching, oneOf, optional, setting, text, url, urlList } from './setting.js';
 
 /**
@@ -42,6 +44,20 @@ const trustProxy = text().transform((value, context): TrustProxy => {
     context.addIssue({ code: 'custom', message: `must be false, true, a hop count or a comma-separated list of addresses/subnets (${(error as Error).message})` });
     return z.NEVER;
   }
+});
+
+/** The RSA public key in a PEM file; a path that holds none stops the start (else every paying customer would get 401). */
+const rsaPublicKeyFile = text().transform((path, context): KeyObject => {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(readFileSync(path));
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: `names ${path}, which is not a readable PEM public key (${(error as Error).message})` });
+    return z.NEVER;
+  }
+  if (key.asymmetricKeyType === 'rsa') return key;
+  context.addIssue({ code: 'custom', message: `names ${path}, which holds a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; the management platform signs with RS256, so it must be an RSA public key` });
+  return z.NEVER;
 });
 
 /** QUOTA_<SCOPE>_<NAME> for each quota kind: 0 is none. */
@@ -317,6 +333,20 @@ export const SETTINGS = {
       'A refresh token used again within this many seconds of its rotation is refused quietly (two sessions refreshing at once, a lost answer); later, the reuse means it leaked and ends the sign-in.',
     ),
     unusedClientTtlHours: setting('OAUTH_UNUSED_CLIENT_TTL_HOURS', '24', int(1, 8760), 'A registered client (anyone may register one) that no user signed in with within this many hours is deleted.'),
+  },
+  platform: {
+    publicKey: setting(
+      'MCP_JWT_PUBLIC_KEY_PATH',
+      undefined,
+      optional(rsaPublicKeyFile),
+      'PEM file of the platform\'s RSA public key (README, "Query-pack tokens of the original"). Set: the RS256 tokens it issues for query packs are accepted beside sk- keys, their pack enforced exactly. Empty: such tokens get 401. A set path that holds no RSA public key stops the start.',
+    ),
+    reportKey: setting(
+      'MCP_USAGE_REPORT_KEY',
+      undefined,
+      optional(atLeastChars(16)),
+      "Key (16+ characters) the platform reads GET /usage/summary on the MCP port with, as X-Report-Key or a bearer; the original's value can be copied over. Empty: /usage/summary is 404.",
+    ),
   },
   metrics: {
     token: setting(

@@ -9,7 +9,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ApiKeyVerifier, type VerifiedKey } from '../mcp-keys/api-key-verifier.js';
 import { LastUsedTracker } from '../mcp-keys/last-used-tracker.js';
-import { MeteringService } from '../mcp-metering/metering.service.js';
+import { type MeteredKey, MeteringService } from '../mcp-metering/metering.service.js';
 import { PublicUrls } from '../mcp-oauth/public-urls.js';
 import {
   JSON_RPC_FORBIDDEN,
@@ -28,9 +28,9 @@ export type McpRequest = IncomingMessage & { auth?: AuthInfo };
 
 /**
  * The verified key, as tool handlers read it from extra.authInfo.extra; one per HTTP request.
- * `rateCharged` once the door counted a lone tools/call against the rate limit.
+ * `packRecords` for a platform token's query pack; `rateCharged` once the door counted a lone tools/call against the rate limit.
  */
-export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId' | 'policy'> & { rateCharged?: boolean };
+export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId' | 'policy'> & Pick<MeteredKey, 'packRecords'> & { rateCharged?: boolean };
 
 /** How long a client should wait when key verification cannot reach the database. */
 const VERIFY_RETRY_AFTER_SECONDS = 5;
@@ -99,10 +99,11 @@ export class ApiKeyGuard {
       this.metrics.refuseKey('invalid_key');
       throw new JsonRpcHttpException(401, 'This token was issued for another resource', JSON_RPC_UNAUTHORIZED, id, { 'WWW-Authenticate': this.challenge(req, 'invalid_token') });
     }
-    if (this.metering.needsCounts(key)) await this.countUsage(key.userId, id);
-    const owner: KeyOwner = { keyId: key.keyId, userId: key.userId, policy: key.policy };
+    const owner: KeyOwner = { keyId: key.keyId, userId: key.userId, policy: key.policy, ...(key.selfContained?.packRecords === undefined ? {} : { packRecords: key.selfContained.packRecords }) };
+    if (this.metering.needsCounts(owner)) await this.countUsage(owner, id);
     req.auth = { token, clientId: key.keyId, scopes: [], ...(key.expiresAt ? { expiresAt: Math.floor(key.expiresAt.getTime() / 1000) } : {}), extra: owner };
-    this.lastUsed.touch(key.keyId);
+    // A platform token has no key row to note its last use in.
+    if (!key.selfContained) this.lastUsed.touch(key.keyId);
   }
 
   /**
@@ -166,8 +167,8 @@ export class ApiKeyGuard {
   }
 
   /** A user's quota counters are read once, with their first key verified here; until then no call can be judged. */
-  private async countUsage(userId: string, id: JsonRpcId): Promise<void> {
-    await this.metering.countUser(userId).catch((error: unknown) => {
+  private async countUsage(key: MeteredKey, id: JsonRpcId): Promise<void> {
+    await this.metering.countKeyUser(key).catch((error: unknown) => {
       if (!(error instanceof StoreUnavailableError)) throw error;
       this.logger.warn({ err: error.cause }, 'quota counters could not be read: the database did not answer');
       throw databaseUnavailable('Usage quotas cannot be checked right now; try again shortly', id);

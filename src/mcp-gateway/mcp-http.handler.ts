@@ -20,6 +20,7 @@ import { LEGACY_SSE_PATH, LegacySseService } from './legacy-sse.service.js';
 import { McpGatewayService } from './mcp-gateway.service.js';
 import { readJsonBody } from './request-body.js';
 import { MCP_ENDPOINT_PATH, PROTECTED_RESOURCE_METADATA_PATH, PublicUrls } from '../mcp-oauth/public-urls.js';
+import { PlatformUsageService, USAGE_SUMMARY_PATH } from '../platform-tokens/platform-usage.service.js';
 
 /**
  * The MCP port's single door: every request on MCP_PORT arrives here, straight from node:http.
@@ -37,6 +38,7 @@ export class McpHttpHandler {
     private readonly gateway: McpGatewayService,
     private readonly legacySse: LegacySseService,
     private readonly urls: PublicUrls,
+    private readonly platformUsage: PlatformUsageService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -45,6 +47,8 @@ export class McpHttpHandler {
     try {
       const target = parseTarget(req.url ?? '');
       if (this.config.oauth.enabled && isResourceMetadataPath(target.pathname)) return this.sendResourceMetadata(req, res);
+      // Before the key throttle: strangers' bad keys from a shared address must not hold up the platform's reconciliation.
+      if (target.pathname === USAGE_SUMMARY_PATH && this.platformUsage.served) return await this.sendUsageSummary(req, res, target.searchParams);
       const route = routeOf(req, target, this.config.mcp.legacySseMaxSessions > 0);
       const address = clientAddress(req, this.config.http.trustProxy);
       const early = this.guard.earlyRefusal(address, req.headers.authorization);
@@ -77,6 +81,12 @@ export class McpHttpHandler {
     }
     if (req.method !== 'GET') throw new JsonRpcHttpException(405, 'Method not allowed: read the metadata with GET', JSON_RPC_TRANSPORT_ERROR, null, { Allow: 'GET' });
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(this.urls.resourceMetadata(req)));
+  }
+
+  /** The original's usage report for the management platform (PlatformUsageService), in its shapes. */
+  private async sendUsageSummary(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    const { status, body } = await this.platformUsage.answer(req.method, req.headers, query);
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...(status === 405 ? { Allow: 'GET' } : {}) }).end(JSON.stringify(body));
   }
 
   /** See HeldRefusal; a stop cuts held requests short with their connections. */

@@ -23,6 +23,8 @@ export interface VerifiedKey {
   policy: KeyPolicy;
   /** For an OAuth access token: the MCP endpoint (RFC 8707 resource) it was issued for, which the door compares with its own. */
   audience?: string;
+  /** For a self-contained token (the management platform's): no key row stands behind it; the records its query pack holds in all, if any. */
+  selfContained?: { packRecords: number | undefined };
 }
 
 /** What a bearer token that stands for a key (an OAuth access token) resolves to. */
@@ -40,6 +42,17 @@ export interface DelegatedTokens {
   isWellFormed(candidate: string): boolean;
   /** The live (unrevoked) token with this SHA-256, or undefined. */
   find(tokenHash: string): Promise<DelegatedToken | undefined>;
+}
+
+/**
+ * Another kind of bearer token the MCP door accepts that carries its own proof (the management
+ * platform's signed query-pack tokens): checked without a lookup, its verdict cached like a key's.
+ */
+export interface SelfContainedTokens {
+  /** Its shape, checked before any hashing or verification. */
+  isWellFormed(candidate: string): boolean;
+  /** Its owner when it is valid at `now`, else undefined. */
+  verify(candidate: string, now: Date): VerifiedKey | undefined;
 }
 
 /**
@@ -62,6 +75,7 @@ export class ApiKeyVerifier {
   /** ClickHouse lookups for keys not in either cache: a fixed share of the database, however many strangers knock. */
   private readonly lookupGate: BoundedGate;
   private delegated: DelegatedTokens | undefined;
+  private selfContained: SelfContainedTokens | undefined;
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -86,6 +100,11 @@ export class ApiKeyVerifier {
     this.delegated = tokens;
   }
 
+  /** Accepts tokens that prove themselves (see SelfContainedTokens); refusals count against the door's throttles like bad keys. */
+  acceptSelfContainedTokens(tokens: SelfContainedTokens): void {
+    this.selfContained = tokens;
+  }
+
   /** The key's owner when a valid, unexpired verdict is cached; never asks ClickHouse. Counts a cache hit when it is. */
   cached(candidate: string, now = new Date()): VerifiedKey | undefined {
     const key = this.peek(candidate, now);
@@ -104,9 +123,8 @@ export class ApiKeyVerifier {
   }
 
   async verify(candidate: string, now = new Date()): Promise<VerifiedKey | undefined> {
-    const isKey = isWellFormedApiKey(candidate);
-    const delegated = isKey ? undefined : this.delegated;
-    if (!isKey && !delegated?.isWellFormed(candidate)) return undefined;
+    const lookUp = this.lookUpFor(candidate, now);
+    if (!lookUp) return undefined;
     const keyHash = hashApiKey(candidate);
     const cached = this.known.get(keyHash);
     if (cached || this.unknown.has(keyHash)) {
@@ -114,7 +132,7 @@ export class ApiKeyVerifier {
       return usable(cached, now);
     }
     this.metrics.misses.inc();
-    const verdict = await this.lookUpOnce(keyHash, delegated ? () => this.lookUpDelegated(delegated, keyHash) : () => this.lookUpKey(keyHash));
+    const verdict = await this.lookUpOnce(keyHash, () => lookUp(keyHash));
     return isValid(verdict) ? usable(verdict, now) : undefined;
   }
 
@@ -154,7 +172,16 @@ export class ApiKeyVerifier {
   }
 
   private isWellFormed(candidate: string): boolean {
-    return isWellFormedApiKey(candidate) || this.delegated?.isWellFormed(candidate) === true;
+    return isWellFormedApiKey(candidate) || this.delegated?.isWellFormed(candidate) === true || this.selfContained?.isWellFormed(candidate) === true;
+  }
+
+  /** How a bearer of this shape is checked; undefined for a shape no kind of token has. */
+  private lookUpFor(candidate: string, now: Date): ((keyHash: string) => Promise<Verdict>) | undefined {
+    if (isWellFormedApiKey(candidate)) return (keyHash) => this.lookUpKey(keyHash);
+    const { delegated, selfContained } = this;
+    if (delegated?.isWellFormed(candidate)) return (keyHash) => this.lookUpDelegated(delegated, keyHash);
+    if (selfContained?.isWellFormed(candidate)) return () => Promise.resolve(selfContained.verify(candidate, now));
+    return undefined;
   }
 
   private peek(candidate: string, now: Date): VerifiedKey | undefined {

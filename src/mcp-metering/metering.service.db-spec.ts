@@ -42,9 +42,9 @@ describe(MeteringService.name, () => {
       usageRecordFixture({ user_id: 'held-2', api_key_id: 'held-2-key', record_count: 5, created_at: now }),
     ]);
     const service = metering(1);
-    await service.countUser('held-1');
+    await service.countKeyUser(keyOf('held-1', 100));
     // Holding one user at most, counting the second forgets the first.
-    await service.countUser('held-2');
+    await service.countKeyUser(keyOf('held-2', 100));
 
     await expect(service.admit(keyOf('held-1', 100), 50)).rejects.toThrow(QuotaExhaustedError);
     const admission = await service.admit(keyOf('held-2', 100), 500);
@@ -58,5 +58,25 @@ describe(MeteringService.name, () => {
     await services.usage.insert([usageRecordFixture({ user_id: 'never-counted', api_key_id: 'never-counted-key', record_count: 1, created_at: Math.floor(Date.now() / 1000) })]);
     await expect(service.admit(keyOf('never-counted', 1), 10)).rejects.toThrow(QuotaExhaustedError);
     expect(await service.exhaustedQuota(keyOf('never-counted', 1), true)).toMatchObject({ quota: 'records_per_day', used: 1, limit: 1 });
+  });
+
+  it("should judge a pack on every record of its user, all time, also when the user's counts were read without it", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await services.usage.insert([
+      usageRecordFixture({ user_id: 'buyer', api_key_id: '', record_count: 40, created_at: Math.floor(Date.UTC(2024, 5, 1) / 1000) }),
+      usageRecordFixture({ user_id: 'buyer', api_key_id: 'jwt-old', record_count: 15, created_at: now }),
+    ]);
+    const service = metering(10);
+    const withoutPack = { keyId: 'jwt-subscription', userId: 'buyer', policy: { ...UNRESTRICTED_POLICY, recordsPerDay: 1000 } };
+    const withPack = { keyId: 'jwt-new', userId: 'buyer', policy: UNRESTRICTED_POLICY, packRecords: 60 };
+    // This month's counts only: not enough to judge the pack on.
+    await service.countKeyUser(withoutPack);
+    expect(service.needsCounts(withPack)).toBe(true);
+
+    const admission = await service.admit(withPack, 50);
+    expect(admission.maxRows).toBe(5);
+    admission.release();
+    expect(await service.quotaStates(withPack)).toEqual([{ quota: 'pack_records', scope: 'user', limit: 60, used: 55, remaining: 5, period: 'all', resets_at: null }]);
+    expect(service.needsCounts(withPack)).toBe(false);
   });
 });

@@ -5,22 +5,24 @@ import { GateFullError } from '../common/bounded-gate.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { QUOTA_KINDS, QUOTA_NAMES, type QuotaName } from '../config/settings.js';
+import { QUOTA_KINDS, QUOTA_NAMES } from '../config/settings.js';
 import { type KeyPolicy, quotaOf } from '../mcp-keys/key-policy.js';
 import type { UsageRecord } from '../mcp-usage/usage-record.js';
 import { type UsageListener, UsageWriter } from '../mcp-usage/usage-writer.js';
-import { QuotaExhaustedError, type QuotaState } from './quota-exhausted.error.js';
-import { type CurrentPeriods, periodsAt } from './quota-periods.js';
+import { type MeteredQuota, QuotaExhaustedError, type QuotaState } from './quota-exhausted.error.js';
+import { type CurrentPeriods, type PeriodKind, periodsAt } from './quota-periods.js';
 import { RateLimiter } from './rate-limiter.js';
 import { type CellSeed, SharedCounters, type SharedRule } from './shared-counters.js';
 import { UsageCountsRepository } from './usage-counts.repository.js';
-import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type SubjectKind, type Tally, UsageLedger } from './usage-ledger.js';
+import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type Metric, type SubjectKind, type Tally, UsageLedger } from './usage-ledger.js';
 
 /** A verified key as metering needs it. */
 export interface MeteredKey {
   keyId: string;
   userId: string;
   policy: KeyPolicy;
+  /** A management-platform token's query pack: the records its user may have in the usage log, all time. */
+  packRecords?: number;
 }
 
 /** A call let through: how many rows it may return, and the hold on its quotas to give back when it ends. */
@@ -31,7 +33,7 @@ export interface Admission {
 }
 
 interface QuotaRule {
-  quota: QuotaName;
+  quota: MeteredQuota;
   scope: SubjectKind;
   limit: number;
   counter: Counter;
@@ -39,6 +41,8 @@ interface QuotaRule {
 
 type Verdict = { grant: number } | { exhausted: QuotaState } | { wait: true };
 
+/** The quota kinds settings and policies set, and a query pack's, which only a platform token carries. */
+const METERED_KINDS: Record<MeteredQuota, { counts: Metric; period: PeriodKind }> = { ...QUOTA_KINDS, pack_records: { counts: 'records', period: 'all' } };
 const UNMETERED: Admission = Object.freeze({ maxRows: undefined, release: () => undefined });
 /** Users per ClickHouse read of their counters (an IN list on the log's sort key). */
 const USERS_PER_READ = 500;
@@ -61,6 +65,8 @@ const SHARED_PAUSE_MS = 5_000;
 const MAX_SEEDS_PER_CALL = 3;
 /** A cell outlives its period by a day: records created just before midnight are counted just after it. */
 const CELL_GRACE_MS = 86_400_000;
+/** A pack's all-time cell lives this long in Redis after it is seeded (each refresh raises it to ClickHouse's count meanwhile). */
+const LIFETIME_CELL_MS = 30 * 86_400_000;
 
 const callOf = (record: UsageRecord): CountedCall => ({ userId: record.user_id, keyId: record.api_key_id, recordCount: record.record_count, createdAt: record.created_at });
 
@@ -75,6 +81,9 @@ const callOf = (record: UsageRecord): CountedCall => ({ userId: record.user_id, 
  * (SharedCounters): a quota's cell is seeded there from this process's counts when Redis does not
  * hold it, every recorded call is added to it, and each refresh raises it to what ClickHouse counts
  * (calls the original service recorded). While Redis does not answer, each process counts alone.
+ *
+ * A management-platform token's query pack is one more record quota of its user (the buyer), over
+ * all time: the users with one are read with their all-time counts too, and kept so.
  */
 @Injectable()
 export class MeteringService implements UsageListener, OnModuleInit, OnModuleDestroy {
@@ -83,7 +92,11 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   private readonly rates: RateLimiter;
   /** Users whose stored counts the ledger holds, in recency order; the least recent are forgotten. */
   private readonly heldUsers: LRUCache<string, true>;
+  /** Held users whose all-time counts (a query pack's) the ledger holds too, read again with every re-read. */
+  private readonly lifetimeUsers = new Set<string>();
   private readonly reads = new Map<string, Promise<void>>();
+  /** Reads that include all-time counts, apart: a read without them must not stand in for one. */
+  private readonly lifetimeReads = new Map<string, Promise<void>>();
   /** Users to read again soon; many reports in a row (a batch shipped record by record) make one read. */
   private readonly rereads = new Set<string>();
   private readonly rulesOfPolicy = new WeakMap<KeyPolicy, Map<string, QuotaRule[]>>();
@@ -105,7 +118,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.rates = new RateLimiter(config.mcp.keyCacheMaxEntries);
-    this.heldUsers = new LRUCache<string, true>({ max: config.mcp.keyCacheMaxEntries, noDisposeOnSet: true, dispose: (_, userId) => this.ledger.forgetStored(userId) });
+    this.heldUsers = new LRUCache<string, true>({ max: config.mcp.keyCacheMaxEntries, noDisposeOnSet: true, dispose: (_, userId) => this.forgetUser(userId) });
     this.current = periodsAt(clock.now());
     writer.listen(this);
     this.refreshTimer = setInterval(() => void this.refresh(), config.metering.refreshSeconds * 1000).unref();
@@ -146,25 +159,37 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     return key.policy.callsPerMinute ?? this.config.metering.defaultCallsPerMinute;
   }
 
-  /** Whether the key's quotas need its user's counts read from ClickHouse first (see countUser). */
+  /** Whether the key's quotas need its user's counts read from ClickHouse first (see countKeyUser). */
   needsCounts(key: MeteredKey): boolean {
-    return this.rulesFor(key).length > 0 && !this.heldUsers.get(key.userId);
+    return this.rulesFor(key).length > 0 && !this.holdsCountsFor(key);
   }
 
-  /** Reads a user's counts (one read however many calls ask at once); part of verifying their key. */
-  countUser(userId: string): Promise<void> {
-    let read = this.reads.get(userId);
+  /** Reads the counts the key's quotas need of its user (one read however many calls ask at once); part of verifying the key. */
+  countKeyUser(key: MeteredKey): Promise<void> {
+    const withLifetime = key.packRecords !== undefined;
+    const reads = withLifetime ? this.lifetimeReads : this.reads;
+    let read = reads.get(key.userId);
     if (!read) {
-      read = this.readUsers([userId]).finally(() => this.reads.delete(userId));
-      this.reads.set(userId, read);
+      read = this.readUsers([key.userId], withLifetime).finally(() => reads.delete(key.userId));
+      reads.set(key.userId, read);
     }
     return read;
+  }
+
+  /** Counts the key's quotas are judged on are held: the user's, and all time for a pack. */
+  private holdsCountsFor(key: MeteredKey): boolean {
+    return this.heldUsers.get(key.userId) !== undefined && (key.packRecords === undefined || this.lifetimeUsers.has(key.userId));
+  }
+
+  private forgetUser(userId: string): void {
+    this.ledger.forgetStored(userId);
+    this.lifetimeUsers.delete(userId);
   }
 
   /** The first quota of the key that is used up, if any; the call is refused before it runs. */
   async exhaustedQuota(key: MeteredKey, readsRecords: boolean): Promise<QuotaState | undefined> {
     // Without the user's counts held, admit() reads them and judges the call.
-    if (!this.heldUsers.has(key.userId)) return undefined;
+    if (!this.holdsCountsFor(key)) return undefined;
     const periods = this.periods();
     const rules = this.rulesFor(key).filter((rule) => readsRecords || rule.counter.metric === 'calls');
     const used = await this.usedOf(rules, periods);
@@ -183,7 +208,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     if (rules.length === 0) return UNMETERED;
     // Read when the key was verified; again only if the user was pushed out of the held users since
     // (more active users than MCP_KEY_CACHE_MAX_ENTRIES), so a call is never judged on partial counts.
-    if (!this.heldUsers.get(key.userId)) await this.countUser(key.userId);
+    if (!this.holdsCountsFor(key)) await this.countKeyUser(key);
     return this.withShared(
       (shared) => this.admitShared(shared, rules, wantedRecords),
       () => this.admitLocally(rules, wantedRecords),
@@ -294,14 +319,20 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     }
   }
 
-  /** Taken while no usage insert runs, so the counts and the records still spooled here never overlap. */
-  private async readUsers(userIds: string[]): Promise<void> {
+  /**
+   * Taken while no usage insert runs, so the counts and the records still spooled here never
+   * overlap. All-time counts are read for users held with them, and for all when `withLifetime`.
+   */
+  private async readUsers(userIds: string[], withLifetime = false): Promise<void> {
     await this.writer.whileNoInsertRuns(async () => {
       const periods = this.periods();
-      const counts = await this.counts.countsByKey(userIds, periods);
+      const lifetimeOf = withLifetime ? userIds : userIds.filter((id) => this.lifetimeUsers.has(id));
+      const [counts, lifetime] = await Promise.all([this.counts.countsByKey(userIds, periods), this.counts.lifetimeTotals(lifetimeOf)]);
       for (const [userId, keys] of counts) {
-        this.ledger.replaceStored(userId, keys, periods);
+        const total = lifetime.get(userId);
+        this.ledger.replaceStored(userId, keys, periods, total);
         this.heldUsers.set(userId, true);
+        if (total) this.lifetimeUsers.add(userId);
       }
     });
   }
@@ -367,7 +398,8 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     const seeds = new Map<string, CellSeed>();
     for (const { counter } of rules) {
       const cell = cellOfCounter(counter, periods);
-      seeds.set(cell, { cell, ...this.ledger.usageOfCell(cell), expiresAtMs: periods[counter.period].end.getTime() + CELL_GRACE_MS });
+      const expiresAtMs = counter.period === 'all' ? Date.now() + LIFETIME_CELL_MS : periods[counter.period].end.getTime() + CELL_GRACE_MS;
+      seeds.set(cell, { cell, ...this.ledger.usageOfCell(cell), expiresAtMs });
     }
     return [...seeds.values()];
   }
@@ -398,13 +430,15 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
 
   private buildRules(key: MeteredKey): QuotaRule[] {
     const { keyQuotas, userQuotas } = this.config.metering;
-    const rule = (quota: QuotaName, scope: SubjectKind, limit: number): QuotaRule => ({
+    const rule = (quota: MeteredQuota, scope: SubjectKind, limit: number): QuotaRule => ({
       quota,
       scope,
       limit,
-      counter: { subject: scope, subjectId: scope === 'key' ? key.keyId : key.userId, period: QUOTA_KINDS[quota].period, metric: QUOTA_KINDS[quota].counts },
+      counter: { subject: scope, subjectId: scope === 'key' ? key.keyId : key.userId, period: METERED_KINDS[quota].period, metric: METERED_KINDS[quota].counts },
     });
-    return QUOTA_NAMES.flatMap((quota) => [rule(quota, 'key', quotaOf(key.policy, quota) ?? keyQuotas[quota]), rule(quota, 'user', userQuotas[quota])]).filter((r) => r.limit > 0);
+    // A pack counts every record of its user (the platform's buyer), as the original counts it.
+    const pack = key.packRecords === undefined ? [] : [rule('pack_records', 'user', key.packRecords)];
+    return [...QUOTA_NAMES.flatMap((quota) => [rule(quota, 'key', quotaOf(key.policy, quota) ?? keyQuotas[quota]), rule(quota, 'user', userQuotas[quota])]), ...pack].filter((r) => r.limit > 0);
   }
 
   private periods(): CurrentPeriods {

@@ -1,10 +1,9 @@
-import type { QUOTA_KINDS, QuotaName } from '../config/settings.js';
-
 /**
  * Quota periods are UTC calendar days and months, whatever the database's or the host's timezone:
- * a quota resets at 00:00 UTC (day) and on the 1st at 00:00 UTC (month).
+ * a quota resets at 00:00 UTC (day) and on the 1st at 00:00 UTC (month). A query pack counts all
+ * time ('all') and never resets.
  */
-export type PeriodKind = (typeof QUOTA_KINDS)[QuotaName]['period'];
+export type PeriodKind = 'day' | 'month' | 'all';
 
 export interface Period {
   kind: PeriodKind;
@@ -13,14 +12,18 @@ export interface Period {
   start: Date;
   /** The next period's start: when this period's quota resets. */
   end: Date;
-  /** `end` as clients see it (ISO 8601, second precision). */
-  resetsAt: string;
+  /** `end` as clients see it (ISO 8601, second precision); null for a period that never ends. */
+  resetsAt: string | null;
 }
 
 export interface CurrentPeriods {
   day: Period;
   month: Period;
+  all: Period;
 }
+
+/** All time: the period of a query pack, which holds its records until they are used, whenever. */
+const ALL_TIME: Period = Object.freeze({ kind: 'all', id: 'all', start: new Date(0), end: new Date(8.64e15), resetsAt: null });
 
 function period(kind: PeriodKind, start: Date, end: Date): Period {
   return { kind, id: start.toISOString().slice(0, kind === 'day' ? 10 : 7), start, end, resetsAt: end.toISOString().replace('.000Z', 'Z') };
@@ -33,6 +36,7 @@ export function periodsAt(now: Date): CurrentPeriods {
   return {
     day: period('day', new Date(Date.UTC(year, month, date)), new Date(Date.UTC(year, month, date + 1))),
     month: period('month', new Date(Date.UTC(year, month, 1)), new Date(Date.UTC(year, month + 1, 1))),
+    all: ALL_TIME,
   };
 }
 

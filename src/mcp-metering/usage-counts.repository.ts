@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import { dateTime, join, sql, str } from '../clickhouse/sql.js';
 import type { CurrentPeriods } from './quota-periods.js';
-import type { StoredKeyUsage } from './usage-ledger.js';
+import type { StoredKeyUsage, Tally } from './usage-ledger.js';
 
 interface CountRow {
   user_id: string;
@@ -44,5 +44,18 @@ export class UsageCountsRepository {
       });
     }
     return byUser;
+  }
+
+  /** Every call and record the log holds for these users, all time (their query packs' usage); the sort key's prefix makes it a read of their rows only. */
+  async lifetimeTotals(userIds: string[]): Promise<Map<string, Tally>> {
+    const totals = new Map<string, Tally>(userIds.map((id) => [id, { calls: 0, records: 0 }]));
+    if (userIds.length === 0) return totals;
+    const rows = await this.clickhouse.query<{ user_id: string; calls: string | number; records: string | number }>(sql`
+      SELECT user_id, count() AS calls, sum(record_count) AS records
+      FROM mcp_tool_usage_log
+      WHERE user_id IN (${join(userIds.map(str), ', ')})
+      GROUP BY user_id`);
+    for (const row of rows) totals.set(row.user_id, { calls: Number(row.calls), records: Number(row.records) });
+    return totals;
   }
 }

@@ -47,10 +47,12 @@ export function cellOfCounter(counter: Counter, periods: CurrentPeriods): string
   return counter.cell.name;
 }
 
-/** The cells a recorded call counts on: its key's and its user's, for its day and its month. */
+const lifetimeCellOf = (userId: string) => cellOf('all', 'user', userId);
+
+/** The cells a recorded call counts on: its key's and its user's, for its day and its month, and its user's of all time (a query pack's). */
 export function cellsOfCall(call: CountedCall): string[] {
   const { day, month } = periodIdsOf(call.createdAt);
-  return [cellOf(day, 'key', call.keyId), cellOf(day, 'user', call.userId), cellOf(month, 'key', call.keyId), cellOf(month, 'user', call.userId)];
+  return [cellOf(day, 'key', call.keyId), cellOf(day, 'user', call.userId), cellOf(month, 'key', call.keyId), cellOf(month, 'user', call.userId), lifetimeCellOf(call.userId)];
 }
 
 function add(cells: Map<string, Tally>, cell: string, calls: number, records: number): void {
@@ -138,9 +140,11 @@ export class UsageLedger {
   /** ClickHouse confirmed storing these records: counted as stored now (for users whose counts are held). */
   store(call: CountedCall): void {
     const tracked = this.storedCellsOfUser.get(call.userId);
+    const lifetime = lifetimeCellOf(call.userId);
     for (const cell of cellsOfCall(call)) {
       subtract(this.spooled, cell, 1, call.recordCount);
-      if (!tracked) continue;
+      // A user's all-time count is held only once read whole (see replaceStored): never a part of it.
+      if (!tracked || (cell === lifetime && !tracked.has(cell))) continue;
       add(this.stored, cell, 1, call.recordCount);
       tracked.add(cell);
     }
@@ -151,8 +155,11 @@ export class UsageLedger {
     for (const cell of cellsOfCall(call)) subtract(this.spooled, cell, 1, call.recordCount);
   }
 
-  /** Replaces what ClickHouse holds for a user in the current periods (a read taken while no insert ran). */
-  replaceStored(userId: string, keys: StoredKeyUsage[], periods: CurrentPeriods): void {
+  /**
+   * Replaces what ClickHouse holds for a user in the current periods (a read taken while no insert
+   * ran), and all time when `lifetime` was read too (users with a query pack).
+   */
+  replaceStored(userId: string, keys: StoredKeyUsage[], periods: CurrentPeriods, lifetime?: Tally): void {
     this.forgetStored(userId);
     const cells = new Set<string>();
     const put = (periodId: string, subject: SubjectKind, subjectId: string, calls: number, records: number) => {
@@ -166,6 +173,7 @@ export class UsageLedger {
       put(periods.day.id, 'user', userId, key.dayCalls, key.dayRecords);
       put(periods.month.id, 'user', userId, key.monthCalls, key.monthRecords);
     }
+    if (lifetime) put(periods.all.id, 'user', userId, lifetime.calls, lifetime.records);
     this.storedCellsOfUser.set(userId, cells);
   }
 
