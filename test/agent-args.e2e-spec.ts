@@ -321,6 +321,8 @@ describe('Agent arguments of the stock tools: freq, ma, fields, format (e2e)', (
     for (const name of ['search_stocks', 'get_latest_bars', 'get_trade_calendar', 'get_daily_basic']) {
       expect(Object.keys(tools.find((tool) => tool.name === name)!.inputSchema.properties!)).toEqual(expect.arrayContaining(['fields', 'format']));
     }
+    const search = tools.find((tool) => tool.name === 'search_stocks')!.inputSchema.properties as Record<string, { items?: { enum?: string[] } }>;
+    expect(search.fields.items?.enum).toEqual(['ts_code', 'symbol', 'name', 'area', 'industry', 'market', 'list_date', 'delist_date', 'list_status']);
     const original = tools.find((tool) => tool.name === 'tushare_daily_get_daily_data')!;
     expect(Object.keys(original.inputSchema.properties!)).not.toContain('format');
   });

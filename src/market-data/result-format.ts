@@ -24,12 +24,11 @@ export const formatArg = z
  * The `fields` argument: 1 or more of the tool's columns, each once, in the order wanted. Names are
  * matched against the fixed list here and only used as keys of rows already read, never in SQL.
  */
-export function fieldsArg(columns: readonly string[], extra?: ExtraFields) {
-  const known = new Set(columns);
+export function fieldsArg(columns: readonly [string, ...string[]], extra?: ExtraFields) {
   const expected = `expected one of ${columns.join(', ')}${extra ? ` or ${extra.hint}` : ''}`;
-  const name = z.string().refine((value) => known.has(value) || (extra?.pattern.test(value) ?? false), {
-    error: (issue) => `Unknown field ${echo(issue.input)}: ${expected}`,
-  });
+  const unknown = { error: (issue: { input?: unknown }) => `Unknown field ${echo(issue.input)}: ${expected}` };
+  // An enum, so tools/list shows the names; the extra shape (ma<N>) as a pattern beside it.
+  const name = extra ? z.union([z.enum(columns, unknown), z.string().regex(extra.pattern, unknown)], unknown) : z.enum(columns, unknown);
   return z
     .array(name)
     .min(1)
