@@ -46,6 +46,15 @@ function independentPeriods(table: string, freq: 'W' | 'M', code: string, endDat
     ORDER BY day`;
 }
 
+/** The moving averages of daily closes given in whole cents by `closes` (trade_date, cents), from `start` on, in whole cents with arrays. */
+function independentDailyMa(closes: string, windows: number[], start: string): string {
+  const ma = windows.map((n) => `, if(i < ${n}, NULL, intDiv(2 * arraySum(arraySlice(cents, i - ${n - 1}, ${n})) + ${n}, ${2 * n}) / 100) AS ma${n}`).join('');
+  return `SELECT toString(day) AS trade_date${ma}
+    FROM (SELECT groupArray(trade_date) AS days, groupArray(cents) AS cents FROM (${closes} ORDER BY trade_date))
+    ARRAY JOIN days AS day, arrayEnumerate(days) AS i
+    WHERE day >= '${start}' ORDER BY day`;
+}
+
 /** pro_bar's change and pct_chg from close and pre_close, 2 decimals, as a person would check them. */
 const withChange = (row: Row): Row => {
   const close = row.close as number;
@@ -156,6 +165,12 @@ describe('Agent arguments of the stock tools: freq, ma, fields, format (e2e)', (
           format: 'JSONEachRow',
           clickhouse_settings: { input_format_skip_unknown_fields: 1 },
         });
+        // Daily moving averages of adjusted closes count the adjusted bars before start_date.
+        const start = String(daily[30].trade_date);
+        const withMa = await rowsOf('get_daily_bars', { ts_code: adjustedCode, adjust, ma: [5, 20], start_date: start, end_date: lastDay });
+        expect(withMa.map((row) => ({ trade_date: row.trade_date, ma5: row.ma5, ma20: row.ma20 }))).toEqual(
+          await query(independentDailyMa(`SELECT trade_date, close AS cents FROM ${stored}`, [5, 20], start)),
+        );
         const table = `(SELECT ts_code, trade_date, open / 100 AS open, high / 100 AS high, low / 100 AS low, close / 100 AS close, vol, amount FROM ${stored})`;
         for (const freq of ['W', 'M'] as const) {
           const rows = await rowsOf('get_daily_bars', { ts_code: adjustedCode, adjust, freq, ma: [3], end_date: lastDay });
@@ -171,13 +186,8 @@ describe('Agent arguments of the stock tools: freq, ma, fields, format (e2e)', (
     it('should add exact moving averages of daily closes, counting bars before start_date', async () => {
       const start = reingested;
       const rows = await rowsOf('get_daily_bars', { ts_code: CODE, start_date: start, end_date: lastDay, ma: [5, 20] });
-      const expected = await query<Row>(`SELECT toString(day) AS trade_date,
-          if(i < 5, NULL, intDiv(2 * arraySum(arraySlice(cents, i - 4, 5)) + 5, 10) / 100) AS ma5,
-          if(i < 20, NULL, intDiv(2 * arraySum(arraySlice(cents, i - 19, 20)) + 20, 40) / 100) AS ma20
-        FROM (SELECT groupArray(trade_date) AS days, groupArray(toInt64(round(close * 100))) AS cents
-              FROM (SELECT trade_date, close FROM ods_daily FINAL WHERE ts_code = '${CODE}' AND trade_date <= '${lastDay}' ORDER BY trade_date))
-        ARRAY JOIN days AS day, arrayEnumerate(days) AS i
-        WHERE day >= '${start}' ORDER BY day`);
+      const closes = `SELECT trade_date, toInt64(round(close * 100)) AS cents FROM ods_daily FINAL WHERE ts_code = '${CODE}' AND trade_date <= '${lastDay}'`;
+      const expected = await query<Row>(independentDailyMa(closes, [5, 20], start));
       expect(rows.map((row) => ({ trade_date: row.trade_date, ma5: row.ma5, ma20: row.ma20 }))).toEqual(expected);
       expect(rows[0].ma20).not.toBeNull();
     });
