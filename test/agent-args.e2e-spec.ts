@@ -329,7 +329,9 @@ describe('Agent arguments of the stock tools: freq, ma, fields, format (e2e)', (
     expect(properties.fields.description).toContain('adj_factor or ma<N>');
     expect(bars.description).toMatch(/freq W or M .* format "csv"/);
     for (const name of ['search_stocks', 'get_latest_bars', 'get_trade_calendar', 'get_daily_basic']) {
-      expect(Object.keys(tools.find((tool) => tool.name === name)!.inputSchema.properties!)).toEqual(expect.arrayContaining(['fields', 'format']));
+      const tool = tools.find((listed) => listed.name === name)!;
+      expect(Object.keys(tool.inputSchema.properties!)).toEqual(expect.arrayContaining(['fields', 'format']));
+      expect(tool.description).toContain('format "csv" returns the rows as CSV text');
     }
     const search = tools.find((tool) => tool.name === 'search_stocks')!.inputSchema.properties as Record<string, { items?: { enum?: string[] } }>;
     expect(search.fields.items?.enum).toEqual(['ts_code', 'symbol', 'name', 'area', 'industry', 'market', 'list_date', 'delist_date', 'list_status']);

@@ -3,9 +3,9 @@ import { echo } from '../common/echo.js';
 import type { Row } from './market-data.repository.js';
 import type { StockTool, ToolOutput } from './stock-tool.js';
 
-/** Column names a tool can return besides its fixed ones (get_daily_bars' ma5, ma20, …), checked against other arguments in `refineFields`. */
+/** Column names a tool can return besides its fixed ones (get_daily_bars' ma5, ma20, …); the tool's `refine` checks them against its other arguments. */
 export interface ExtraFields {
-  /** What names look like, e.g. /^ma\d+$/; only names of this shape pass the per-field check. */
+  /** What the names look like, e.g. /^ma\d{1,3}$/. */
   pattern: RegExp;
   /** The JSON Schema hint, e.g. 'ma<N> for a window N in `ma`'. */
   hint: string;
@@ -56,6 +56,9 @@ export function csvText(rows: readonly Row[], columns: readonly string[]): strin
   return [columns, ...rows.map((row) => columns.map((column) => row[column]))].map((line) => line.map(csvField).join(',')).join('\n');
 }
 
+/** What every tool's description tells agents about these arguments (the schema says the rest). */
+const SHAPE_HINT = 'fields picks the columns (e.g. ["trade_date", "close"]); format "csv" returns the rows as CSV text, about half the bytes of json: use both for more than a few rows.';
+
 interface ShapeArgs {
   fields?: string[];
   format: 'json' | 'csv';
@@ -78,6 +81,7 @@ export function withResultShape<Input extends z.ZodObject>(
   const shapeOf = (args: z.output<Input>) => args as z.output<Input> & ShapeArgs;
   return {
     ...tool,
+    description: `${tool.description} ${SHAPE_HINT}`,
     input,
     read: async (args, data, limit) => selectFields(await tool.read(args, data, limit), shapeOf(args).fields),
     text: (output: ToolOutput, args: z.output<Input>) => {

@@ -66,9 +66,7 @@ export const getDailyBarsTool = defineTool(
         'OHLCV bars of one stock, oldest first: open, high, low, close, pre_close, change, pct_chg (%), ' +
         'vol (lots of 100 shares), amount (thousand yuan); raw prices, or qfq/hfq adjusted ones (adjusted per day, then aggregated). ' +
         'freq W or M gives one bar per week or month (a year is ~52 or 12 records instead of ~245): use it for long histories. ' +
-        'ma adds moving averages of close (e.g. [20] for "above its 20-day average?"). ' +
-        'fields picks the columns (e.g. ["trade_date", "close"]); format "csv" returns the rows as CSV text, about half the tokens of json. ' +
-        'At most 1000 bars; pass a date range for longer histories.',
+        'ma adds moving averages of close (e.g. [20] for "above its 20-day average?"). At most 1000 bars; pass a date range for longer histories.',
       table: 'ods_daily',
       servicePrefix: 'tushare_daily',
       maxRows: 1000,
