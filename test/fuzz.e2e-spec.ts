@@ -190,7 +190,7 @@ describe('Fuzzing every endpoint and tool with hostile input (e2e)', () => {
 
   it('every tool answers hostile arguments with a result or a tool error, never a server error', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...toolNames), fc.oneof(hostileObject(['ts_code', 'ts_codes', 'code', 'codes', 'start_date', 'end_date', 'trade_date', 'date', 'query', 'industry', 'limit', 'exchange', 'is_open', 'list_status', 'adjust']), hostileValue), async (name, args) => {
+      fc.asyncProperty(fc.constantFrom(...toolNames), fc.oneof(hostileObject(['ts_code', 'ts_codes', 'code', 'codes', 'start_date', 'end_date', 'trade_date', 'date', 'query', 'industry', 'limit', 'exchange', 'is_open', 'list_status', 'adjust', 'freq', 'ma', 'fields', 'format']), hostileValue), async (name, args) => {
         const response = await app.mcp
           .post('/messages')
           .set('Content-Type', 'application/json')

@@ -76,7 +76,7 @@ async function factorsFor(bars: Row[], data: MarketDataRepository, rangeEnd: str
   return byCode;
 }
 
-const noFactors = (code: string, day?: string) =>
+export const noFactors = (code: string, day?: string) =>
   new ToolError(`No adjustment factors for ${code} in ods_adj_factor${day ? ` around ${day}` : ''}, so adjusted prices cannot be computed; ask with adjust: "none"`);
 
 /** The factor of that day, else the latest earlier one, else the earliest later one (a binary search: series are oldest first). */

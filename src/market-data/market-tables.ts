@@ -20,6 +20,9 @@ const ingestColumns: ColumnSpec[] = [
 ];
 const owner = 'the original stock data service (tushare plugins)';
 
+/** The key of ods_daily and ods_adj_factor rows: one per stock and trading day. */
+export const DAILY_KEY = ['ts_code', 'trade_date'];
+
 export const DAILY_COLUMNS = ['ts_code', 'trade_date', 'open', 'high', 'low', 'close', 'pre_close', 'change', 'pct_chg', 'vol', 'amount'] as const;
 
 export const ODS_DAILY: TableSpec = {

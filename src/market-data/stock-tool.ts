@@ -21,8 +21,8 @@ export interface StockTool<Input extends z.ZodObject = z.ZodObject> {
   input: Input;
   /** Reads the rows for validated arguments: at most `limit` of them (maxRows + 1, so the runner can tell truncation). */
   read(args: z.output<Input>, data: MarketDataRepository, limit: number): Promise<Row[]>;
-  /** The text content clients see; the JSON of the whole result unless a tool keeps another shape. */
-  text?(output: ToolOutput): string;
+  /** The text content clients see; the JSON of the whole result unless a tool keeps another shape (or the arguments ask for CSV). */
+  text?(output: ToolOutput, args: z.output<Input>): string;
 }
 
 /** What every tool returns, as structuredContent (and, unless the tool says otherwise, as JSON text). */

@@ -73,7 +73,7 @@ export class ToolCallHandler {
     try {
       const output = await runStockTool(tool, parsed.data, this.data, limits.maxRows);
       return {
-        result: { content: [{ type: 'text', text: tool.text?.(output) ?? JSON.stringify(output) }], structuredContent: { ...output } },
+        result: { content: [{ type: 'text', text: tool.text?.(output, parsed.data) ?? JSON.stringify(output) }], structuredContent: { ...output } },
         toolName,
         table: tool.table,
         servicePrefix: tool.servicePrefix,
