@@ -121,6 +121,8 @@ export interface AppConfig {
     redis: { url: string; prefix: string; timeoutMs: number; holdLifetimeMs: number } | undefined;
   };
   demoData: boolean;
+  /** The data tools' result cache: its byte bound (0 = off) and how often tables are checked for changes. */
+  marketCache: { maxBytes: number; checkMs: number };
   /** GET /metrics: this bearer token (a scraper's), or an administrator's JWT. */
   metrics: { token: string | undefined };
 }
@@ -258,6 +260,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     authRateLimit: { limit: vars.AUTH_RATE_LIMIT, windowSeconds: vars.AUTH_RATE_WINDOW_SECONDS },
     accountLockout: { failureLimit: vars.AUTH_ACCOUNT_FAILURE_LIMIT, lockSeconds: vars.AUTH_ACCOUNT_LOCK_SECONDS },
     demoData: vars.DEMO_DATA ?? vars.NODE_ENV !== 'production',
+    marketCache: { maxBytes: vars.MARKET_CACHE_MAX_BYTES, checkMs: vars.MARKET_CACHE_CHECK_MS },
     metering: {
       defaultCallsPerMinute: vars.MCP_DEFAULT_CALLS_PER_MINUTE,
       keyQuotas: { records_per_day: vars.QUOTA_KEY_RECORDS_PER_DAY, records_per_month: vars.QUOTA_KEY_RECORDS_PER_MONTH, calls_per_day: vars.QUOTA_KEY_CALLS_PER_DAY },

@@ -155,6 +155,14 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toBool) @IsBoolean()
   DEMO_DATA?: boolean;
 
+  /** Bound of the data tools' result cache (the JSON size of its rows); 0 turns it off. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(68_719_476_736)
+  MARKET_CACHE_MAX_BYTES = 67_108_864;
+
+  /** How often the tables with cached answers are checked for changes; answers show a change within twice this. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(600_000)
+  MARKET_CACHE_CHECK_MS = 1000;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   MCP_MAX_KEYS_PER_USER = 20;
 
