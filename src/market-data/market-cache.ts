@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ClickHouseService } from '../clickhouse/clickhouse.service.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -77,7 +78,7 @@ export class MarketCache implements OnApplicationBootstrap, OnModuleDestroy {
     const results = this.results!;
     const tables = results.watchedTables();
     if (tables.length === 0) return;
-    const startedAt = Date.now();
+    const startedAt = performance.now();
     try {
       const snapshot = await this.watcher.snapshot(tables);
       results.checked(startedAt, tables, this.watcher.changedSince(tables, snapshot));

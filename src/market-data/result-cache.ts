@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 
 /** How a lookup was answered: from a stored entry, by joining an identical query under way, or by its own query. */
@@ -14,6 +15,7 @@ export interface ResultCacheOptions<V> {
   sizeOf(value: V): number;
   /** Entries are served only while the last successful change check started less than this long ago. */
   freshForMs: number;
+  /** A monotonic clock (performance.now by default): a wall clock set back must not extend the freshness bound. */
   now?: () => number;
 }
 
@@ -67,7 +69,7 @@ export class ResultCache<V> {
   constructor(private readonly options: ResultCacheOptions<V>) {
     this.maxBytes = options.maxBytes;
     this.freshForMs = options.freshForMs;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now());
     this.entries = new LRUCache<string, Entry<V>>({
       maxSize: options.maxBytes,
       sizeCalculation: (entry) => Math.max(1, options.sizeOf(entry.value)),
