@@ -86,7 +86,8 @@ export class MarketCache implements OnApplicationBootstrap, OnModuleDestroy {
       this.failing = false;
     } catch (error) {
       results.checkFailed();
-      if (!this.failing) this.logger.warn({ err: error }, 'market data change check failed; the result cache serves nothing until a check works');
+      // A check cut short by shutdown (the ClickHouse clients close) is no news.
+      if (!this.failing && !this.stopped) this.logger.warn({ err: error }, 'market data change check failed; the result cache serves nothing until a check works');
       this.failing = true;
     }
   }
