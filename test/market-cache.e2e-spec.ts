@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, str } from '../src/clickhouse/sql.js';
 import { pollUntil } from '../scripts/lib/poll.mjs';
 import { queryRows, rawClient } from './support/clickhouse.js';
+import { ClickHouseRelay, DAILY_BARS_QUERY } from './support/clickhouse-relay.js';
 import { connectSdkClient, createApiKey } from './support/mcp.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
@@ -32,23 +33,27 @@ describe('Market data cache (e2e)', () => {
   let client: Client;
   let keyId: string;
   let clickhouse: ClickHouseClient;
+  /** Between the app and ClickHouse, to hold its queries; the test's own client goes straight to ClickHouse. */
+  let relay: ClickHouseRelay;
   /** Calls made with the main key, each one usage row. */
   let calls = 0;
   let recordsReturned = 0;
 
   beforeAll(async () => {
-    app = await startTestApp({ DEMO_DATA: 'true', METRICS_TOKEN });
+    relay = await ClickHouseRelay.start();
+    app = await startTestApp({ DEMO_DATA: 'true', METRICS_TOKEN, CLICKHOUSE_URL: relay.url });
     user = await registerAndLogin(app);
     const key = await createApiKey(app, user.jwt, { key_name: 'cache' });
     keyId = key.key_id;
     client = await connectSdkClient(app, key.api_key);
-    clickhouse = rawClient(app.database, app.clickhouseUrl);
+    clickhouse = rawClient(app.database);
   });
 
   afterAll(async () => {
     await client.close();
     await clickhouse.close();
     await app.stop();
+    await relay.close();
   });
 
   async function callOn(caller: Client, name: string, args: Record<string, unknown>): Promise<Answer> {
@@ -243,14 +248,50 @@ describe('Market data cache (e2e)', () => {
     expect(row).toEqual({ n: String(calls), records: String(recordsReturned) });
   });
 
+  it('should run one query for identical calls that arrive while it runs, and give each the same answer', async () => {
+    const args = { ts_code: '002594.SZ', start_date: '2026-05-04', end_date: '2026-05-08' };
+    const shared = await metric('mcp_market_cache_shared_total');
+    relay.hold(DAILY_BARS_QUERY);
+    let answers: Promise<Answer[]>;
+    try {
+      answers = Promise.all([call('get_daily_bars', args), call('get_daily_bars', args), call('get_daily_bars', args)]);
+      expect(await relay.waitForHeld(DAILY_BARS_QUERY, 1)).toBe(1);
+      expect(await pollUntil(() => metric('mcp_market_cache_shared_total'), (n) => n === shared + 2, { timeoutMs: 10_000, intervalMs: 20 })).toBe(shared + 2);
+      expect(await relay.waitForHeld(DAILY_BARS_QUERY, 1)).toBe(1);
+    } finally {
+      relay.release();
+    }
+    const [first, second, third] = await answers;
+    expect([first.cached, second.cached, third.cached].sort()).toEqual([false, true, true]);
+    expect([first.rowCount, second.rows, third.rows]).toEqual([5, first.rows, first.rows]);
+  });
+
+  it('should stop serving cached answers when its change checks stall, so a change still shows within the bound', async () => {
+    const args = { ts_code: '600276.SH', start_date: '2026-04-01', end_date: '2026-04-30' };
+    const tradeDate = '2026-04-15';
+    const stored = await newestVersionOf('600276.SH', tradeDate);
+    const corrected = { ...stored, close: 321.09, version: Number(stored.version) + 1 };
+    const closeOn = (answer: Answer) => answer.rows.find((row) => row.trade_date === tradeDate)?.close;
+    const stallChecks = async () => {
+      relay.hold(/system\.parts/);
+      expect(await relay.waitForHeld(/system\.parts/, 1)).toBe(1);
+      await insertBars([corrected]);
+    };
+    try {
+      const after = await expectChangeShown('get_daily_bars', args, stallChecks, (answer) => closeOn(answer) === 321.09);
+      expect(after.cached).toBe(false);
+    } finally {
+      relay.release();
+    }
+    // Checks work again: the new answer is cached.
+    expect(closeOn(await cachedAnswer('get_daily_bars', args))).toBe(321.09);
+  });
+
   it('should publish its hits, misses, evictions, invalidations, bytes and entries on /metrics', async () => {
     const names = ['hits_total', 'shared_total', 'misses_total', 'evictions_total', 'invalidations_total', 'bytes', 'entries'].map((name) => `mcp_market_cache_${name}`);
     const values = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await metric(name)])));
     expect(Object.values(values).every(Number.isFinite)).toBe(true);
     // This suite's calls hit the cache and their tables changed under it; 64 MiB evicted nothing.
     expect([values.mcp_market_cache_hits_total > 0, values.mcp_market_cache_invalidations_total > 0, values.mcp_market_cache_evictions_total]).toEqual([true, true, 0]);
-  });
-    expect(Object.values(values).every(Number.isFinite)).toBe(true);
-    expect([values.mcp_market_cache_hits_total > 0, values.mcp_market_cache_invalidations_total > 0, values.mcp_market_cache_bytes > 0]).toEqual([true, true, true]);
   });
 });

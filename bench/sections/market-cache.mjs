@@ -149,7 +149,8 @@ function renderPopularStocks(data, ctx) {
     `Cache over the whole section: ${formatInt(cache.hits)} hits, ${formatInt(cache.shared)} shared with an identical query under way, ${formatInt(cache.misses)} misses ` +
       `(${formatPercent((cache.hits + cache.shared) / looked)} answered without a query of their own); ${formatInt(cache.entries)} entries, ${formatNumber(cache.bytes / 1048576)} MiB at the end.`,
     `Failed calls (warm-ups included): ${failures === 0 ? 'none' : `**${failures} — these figures are invalid**`}. ` +
-      `Usage recording: ${formatInt(usageRows)} rows for ${formatInt(gatewayAnswered)} answered gateway calls${usageRows === gatewayAnswered ? ' (every answered call recorded, exactly once).' : ' — **mismatch**.'}`,
+      `Usage recording: ${formatInt(usageRows)} rows for ${formatInt(gatewayAnswered)} answered gateway calls` +
+      `${usageRows >= gatewayAnswered ? ' (every answered call recorded; calls still under way when a run stopped are recorded too, but not counted as answered).' : ' — **rows missing**.'}`,
   ].join('\n\n');
 }
 
@@ -196,8 +197,9 @@ function renderFreshness({ trials }) {
       ['', 'min', 'p50', 'max', 'bound'],
       [['ms', formatInt(Math.min(...times)), formatInt(percentile(times, 50)), formatInt(worst), `${FRESHNESS_BOUND_MS} (${worst <= FRESHNESS_BOUND_MS ? 'met' : '**missed**'})`]],
     ),
-    `Stale answers before the new one, per trial: ${trials.map((trial) => trial.staleCalls).join(', ')}. With checks every 1000 ms a change usually shows within one check (about half a second on average); ` +
-      'the bound is 2 × MARKET_CACHE_CHECK_MS because nothing is served unless a check started within that long.',
+    `Stale answers before the new one, per trial: ${trials.map((trial) => trial.staleCalls).join(', ')}. Each insert comes just after a check ` +
+      '(the warm-up ends on the first cached answer, which the check that dropped the previous trial\'s answer made possible), so the figure is close to one whole ' +
+      'check interval, the usual worst case; the bound is 2 × MARKET_CACHE_CHECK_MS because nothing is served unless a check started within that long.',
   ].join('\n\n');
 }
 
