@@ -287,6 +287,12 @@ describe('Market data cache (e2e)', () => {
     expect(closeOn(await cachedAnswer('get_daily_bars', args))).toBe(321.09);
   });
 
+  it('should stop answering from rows of a column dropped since (ALTER TABLE … DROP COLUMN)', async () => {
+    const cannotRead = (answer: Answer) => answer.error?.startsWith('search_stocks cannot read ods_stock_basic: ') === true && answer.error.includes('area');
+    const after = await expectChangeShown('search_stocks', { industry: '银行' }, () => command('ALTER TABLE ods_stock_basic DROP COLUMN area').then(() => undefined), cannotRead);
+    expect([after.cached, after.recordCount]).toEqual([false, 0]);
+  });
+
   it('should publish its hits, misses, evictions, invalidations, bytes and entries on /metrics', async () => {
     const names = ['hits_total', 'shared_total', 'misses_total', 'evictions_total', 'invalidations_total', 'bytes', 'entries'].map((name) => `mcp_market_cache_${name}`);
     const values = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await metric(name)])));

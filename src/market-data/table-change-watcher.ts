@@ -14,7 +14,8 @@ export interface PartsSnapshot {
  * names change on every insert, re-ingest, mutation (ALTER … DELETE/UPDATE renames every part it
  * touches) and partition operation; a merge renames parts too (one harmless extra invalidation).
  * Counts, rows and the newest modification time are folded in as well, for a table dropped and
- * created again, whose block numbers start over.
+ * created again, whose block numbers start over, and the bytes on disk, for an ALTER that
+ * rewrites columns of the parts (DROP COLUMN) without a new part name.
  *
  * system.parts is per server, and behind a replica list or a load balancer the checks and the
  * reads may reach different replicas, each catching up with the others at its own pace. So each
@@ -32,7 +33,8 @@ export class TableChangeWatcher {
     const [row] = await this.clickhouse.query<{ host: string; tables: string[]; fingerprints: string[] }>(sql`
       SELECT hostName() AS host, groupArray(table) AS tables, groupArray(fingerprint) AS fingerprints
       FROM (
-        SELECT table, concat(toString(count()), '/', toString(sum(rows)), '/', toString(sum(cityHash64(name))), '/', toString(max(modification_time))) AS fingerprint
+        SELECT table, concat(toString(count()), '/', toString(sum(rows)), '/', toString(sum(cityHash64(name))), '/', toString(sum(bytes_on_disk)), '/',
+          toString(max(modification_time))) AS fingerprint
         FROM system.parts
         WHERE database = ${str(this.clickhouse.database)} AND active AND table IN (${join(tables.map(str), ', ')})
         GROUP BY table
