@@ -88,4 +88,11 @@ describe('loadAppConfig', () => {
     expect(loadAppConfig({ ...base, METRICS_TOKEN: 'm'.repeat(16) }).metrics.token).toBe('m'.repeat(16));
     expect(() => loadAppConfig({ ...base, METRICS_TOKEN: 'm'.repeat(15) })).toThrow('METRICS_TOKEN must be at least 16 characters');
   });
+
+  it('should size the market data cache at 64 MiB checked every second by default, 0 turning it off', () => {
+    expect(loadAppConfig(base).marketCache).toEqual({ maxBytes: 67_108_864, checkMs: 1000 });
+    expect(loadAppConfig({ ...base, MARKET_CACHE_MAX_BYTES: '0', MARKET_CACHE_CHECK_MS: '250' }).marketCache).toEqual({ maxBytes: 0, checkMs: 250 });
+    expect(() => loadAppConfig({ ...base, MARKET_CACHE_MAX_BYTES: '-1' })).toThrow('MARKET_CACHE_MAX_BYTES');
+    expect(() => loadAppConfig({ ...base, MARKET_CACHE_CHECK_MS: '10' })).toThrow('MARKET_CACHE_CHECK_MS');
+  });
 });
