@@ -78,7 +78,8 @@ describe('Legacy HTTP+SSE transport (GET /sse, POST /messages?sessionId=) (e2e)'
 
   beforeAll(async () => {
     relay = await ClickHouseRelay.start();
-    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', CLICKHOUSE_URL: relay.url });
+    // A held call must wait for ClickHouse: no market data cache (it would answer a repeated call at once).
+    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', CLICKHOUSE_URL: relay.url, MARKET_CACHE_MAX_BYTES: '0' });
     user = await registerAndLogin(app);
   });
 
@@ -274,7 +275,7 @@ describe('Legacy HTTP+SSE: idle sessions are closed (e2e)', () => {
 
   beforeAll(async () => {
     relay = await ClickHouseRelay.start();
-    app = await startTestApp({ DEMO_DATA: 'true', MCP_LEGACY_SSE_IDLE_SECONDS: '1', MCP_LEGACY_SSE_SESSIONS_PER_USER: '2', CLICKHOUSE_URL: relay.url });
+    app = await startTestApp({ DEMO_DATA: 'true', MCP_LEGACY_SSE_IDLE_SECONDS: '1', MCP_LEGACY_SSE_SESSIONS_PER_USER: '2', CLICKHOUSE_URL: relay.url, MARKET_CACHE_MAX_BYTES: '0' });
     user = await registerAndLogin(app);
   });
 

@@ -340,7 +340,8 @@ describe('Trust: one user cannot take every query slot with many keys (e2e)', ()
 
   beforeAll(async () => {
     relay = await ClickHouseRelay.start();
-    app = await startTestApp({ MCP_CONCURRENT_CALLS_PER_USER: '2', DEMO_DATA: 'true', METRICS_TOKEN, CLICKHOUSE_URL: relay.url });
+    // Every call must wait for its own query while the relay holds it: no market data cache (it would answer or share identical calls).
+    app = await startTestApp({ MCP_CONCURRENT_CALLS_PER_USER: '2', DEMO_DATA: 'true', METRICS_TOKEN, CLICKHOUSE_URL: relay.url, MARKET_CACHE_MAX_BYTES: '0' });
   });
 
   afterAll(async () => {
