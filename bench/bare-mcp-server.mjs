@@ -1,5 +1,5 @@
 // The baseline: a bare MCP SDK server over plain node:http serving the gateway's own tool code
-// (ToolRegistry + ToolCallHandler from the bench's build of src/), stateless exactly like
+// (ToolRegistry + ToolCallHandler from the bench's build of src/, its result cache off), stateless exactly like
 // McpGatewayService (fresh Server + transport per POST, JSON responses), with no Nest, no Express,
 // no API key check, no usage recording and no request logging.
 //
@@ -23,15 +23,17 @@ const { SchemaService } = await fromDist('clickhouse/schema/schema.service.js');
 const { MarketDataRepository } = await fromDist('market-data/market-data.repository.js');
 const { ToolRegistry } = await fromDist('market-data/tool-registry.js');
 const { ToolCallHandler } = await fromDist('market-data/tool-call.handler.js');
+const { MarketCache } = await fromDist('market-data/market-cache.js');
 
-const config = loadAppConfig(process.env);
+// The baseline asks ClickHouse on every call: no result cache.
+const config = loadAppConfig({ ...process.env, MARKET_CACHE_MAX_BYTES: '0' });
 const clickhouse = new ClickHouseService(config);
 const schema = new SchemaService(clickhouse);
 const market = new MarketDataRepository(clickhouse, schema);
 // The gateway created the tables; adopting them tells the tools which columns they have.
 await schema.adoptAll();
 const registry = new ToolRegistry(config);
-const tools = new ToolCallHandler(registry, market);
+const tools = new ToolCallHandler(registry, new MarketCache(market, clickhouse, config));
 
 function createMcpServer() {
   // Tuned like the gateway: one schema validator per process, not one Ajv per request.

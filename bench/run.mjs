@@ -82,7 +82,9 @@ async function setUp(options, cleanup) {
 
   const startGatewayWith = ({ nodeArgs, spoolDir, env }) => startGateway({ distDir, clickhouseUrl: clickhouse.url, database, spoolDir, nodeArgs, env });
   const startBareWith = ({ nodeArgs } = {}) => startBareServer({ benchDir, distDir, clickhouseUrl: clickhouse.url, database, nodeArgs });
-  const gateway = await startGatewayWith({ spoolDir: join(scratch.dir, 'spool') });
+  // The sections compare the gateway's own cost with the bare server's: its result cache is off
+  // here; the market-cache sections start a gateway with it on.
+  const gateway = await startGatewayWith({ spoolDir: join(scratch.dir, 'spool'), env: { MARKET_CACHE_MAX_BYTES: '0' } });
   cleanup.push(gateway.stop);
   const bare = await startBareWith();
   cleanup.push(bare.stop);

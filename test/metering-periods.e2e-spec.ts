@@ -51,7 +51,7 @@ describe('Quota periods follow the clock: a day quota resets at 00:00 UTC, a mon
     await clock.set('2026-12-31T00:00:00Z');
     const crossing = (await call(5, 10).expect(200)).body.result;
     expect(crossing.structuredContent).toMatchObject({ row_count: 5, truncated: true });
-    expect(crossing._meta.usage).toEqual({ table: 'ods_daily', record_count: 5, limited_by_quota: true, quotas: [day(5, '2027-01-01T00:00:00Z'), month(25)] });
+    expect(crossing._meta.usage).toEqual({ table: 'ods_daily', record_count: 5, limited_by_quota: true, cached: expect.any(Boolean), quotas: [day(5, '2027-01-01T00:00:00Z'), month(25)] });
     const monthRefusal = await call(6, 1);
     expect(monthRefusal.status).toBe(403);
     expect(monthRefusal.body.error.data).toEqual({ ...month(25), total: 25 });

@@ -79,7 +79,8 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
       expect(refused.content).toEqual([{ type: 'text', text: "search_stocks is outside this API key's tool scope (get_latest_bars)" }]);
       const served = await client.callTool({ name: 'get_latest_bars', arguments: { ts_codes: CODES.slice(0, 3) } });
       expect(served.isError).toBeFalsy();
-      expect(served._meta).toEqual({ usage: { table: 'ods_daily', record_count: 3, limited_by_quota: false, quotas: [] } });
+      // The app's first tool call: no change check has seen ods_daily yet, so it cannot be a cached answer.
+      expect(served._meta).toEqual({ usage: { table: 'ods_daily', record_count: 3, limited_by_quota: false, cached: false, quotas: [] } });
       expect(served._usage).toEqual({ record_count: 3 });
     } finally {
       await client.close();
@@ -129,7 +130,8 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
     const quota = (used: number) => ({ quota: 'records_per_day', scope: 'key', limit: 100, used, remaining: 100 - used, period: 'day', resets_at: nextUtcMidnight() });
     for (const [id, used] of [[1, 30], [2, 60]]) {
       const response = await rawRpc(app, latestBars(id, 30), key.api_key).expect(200);
-      expect(response.body.result._meta.usage).toEqual({ table: 'ods_daily', record_count: 30, limited_by_quota: false, quotas: [quota(used)] });
+      // Cached or not (the market cache's own suite covers that), it is metered alike.
+      expect(response.body.result._meta.usage).toEqual({ table: 'ods_daily', record_count: 30, limited_by_quota: false, cached: expect.any(Boolean), quotas: [quota(used)] });
       expect(response.body.result._usage).toEqual({ record_count: 30, quota_remaining: 100 - used });
     }
 
@@ -144,7 +146,8 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
     expect(await recordsStored(app, key.key_id)).toBe(90);
     const crossing = await rawRpc(app, latestBars(4, 30), key.api_key).expect(200);
     expect(crossing.body.result.structuredContent).toMatchObject({ row_count: 10, truncated: true });
-    expect(crossing.body.result._meta.usage).toEqual({ table: 'ods_daily', record_count: 10, limited_by_quota: true, quotas: [quota(100)] });
+    // The restarted process's first tool call: nothing is cached yet.
+    expect(crossing.body.result._meta.usage).toEqual({ table: 'ods_daily', record_count: 10, limited_by_quota: true, cached: false, quotas: [quota(100)] });
     expect(crossing.body.result._usage).toEqual({ record_count: 10, quota_remaining: 0 });
 
     const refused = await rawRpc(app, latestBars(5, 1), key.api_key);

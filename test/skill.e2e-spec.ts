@@ -46,7 +46,7 @@ describe('The Claude Code skill (skills/mcp-api-key-auth/SKILL.md) against a run
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^key id [0-9a-f-]{36}, key sk-[0-9a-f]{9}\.\.\.$/);
     expect(lines[1]).toContain("'search_stocks'");
-    expect(lines[2]).toMatch(/^3 rows; \{'table': 'ods_stock_basic', 'record_count': 3, 'limited_by_quota': False, 'quotas': \[\]\}$/);
+    expect(lines[2]).toMatch(/^3 rows; \{'table': 'ods_stock_basic', 'record_count': 3, 'limited_by_quota': False, 'cached': False, 'quotas': \[\]\}$/);
     expect(JSON.parse(lines[3])).toMatchObject({ page: 1, page_size: 20 });
     expect(JSON.parse(lines[4])).toMatchObject({ total_calls: expect.any(Number) });
     expect(JSON.parse(lines[5]).keys[0]).toMatchObject({ key_name: 'my-agent', is_active: true });

@@ -11,16 +11,18 @@ function describe(run) {
 }
 
 /**
- * Sends the same POST from `connections` concurrent keep-alive clients for `seconds`.
+ * Sends the same POST (or, with `nextBody`, the body it gives for each request) from
+ * `connections` concurrent keep-alive clients for `seconds`.
  * Latency percentiles are exact, from every 2xx response time (autocannon's own histogram has
  * 1 ms resolution, too coarse for sub-millisecond calls). `verifyBody` must return true for a
  * correct answer; anything else counts as a mismatch. `cpuPids` names processes whose CPU use
  * over the run is reported in cores (plus `self`, this process: the load generator, and `other`).
  */
-export async function runLoad({ url, headers, body, connections, seconds, verifyBody, cpuPids = {} }) {
+export async function runLoad({ url, headers, body, nextBody, connections, seconds, verifyBody, cpuPids = {} }) {
   const latencies = new Sample();
   const meter = startCpuMeter({ self: process.pid, ...cpuPids });
-  const instance = autocannon({ url, method: 'POST', headers, body, connections, duration: seconds, timeout: 10, verifyBody });
+  const requests = nextBody ? { requests: [{ setupRequest: (request) => ({ ...request, body: nextBody() }) }] } : { body };
+  const instance = autocannon({ url, method: 'POST', headers, ...requests, connections, duration: seconds, timeout: 10, verifyBody });
   instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
     if (statusCode >= 200 && statusCode < 300) latencies.push(responseTimeMs);
   });

@@ -40,9 +40,12 @@ export async function assertAnswersCorrectly(name, target) {
   }
 }
 
+/** The calls a load sends: one fixed body, or `nextBody()` per request; `verifyBody` judges each answer. */
+const ONE_ROW_CALL = { body: TOOL_CALL, verifyBody: isOneRowResult };
+
 /** tools/call load on one target for `seconds`. */
-export function loadTarget(target, { connections, seconds, clickhousePid }) {
-  return runLoad({ url: target.url, headers: target.headers, body: TOOL_CALL, connections, seconds, verifyBody: isOneRowResult, cpuPids: { server: target.pid, clickhouse: clickhousePid } });
+export function loadTarget(target, { connections, seconds, clickhousePid, workload = ONE_ROW_CALL }) {
+  return runLoad({ url: target.url, headers: target.headers, ...workload, connections, seconds, cpuPids: { server: target.pid, clickhouse: clickhousePid } });
 }
 
 const STEADY = { connections: 16, windowSeconds: 3, tolerance: 0.07, minWindows: 4, maxWindows: 8 };
@@ -53,12 +56,12 @@ const STEADY = { connections: 16, windowSeconds: 3, tolerance: 0.07, minWindows:
  * short warm-up would measure the JIT, not the server. Steady: a 3 s window within 7% of the one
  * two windows before (the per-second rate itself wanders by ±5-10%).
  */
-export async function warmUntilSteady(target, clickhousePid) {
+export async function warmUntilSteady(target, clickhousePid, workload = ONE_ROW_CALL) {
   const rates = [];
   let failures = 0;
   let answered = 0;
   while (rates.length < STEADY.maxWindows) {
-    const run = await loadTarget(target, { connections: STEADY.connections, seconds: STEADY.windowSeconds, clickhousePid });
+    const run = await loadTarget(target, { connections: STEADY.connections, seconds: STEADY.windowSeconds, clickhousePid, workload });
     failures += failureCount(run);
     answered += run.ok;
     rates.push(run.requestsPerSecond);
@@ -81,8 +84,8 @@ async function clickhouseEvents(ctx) {
  * around it. Starts once ClickHouse has finished merging what the previous run inserted, so one
  * server's usage rows do not slow the next server's round.
  */
-async function measureRound(target, connections, ctx) {
-  const load = (seconds) => loadTarget(target, { connections, seconds, clickhousePid: ctx.clickhouse.pid });
+async function measureRound(target, connections, ctx, workload) {
+  const load = (seconds) => loadTarget(target, { connections, seconds, clickhousePid: ctx.clickhouse.pid, workload });
   await waitForMerges(ctx.clickhouse.client, 20_000);
   const warmup = await load(ctx.options.warmupSeconds);
   const before = await clickhouseEvents(ctx);
@@ -106,19 +109,19 @@ function combineRounds(rounds) {
 }
 
 /** Rounds in ABBA order (gateway, bare, bare, gateway, ...) so drift over time favours neither server. */
-async function measureLevel(targets, connections, ctx) {
+export async function measureLevel(targets, connections, ctx, workload = ONE_ROW_CALL) {
   const rounds = { gateway: [], bare: [] };
   for (let round = 0; round < ctx.options.rounds; round++) {
     const order = round % 2 === 0 ? ['gateway', 'bare'] : ['bare', 'gateway'];
-    for (const name of order) rounds[name].push(await measureRound(targets[name], connections, ctx));
+    for (const name of order) rounds[name].push(await measureRound(targets[name], connections, ctx, workload));
   }
   return { connections, gateway: combineRounds(rounds.gateway), bare: combineRounds(rounds.bare) };
 }
 
-const usageRowsOf = (ctx, userId) => scalar(ctx.clickhouse.client, `SELECT count() FROM mcp_tool_usage_log WHERE user_id = '${userId}'`);
+export const usageRowsOf = (ctx, userId) => scalar(ctx.clickhouse.client, `SELECT count() FROM mcp_tool_usage_log WHERE user_id = '${userId}'`);
 
 /** Usage recording was really on: every answered gateway call has its row (the writer may lag a little). */
-function waitForUsageRows(ctx, userId, expected, timeoutMs = 30_000) {
+export function waitForUsageRows(ctx, userId, expected, timeoutMs = 30_000) {
   return pollUntil(() => usageRowsOf(ctx, userId), (rows) => rows >= expected, { timeoutMs, intervalMs: 250 });
 }
 
@@ -145,7 +148,7 @@ const cores = (value) => (value === undefined ? '–' : formatNumber(value));
 const clickhouseLoad = ({ selects, inserts, insertedRows }) =>
   `${formatInt(selects)} / ${formatInt(inserts)}${inserts >= 0.5 ? ` (${formatInt(insertedRows / inserts)} rows each)` : ''}`;
 
-function resultRow(connections, name, result) {
+export function resultRow(connections, name, result) {
   const failed = failureCount(result) + result.warmupFailures;
   return [
     connections,

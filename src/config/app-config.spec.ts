@@ -112,6 +112,13 @@ describe('loadAppConfig', () => {
     ]);
   });
 
+  it('should size the market data cache at 64 MiB checked every second by default, 0 turning it off', () => {
+    expect(loadAppConfig(base).marketCache).toEqual({ maxBytes: 67_108_864, checkMs: 1000 });
+    expect(loadAppConfig({ ...base, MARKET_CACHE_MAX_BYTES: '0', MARKET_CACHE_CHECK_MS: '250' }).marketCache).toEqual({ maxBytes: 0, checkMs: 250 });
+    expect(() => loadAppConfig({ ...base, MARKET_CACHE_MAX_BYTES: '-1' })).toThrow('MARKET_CACHE_MAX_BYTES');
+    expect(() => loadAppConfig({ ...base, MARKET_CACHE_CHECK_MS: '10' })).toThrow('MARKET_CACHE_CHECK_MS');
+  });
+
   it('should convert durations to seconds', () => {
     expect(durationToSeconds('3600')).toBe(3600);
     expect(durationToSeconds('30m')).toBe(1800);

@@ -10,6 +10,7 @@ const SECTION_TITLES: Partial<Record<keyof typeof SETTINGS, string>> = {
   mcp: 'MCP API keys and the gateway',
   usage: 'Usage recording (mcp_tool_usage_log)',
   metering: 'Rate limits and quotas',
+  marketCache: 'Market data cache',
   oauth: 'Sign-in from MCP clients (OAuth 2.1; docs/oauth.md)',
   platform: "The original service's management platform (query-pack tokens, usage reports)",
   metrics: 'Prometheus metrics',

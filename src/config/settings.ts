@@ -310,6 +310,20 @@ export const SETTINGS = {
     ),
     redisTimeoutMs: setting('METERING_REDIS_TIMEOUT_MS', '250', int(10, 10_000), 'How long a metering command may take before that call is counted by the gateway alone.'),
   },
+  marketCache: {
+    maxBytes: setting(
+      'MARKET_CACHE_MAX_BYTES',
+      '67108864',
+      int(0, 68_719_476_736),
+      "In-process cache of the data tools' answers (README, \"Market data cache\"), bounded by the JSON size of their rows; least recently used answers go first. 0 turns it off. Cached answers are metered exactly like fresh ones.",
+    ),
+    checkMs: setting(
+      'MARKET_CACHE_CHECK_MS',
+      '1000',
+      int(50, 600_000),
+      'How often the tables with cached answers are checked for changes (one system.parts query); a change shows in answers within twice this.',
+    ),
+  },
   oauth: {
     enabled: setting(
       'OAUTH_ENABLED',

@@ -56,9 +56,17 @@ export function defineTool<Input extends z.ZodObject>(tool: StockTool<Input>): S
  * left of the caller's record quota).
  */
 export async function runStockTool(tool: StockTool, args: unknown, data: MarketDataRepository, maxRows = tool.maxRows): Promise<ToolOutput> {
+  return capRows(tool, await readRows(tool, args, data, maxRows), maxRows);
+}
+
+/** The rows a tool reads under a cap (its own unless lower): one more than the cap, so capRows can tell truncation. */
+export function readRows(tool: StockTool, args: unknown, data: MarketDataRepository, maxRows = tool.maxRows): Promise<Row[]> {
+  return tool.read(args as z.output<z.ZodObject>, data, Math.min(tool.maxRows, maxRows) + 1);
+}
+
+/** The output of rows read under the tool's cap (or a higher one), cut to the cap of this call. */
+export function capRows(tool: StockTool, rows: readonly Row[], maxRows = tool.maxRows): ToolOutput {
   const cap = Math.min(tool.maxRows, maxRows);
-  const rows = await tool.read(args as z.output<z.ZodObject>, data, cap + 1);
   const truncated = rows.length > cap;
-  const kept = truncated ? rows.slice(0, cap) : rows;
-  return { table: tool.table, row_count: kept.length, truncated, rows: kept };
+  return { table: tool.table, row_count: Math.min(rows.length, cap), truncated, rows: rows.slice(0, cap) };
 }

@@ -5,8 +5,8 @@ import { StoreSchemaError, StoreUnavailableError } from '../clickhouse/clickhous
 import { echo } from '../common/echo.js';
 import { logOnce } from '../common/log-once.js';
 import { findJsonProblem } from '../common/untrusted-json.js';
-import { MarketDataRepository } from './market-data.repository.js';
-import { type StockTool, ToolError, runStockTool } from './stock-tool.js';
+import { MarketCache } from './market-cache.js';
+import { type StockTool, ToolError } from './stock-tool.js';
 import { ToolRegistry } from './tool-registry.js';
 
 /** What one tools/call did: the MCP result plus the facts the usage log records. */
@@ -21,6 +21,8 @@ export interface ToolCallOutcome {
   recordCount: number;
   errorMessage: string | null;
   unknownTool: boolean;
+  /** The rows came from the market data cache (no query of this call's own); metered all the same. */
+  cached: boolean;
 }
 
 /** Longest tool error text: validation messages quote the caller's input, which is hostile. */
@@ -51,7 +53,7 @@ export class ToolCallHandler {
 
   constructor(
     private readonly registry: ToolRegistry,
-    private readonly data: MarketDataRepository,
+    private readonly cache: MarketCache,
   ) {}
 
   /**
@@ -71,7 +73,7 @@ export class ToolCallHandler {
     if (refusal) return failed(refusal);
 
     try {
-      const output = await runStockTool(tool, parsed.data, this.data, limits.maxRows);
+      const { output, cached } = await this.cache.run(tool, parsed.data, limits.maxRows);
       return {
         result: { content: [{ type: 'text', text: tool.text?.(output, parsed.data) ?? JSON.stringify(output) }], structuredContent: { ...output } },
         toolName,
@@ -80,6 +82,7 @@ export class ToolCallHandler {
         recordCount: output.row_count,
         errorMessage: null,
         unknownTool: false,
+        cached,
       };
     } catch (error) {
       return failed(this.describeFailure(tool, error));
@@ -90,7 +93,7 @@ export class ToolCallHandler {
   refuse(toolName: string, message: string): ToolCallOutcome {
     const tool = this.registry.get(toolName);
     const text = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT).toWellFormed()}…` : message;
-    return { result: errorResult(text), toolName, table: tool?.table ?? '', servicePrefix: tool?.servicePrefix ?? '', recordCount: 0, errorMessage: text, unknownTool: !tool };
+    return { result: errorResult(text), toolName, table: tool?.table ?? '', servicePrefix: tool?.servicePrefix ?? '', recordCount: 0, errorMessage: text, unknownTool: !tool, cached: false };
   }
 
   /** "Try again" only when trying again can help; a schema mismatch names what is missing instead. */

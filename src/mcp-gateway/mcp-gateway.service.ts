@@ -218,7 +218,7 @@ function withMeteredUsage(outcome: ToolCallOutcome, quotas: QuotaState[], limite
   const quotaRemaining = recordQuotas.length > 0 ? Math.min(...recordQuotas.map((quota) => quota.remaining)) : undefined;
   return {
     ...outcome.result,
-    _meta: { ...outcome.result._meta, usage: { table: outcome.table, record_count: outcome.recordCount, limited_by_quota: limitedByQuota, quotas } },
+    _meta: { ...outcome.result._meta, usage: { table: outcome.table, record_count: outcome.recordCount, limited_by_quota: limitedByQuota, cached: outcome.cached, quotas } },
     _usage: { record_count: outcome.recordCount, ...(quotaRemaining === undefined ? {} : { quota_remaining: quotaRemaining }) },
   };
 }

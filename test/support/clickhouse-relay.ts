@@ -87,7 +87,11 @@ export class ClickHouseRelay {
   }
 }
 
-/** A gateway whose ClickHouse traffic passes through a relay the test can hold. */
+/**
+ * A gateway whose ClickHouse traffic passes through a relay the test can hold. Its market data
+ * cache is off unless `env` turns it on: a held call must wait for its own query, not be answered
+ * from the cache or share an identical call's query.
+ */
 export interface AppBehindRelay {
   app: TestApp;
   relay: ClickHouseRelay;
@@ -97,7 +101,7 @@ export interface AppBehindRelay {
 
 export async function startAppBehindRelay(env: Record<string, string>): Promise<AppBehindRelay> {
   const relay = await ClickHouseRelay.start();
-  const app = await startTestApp({ ...env, CLICKHOUSE_URL: relay.url });
+  const app = await startTestApp({ MARKET_CACHE_MAX_BYTES: '0', ...env, CLICKHOUSE_URL: relay.url });
   const stop = async () => {
     try {
       await app.stop();
