@@ -35,6 +35,14 @@ type ReplicaOptions = Parameters<typeof startLocalClickHouse>[0];
  * ZooKeeper and two replicas of CLUSTER as private processes under `dir`, each replica with the
  * options it was started with (fixed ports and data), to start it again after a kill.
  */
+/**
+ * Budget for starting ZooKeeper (a JVM), two ClickHouse servers and the gateways on them. About
+ * 30 s on a quiet 2-core machine; while the other jest worker runs a suite that stops and starts
+ * its own ClickHouse (mcp-usage, app), the same start was measured past 120 s. It bounds a hang,
+ * not the speed.
+ */
+const CLUSTER_START_MS = 300_000;
+
 async function startReplicatedClickHouse(dir: string, replicas: LocalClickHouse[], replicaOptions: ReplicaOptions[]) {
   const zookeeper = await startZooKeeper({ dir: join(dir, 'zookeeper') });
   const tcpPorts = [await freeStablePort(), await freeStablePort()];
@@ -72,7 +80,7 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
     zookeeper = await startReplicatedClickHouse(dir, replicas, []);
     // Both gateways start at once, each on its own replica: the schema is created ON CLUSTER once.
     gateways = await Promise.all(replicas.map((replica) => startTestApp(env(replica.url), { keepDatabase: true })));
-  }, 120_000);
+  }, CLUSTER_START_MS);
 
   afterAll(async () => {
     await Promise.all(gateways.map((gateway) => gateway.stop()));
@@ -204,7 +212,7 @@ describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each
       });
       gateways.push(await startTestApp(gatewayEnvs[index], { keepDatabase: true }));
     }
-  }, 180_000);
+  }, CLUSTER_START_MS);
 
   afterAll(async () => {
     console.log(`cluster failover figures: ${JSON.stringify(figures)}`);

@@ -103,7 +103,7 @@ describe('Query-pack tokens of the management platform (e2e)', () => {
       // 1000 - 11 already in the log - 3 now.
       expect(first._usage).toEqual({ record_count: 3, quota_remaining: 986 });
       expect(first._meta).toEqual({
-        usage: { table: 'ods_daily', record_count: 3, limited_by_quota: false, quotas: [{ quota: 'pack_records', scope: 'user', limit: 1000, used: 14, remaining: 986, period: 'all', resets_at: null }] },
+        usage: { table: 'ods_daily', record_count: 3, limited_by_quota: false, cached: false, quotas: [{ quota: 'pack_records', scope: 'user', limit: 1000, used: 14, remaining: 986, period: 'all', resets_at: null }] },
       });
       expect((await client.callTool(latestBars(2)))._usage).toEqual({ record_count: 2, quota_remaining: 984 });
       expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('get_latest_bars');
