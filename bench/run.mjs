@@ -80,11 +80,12 @@ async function setUp(options, cleanup) {
   if (clickhouse.external) cleanup.push(() => dropDatabase(clickhouse.url, database));
   log(`ClickHouse at ${clickhouse.url}, database ${database}; starting the gateway and the bare server`);
 
-  const startGatewayWith = ({ nodeArgs, spoolDir, env }) => startGateway({ distDir, clickhouseUrl: clickhouse.url, database, spoolDir, nodeArgs, env });
+  // The sections compare the gateway's own cost with the bare server's, so its result cache is off
+  // unless a section turns it on (the market-cache sections do).
+  const startGatewayWith = ({ nodeArgs, spoolDir, env }) =>
+    startGateway({ distDir, clickhouseUrl: clickhouse.url, database, spoolDir, nodeArgs, env: { MARKET_CACHE_MAX_BYTES: '0', ...env } });
   const startBareWith = ({ nodeArgs } = {}) => startBareServer({ benchDir, distDir, clickhouseUrl: clickhouse.url, database, nodeArgs });
-  // The sections compare the gateway's own cost with the bare server's: its result cache is off
-  // here; the market-cache sections start a gateway with it on.
-  const gateway = await startGatewayWith({ spoolDir: join(scratch.dir, 'spool'), env: { MARKET_CACHE_MAX_BYTES: '0' } });
+  const gateway = await startGatewayWith({ spoolDir: join(scratch.dir, 'spool') });
   cleanup.push(gateway.stop);
   const bare = await startBareWith();
   cleanup.push(bare.stop);

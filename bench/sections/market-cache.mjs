@@ -76,7 +76,7 @@ async function rpc(url, headers, body) {
 /** A gateway with the market cache on (the defaults), on the bench's database, stopped by `use`'s end. */
 async function withCachedGateway(ctx, name, use) {
   const metricsToken = randomBytes(24).toString('hex');
-  const gateway = await ctx.startGateway({ spoolDir: join(ctx.scratchDir, `spool-${name}`), env: { METRICS_TOKEN: metricsToken } });
+  const gateway = await ctx.startGateway({ spoolDir: join(ctx.scratchDir, `spool-${name}`), env: { METRICS_TOKEN: metricsToken, MARKET_CACHE_MAX_BYTES: String(64 * 1024 * 1024) } });
   try {
     return await use(gateway, metricsToken);
   } finally {

@@ -17,6 +17,13 @@ describe('uuidV7', () => {
     expect(uuidV7Time(ids[4096]).getTime()).toBe(at + 1);
   });
 
+  it('should give each id its own random tail, across the blocks of random bytes they are drawn from', () => {
+    // 8 random bytes each: 2,000 ids draw four 4 KiB blocks.
+    const tails = Array.from({ length: 2000 }, () => uuidV7().slice(19).replace('-', ''));
+    expect(new Set(tails).size).toBe(2000);
+    expect(new Set(tails.map((tail) => tail.slice(1))).size).toBe(2000);
+  });
+
   it('should keep the order when the clock steps back', () => {
     const first = uuidV7(Date.UTC(2031, 0, 1, 0, 0, 1));
     const second = uuidV7(Date.UTC(2031, 0, 1, 0, 0, 0));
