@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { queryRows } from '../lib/clickhouse.mjs';
+import { importDist } from '../lib/dist.mjs';
 import { failureCount } from '../lib/load.mjs';
 import { table } from '../lib/markdown.mjs';
 import { formatInt, formatNumber, formatPercent, percentile } from '../lib/stats.mjs';
@@ -17,18 +18,6 @@ const WINDOWS = [5, 20, 60];
 const FRESHNESS_TRIALS = 8;
 const ZIPF_EXPONENT = 1;
 const PLANNED_CALLS = 50_000;
-
-/** A small seeded PRNG (mulberry32): the same workload on every run and for both servers. */
-function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Picks index i of n with probability ∝ 1 / (i + 1)^s. */
 function zipfSampler(n, random) {
@@ -49,7 +38,9 @@ const callBody = (args) => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tool
 async function popularStocksWorkload(ctx) {
   const codes = (await queryRows(ctx.clickhouse.client, 'SELECT DISTINCT ts_code FROM ods_daily ORDER BY ts_code')).map((row) => row.ts_code);
   const days = (await queryRows(ctx.clickhouse.client, 'SELECT DISTINCT toString(trade_date) AS day FROM ods_daily ORDER BY day DESC LIMIT 60')).map((row) => row.day);
-  const random = seededRandom(21);
+  // The demo data's seeded generator: the same workload on every run and for both servers.
+  const { mulberry32 } = await importDist(ctx.distDir, 'market-data/demo-data/demo-data.generator.js');
+  const random = mulberry32(21);
   const pickCode = zipfSampler(codes.length, random);
   const bodies = Array.from({ length: PLANNED_CALLS }, () => {
     const window = WINDOWS[Math.floor(random() * WINDOWS.length)];

@@ -127,8 +127,8 @@ const EXCHANGES = ['SSE', 'SZSE'] as const;
 const DAY_MS = 86_400_000;
 const CALENDAR_MONTHS = 24;
 
-/** mulberry32: tiny, fast and good enough for demo prices; seeded so output never varies. */
-function mulberry32(seed: number): () => number {
+/** mulberry32: tiny, fast and good enough for demo prices; seeded so output never varies (the bench's workloads use it too). */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
