@@ -315,7 +315,7 @@ export const SETTINGS = {
       'MARKET_CACHE_MAX_BYTES',
       '67108864',
       int(0, 68_719_476_736),
-      "In-process cache of the data tools' answers (README, \"Market data cache\"), bounded by the JSON size of their rows; least recently used answers go first. 0 turns it off. Cached answers are metered exactly like fresh ones.",
+      "In-process cache of the data tools' answers (README, \"Market data cache\"), bounded by the JSON size of their rows plus their keys and 256 bytes per entry; least recently used answers go first. 0 turns it off. Cached answers are metered exactly like fresh ones.",
     ),
     checkMs: setting(
       'MARKET_CACHE_CHECK_MS',

@@ -14,8 +14,15 @@ export interface CachedOutput {
   cached: boolean;
 }
 
-/** An answer's size in the byte bound: the length of its rows' JSON (UTF-16 code units; bytes for ASCII). */
-const jsonLength = (rows: readonly Row[]) => JSON.stringify(rows).length;
+/**
+ * What an entry holds in the heap besides its rows and key: the entry object, the LRU's slots and
+ * the per-table index, about 244 bytes measured for an empty answer. Without it, a flood of distinct
+ * empty answers (random search queries) would fit in the bound by the tens of millions.
+ */
+export const ENTRY_OVERHEAD_BYTES = 256;
+
+/** An answer's size in the byte bound: its rows' JSON length (UTF-16 code units; bytes for ASCII), its key's, and the entry's own. */
+export const answerSize = (rows: readonly Row[], key: string) => ENTRY_OVERHEAD_BYTES + key.length + JSON.stringify(rows).length;
 
 /**
  * The data tools' answers, kept in process (MARKET_CACHE_MAX_BYTES, 0 = off) and dropped when a
@@ -45,7 +52,7 @@ export class MarketCache implements OnApplicationBootstrap, OnModuleDestroy {
     const { maxBytes, checkMs } = config.marketCache;
     this.checkMs = checkMs;
     this.watcher = new TableChangeWatcher(clickhouse);
-    this.results = maxBytes > 0 ? new ResultCache({ maxBytes, sizeOf: jsonLength, freshForMs: 2 * checkMs }) : undefined;
+    this.results = maxBytes > 0 ? new ResultCache({ maxBytes, sizeOf: answerSize, freshForMs: 2 * checkMs }) : undefined;
   }
 
   /** The tool's output for validated `args`, cut to `maxRows`; from the cache when it may serve. */

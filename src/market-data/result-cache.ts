@@ -12,7 +12,7 @@ export interface CacheAnswer<V> {
 export interface ResultCacheOptions<V> {
   /** Bound on the sum of entry sizes (sizeOf); an entry larger than this is never stored. */
   maxBytes: number;
-  sizeOf(value: V): number;
+  sizeOf(value: V, key: string): number;
   /** Entries are served only while the last successful change check started less than this long ago. */
   freshForMs: number;
   /** A monotonic clock (performance.now by default): a wall clock set back must not extend the freshness bound. */
@@ -72,7 +72,7 @@ export class ResultCache<V> {
     this.now = options.now ?? (() => performance.now());
     this.entries = new LRUCache<string, Entry<V>>({
       maxSize: options.maxBytes,
-      sizeCalculation: (entry) => Math.max(1, options.sizeOf(entry.value)),
+      sizeCalculation: (entry, key) => Math.max(1, options.sizeOf(entry.value, key)),
       dispose: (entry, key, reason) => this.forget(key, entry, reason),
     });
   }
@@ -161,7 +161,7 @@ export class ResultCache<V> {
   }
 
   private store(key: string, tables: readonly string[], value: V): void {
-    if (this.options.sizeOf(value) > this.maxBytes) return;
+    if (this.options.sizeOf(value, key) > this.maxBytes) return;
     this.entries.set(key, { value, tables });
     for (const table of tables) this.tables.get(table)?.keys.add(key);
   }

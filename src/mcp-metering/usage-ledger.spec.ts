@@ -39,6 +39,20 @@ describe('UsageLedger', () => {
     expect(ledger.used(counter('key', 'k9', 'day', 'records'), periods)).toBe(0);
   });
 
+  it('keeps the all-time count a read found when a read without all-time counts ends after it', () => {
+    const ledger = new UsageLedger();
+    const allTime = counter('user', 'u1', 'day', 'records');
+    const pack = { ...allTime, period: 'all' as const };
+    ledger.replaceStored('u1', [{ keyId: 'k1', dayCalls: 1, dayRecords: 10, monthCalls: 1, monthRecords: 10 }], periods, { calls: 40, records: 950 });
+    // A re-read that began before the user's first pack call, without all-time counts, ends last.
+    ledger.replaceStored('u1', [{ keyId: 'k1', dayCalls: 2, dayRecords: 20, monthCalls: 2, monthRecords: 20 }], periods);
+    expect([ledger.used(pack, periods), ledger.used(allTime, periods)]).toEqual([950, 20]);
+    ledger.replaceStored('u1', [], periods, { calls: 41, records: 960 });
+    expect(ledger.used(pack, periods)).toBe(960);
+    ledger.forgetStored('u1');
+    expect(ledger.used(pack, periods)).toBe(0);
+  });
+
   it('replaces what a user had stored on a re-read, and holds reservations until released', async () => {
     const ledger = new UsageLedger();
     ledger.replaceStored('u1', [{ keyId: 'k1', dayCalls: 1, dayRecords: 10, monthCalls: 1, monthRecords: 10 }], periods);

@@ -157,9 +157,13 @@ export class UsageLedger {
 
   /**
    * Replaces what ClickHouse holds for a user in the current periods (a read taken while no insert
-   * ran), and all time when `lifetime` was read too (users with a query pack).
+   * ran), and all time when `lifetime` was read too (users with a query pack). A read without it
+   * keeps the all-time count a read with it found: reads overlap, and one that began before the
+   * user's first pack call may end after the read that counted all their records.
    */
   replaceStored(userId: string, keys: StoredKeyUsage[], periods: CurrentPeriods, lifetime?: Tally): void {
+    const allTimeCell = cellOf(periods.all.id, 'user', userId);
+    const allTime = lifetime ?? (this.storedCellsOfUser.get(userId)?.has(allTimeCell) ? this.stored.get(allTimeCell) : undefined);
     this.forgetStored(userId);
     const cells = new Set<string>();
     const put = (periodId: string, subject: SubjectKind, subjectId: string, calls: number, records: number) => {
@@ -173,7 +177,7 @@ export class UsageLedger {
       put(periods.day.id, 'user', userId, key.dayCalls, key.dayRecords);
       put(periods.month.id, 'user', userId, key.monthCalls, key.monthRecords);
     }
-    if (lifetime) put(periods.all.id, 'user', userId, lifetime.calls, lifetime.records);
+    if (allTime) put(periods.all.id, 'user', userId, allTime.calls, allTime.records);
     this.storedCellsOfUser.set(userId, cells);
   }
 

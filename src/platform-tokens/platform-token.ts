@@ -44,6 +44,9 @@ export function verifyPlatformToken(token: string, publicKey: KeyObject, now: Da
   const header = decodeJsonSegment(headerPart);
   if (header?.alg !== 'RS256' || (header.crit !== undefined)) return undefined;
   const signature = Buffer.from(signaturePart, 'base64url');
+  // base64url's last character may carry unused bits: only the one spelling of the signature
+  // passes, or a token would have 16 spellings, each a key id of its own (rate limits, call gates).
+  if (signature.toString('base64url') !== signaturePart) return undefined;
   if (!verify('sha256', Buffer.from(`${headerPart}.${payloadPart}`), publicKey, signature)) return undefined;
   const payload = decodeJsonSegment(payloadPart);
   return payload && claimsOf(payload, now.getTime() / 1000);
