@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { maArg, requireMaForMaFields, withMovingAverages } from './bar-periods.js';
+import { MA_FIELD, maArg, requireMaForMaFields, withMovingAverages } from './bar-periods.js';
 
 describe(withMovingAverages.name, () => {
   const bars = (closes: (number | null)[]) => closes.map((close, index) => ({ trade_date: `2026-11-${10 + index}`, close }));
@@ -45,6 +45,11 @@ describe('ma arguments', () => {
 
   it('should refuse a ma<N> field without N among the windows', () => {
     expect(issues({ ma: [5], fields: ['close', 'ma5', 'ma20'] })).toEqual([['fields.2', 'Field ma20 needs 20 among the ma window lengths']]);
-    expect(issues({ fields: ['ma007'] })).toEqual([['fields.0', 'Field ma007 needs 7 among the ma window lengths']]);
+    expect(issues({ fields: ['ma7'] })).toEqual([['fields.0', 'Field ma7 needs 7 among the ma window lengths']]);
+  });
+
+  it('should name a moving average only as its column is named (ma5, never ma05: that would come back null)', () => {
+    expect(['ma5', 'ma20', 'ma250'].map((name) => MA_FIELD.test(name))).toEqual([true, true, true]);
+    expect(['ma05', 'ma007', 'ma0', 'ma', 'ma1000', 'MA5'].map((name) => MA_FIELD.test(name))).toEqual([false, false, false, false, false, false]);
   });
 });

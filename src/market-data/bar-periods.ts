@@ -31,8 +31,8 @@ export const maArg = z
       '(of freq) up to and including each bar, bars before start_date included; null while fewer than N bars exist. 2 decimals.',
   );
 
-/** The shape of a moving-average column name, for `fields`; which ones exist depends on `ma`. */
-export const MA_FIELD = /^ma(\d{1,3})$/;
+/** The shape of a moving-average column name (ma5, never ma05: the name must be the column's own). */
+export const MA_FIELD = /^ma([1-9]\d{0,2})$/;
 export const maColumn = (window: number) => `ma${window}`;
 
 /** Object-level check (pass to `.superRefine`): a field ma<N> needs N among the `ma` windows. */

@@ -26,7 +26,8 @@ export interface SummaryAnswer {
 
 const MAX_USERNAME_LENGTH = 256;
 /** A date, or a date-time with optional seconds, fraction and zone (no zone: UTC). */
-const SINCE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+/** Zones as ISO 8601 writes them: ±hh:mm from -14:00 to +14:00. */
+const SINCE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](?:0\d|1[0-4]):[0-5]\d)?)?$/;
 const SINCE_HELP = 'since must be a date (YYYY-MM-DD) or a date-time (YYYY-MM-DD HH:MM:SS, UTC unless it names a zone) between 1970 and 2106';
 
 const failure = (status: number, error: string): SummaryAnswer => ({ status, body: { error } });
