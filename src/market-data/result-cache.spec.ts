@@ -121,6 +121,26 @@ describe('ResultCache', () => {
     expect((await cache.get('k', ['t'], load('after'))).value).toBe('after');
   });
 
+  it('should not let a caller arriving after a change join a load that began before it, and store the newer answer', async () => {
+    const { cache, check, load } = cacheOf();
+    await cache.get('k', ['t'], load('x'));
+    check();
+    const old = deferred<string>();
+    const early = cache.get('k', ['t'], () => old.promise);
+    check(['t']);
+    const fresh = deferred<string>();
+    const late = cache.get('k', ['t'], () => fresh.promise);
+    fresh.resolve('after the change');
+    old.resolve('before the change');
+    expect(await Promise.all([early, late])).toEqual([
+      { value: 'before the change', outcome: 'miss' },
+      { value: 'after the change', outcome: 'miss' },
+    ]);
+    // The old load ending last neither stored its answer nor dropped the newer load's.
+    expect(await cache.get('k', ['t'], load('unused'))).toEqual({ value: 'after the change', outcome: 'hit' });
+    expect(cache.counts).toMatchObject({ shared: 0, misses: 3, hits: 1 });
+  });
+
   it('should serve nothing once no check has started within the freshness bound, and again after one finds no change', async () => {
     const { cache, check, load, advance } = cacheOf();
     await cache.get('k', ['t'], load('x'));

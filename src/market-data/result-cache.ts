@@ -58,7 +58,8 @@ interface TableState {
 export class ResultCache<V> {
   readonly counts: CacheCounts = { hits: 0, shared: 0, misses: 0, evictions: 0, invalidations: 0 };
   private readonly entries: LRUCache<string, Entry<V>>;
-  private readonly loading = new Map<string, Promise<V>>();
+  /** Loads under way, each with the versions of its tables when it began. */
+  private readonly loading = new Map<string, Load<V>>();
   private readonly tables = new Map<string, TableState>();
   private readonly maxBytes: number;
   private readonly freshForMs: number;
@@ -98,14 +99,13 @@ export class ResultCache<V> {
       return { value: stored.value, outcome: 'hit' };
     }
     const underWay = this.loading.get(key);
-    if (underWay) {
+    // A load that began before a change a check has seen since may read the old rows: not joined.
+    if (underWay && isCurrent(underWay)) {
       this.counts.shared++;
-      return { value: await underWay, outcome: 'shared' };
+      return { value: await underWay.value, outcome: 'shared' };
     }
     this.counts.misses++;
-    const loaded = this.loadAndStore(key, tables, load);
-    this.loading.set(key, loaded);
-    return { value: await loaded, outcome: 'miss' };
+    return { value: await this.startLoad(key, tables, load).value, outcome: 'miss' };
   }
 
   /**
@@ -136,17 +136,25 @@ export class ResultCache<V> {
     return this.now() - this.lastCheckStartedAt < this.freshForMs;
   }
 
-  private async loadAndStore(key: string, tables: readonly string[], load: () => Promise<V>): Promise<V> {
+  private startLoad(key: string, tables: readonly string[], load: () => Promise<V>): Load<V> {
     const states = tables.map((table) => this.watch(table));
-    const versions = states.map((state) => state.version);
+    const started: Load<V> = { states, versions: states.map((state) => state.version), value: Promise.resolve(undefined as V) };
+    // In the map before it runs: a load that throws at once still leaves it.
+    this.loading.set(key, started);
+    started.value = this.loadAndStore(key, tables, started, load);
+    return started;
+  }
+
+  private async loadAndStore(key: string, tables: readonly string[], started: Load<V>, load: () => Promise<V>): Promise<V> {
     try {
       const value = await load();
-      const unchanged = states.every((state, index) => state.version !== undefined && state.version === versions[index]);
-      if (unchanged && this.isVerified()) this.store(key, tables, value);
+      const seen = started.states.every((state) => state.version !== undefined);
+      if (seen && isCurrent(started) && this.isVerified()) this.store(key, tables, value);
       return value;
     } finally {
-      this.loading.delete(key);
-      for (const state of states) state.loads--;
+      // A newer load of the same key may have taken its place (this one began before a change).
+      if (this.loading.get(key) === started) this.loading.delete(key);
+      for (const state of started.states) state.loads--;
     }
   }
 
@@ -180,6 +188,15 @@ export class ResultCache<V> {
     for (const table of entry.tables) this.tables.get(table)?.keys.delete(key);
   }
 }
+
+interface Load<V> {
+  value: Promise<V>;
+  states: TableState[];
+  versions: (number | undefined)[];
+}
+
+/** Whether no check has seen a change of the load's tables since it began. */
+const isCurrent = <V>(load: Load<V>) => load.states.every((state, index) => state.version === load.versions[index]);
 
 /** JSON with object keys sorted at every level, so equal arguments give one cache key whatever their order. */
 export function canonicalJson(value: unknown): string {
