@@ -34,7 +34,9 @@ function toVerifiedKey(token: string, publicKey: KeyObject, now: Date): Verified
     keyId: platformTokenKeyId(token),
     userId: claims.subject,
     expiresAt: claims.expiresAt ?? null,
-    policy: PLATFORM_TOKEN_POLICY,
+    // One policy object per verdict: metering keeps its rules per policy object (a WeakMap), so they
+    // go with the cached verdict instead of piling up under one shared object for every token seen.
+    policy: Object.freeze({ ...PLATFORM_TOKEN_POLICY }),
     selfContained: { packRecords: claims.packRecords },
   };
 }
