@@ -277,6 +277,24 @@ describe(ApiKeyVerifier.name, () => {
     }
   });
 
+  it('should not keep the refusal of a self-contained token, so one not valid yet passes once it is, and keep its valid verdict', async () => {
+    const fresh = await newVerifier();
+    const validFrom = Date.now() + 60_000;
+    const owner = { keyId: 'jwt-self-contained', userId: 'buyer', expiresAt: null, policy: UNRESTRICTED_POLICY };
+    let checks = 0;
+    fresh.acceptSelfContainedTokens({
+      isWellFormed: (candidate) => candidate === 'header.claims.signature',
+      verify: (_candidate, now) => {
+        checks++;
+        return now.getTime() >= validFrom ? owner : undefined;
+      },
+    });
+    expect(await fresh.verify('header.claims.signature', new Date(validFrom - 1000))).toBeUndefined();
+    expect(await fresh.verify('header.claims.signature', new Date(validFrom))).toEqual(owner);
+    expect(await fresh.verify('header.claims.signature', new Date(validFrom + 1000))).toEqual(owner);
+    expect(checks).toBe(2);
+  });
+
   it('should refuse an expired key on the very next verify although its verdict is cached', async () => {
     const user = await createUser();
     const { rawKey, keyId, expiresAt } = await createKey(user.id, 1);

@@ -132,7 +132,9 @@ export class ApiKeyVerifier {
       return usable(cached, now);
     }
     this.metrics.misses.inc();
-    const verdict = await this.lookUpOnce(keyHash, () => lookUp(keyHash));
+    // A self-contained token is checked without the database: its refusal is not kept, so one that
+    // was not valid yet (nbf a moment ahead of this clock) passes as soon as it is.
+    const verdict = await this.lookUpOnce(keyHash, () => lookUp(keyHash), !this.selfContained?.isWellFormed(candidate));
     return isValid(verdict) ? usable(verdict, now) : undefined;
   }
 
@@ -189,14 +191,15 @@ export class ApiKeyVerifier {
     return usable(this.known.get(hashApiKey(candidate)), now);
   }
 
-  private lookUpOnce(keyHash: string, lookUp: () => Promise<Verdict>): Promise<Verdict> {
+  private lookUpOnce(keyHash: string, lookUp: () => Promise<Verdict>, keepRefusal = true): Promise<Verdict> {
     const pending = this.lookups.get(keyHash);
     if (pending) return pending.verdict;
     const started: PendingLookup = {
       verdict: lookUp().then((verdict) => {
         if (this.lookups.get(keyHash) !== started) return verdict;
         this.lookups.delete(keyHash);
-        if (!started.changesSince.some((change) => touches(change, keyHash, verdict))) this.remember(keyHash, verdict);
+        const stale = started.changesSince.some((change) => touches(change, keyHash, verdict));
+        if (!stale && (keepRefusal || isValid(verdict))) this.remember(keyHash, verdict);
         return verdict;
       }),
       changesSince: [],
