@@ -42,6 +42,12 @@ type ReplicaOptions = Parameters<typeof startLocalClickHouse>[0];
  * not the speed.
  */
 const CLUSTER_START_MS = 300_000;
+/**
+ * A gateway's start on the cluster: its schema is created ON CLUSTER, each statement a task in
+ * ZooKeeper's queue that both replicas run, one after another. With one core taken by another
+ * process it was measured past the 60 s other suites allow a start.
+ */
+const GATEWAY_START = { keepDatabase: true, timeoutMs: 180_000 };
 
 async function startReplicatedClickHouse(dir: string, replicas: LocalClickHouse[], replicaOptions: ReplicaOptions[]) {
   const zookeeper = await startZooKeeper({ dir: join(dir, 'zookeeper') });
@@ -79,7 +85,7 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-cluster-'));
     zookeeper = await startReplicatedClickHouse(dir, replicas, []);
     // Both gateways start at once, each on its own replica: the schema is created ON CLUSTER once.
-    gateways = await Promise.all(replicas.map((replica) => startTestApp(env(replica.url), { keepDatabase: true })));
+    gateways = await Promise.all(replicas.map((replica) => startTestApp(env(replica.url), GATEWAY_START)));
   }, CLUSTER_START_MS);
 
   afterAll(async () => {
@@ -138,7 +144,7 @@ describeWithCluster('Cluster mode: two gateways on two replicas of a replicated 
 
   // Last: it kills the first replica (the gateway on it alone fails from then on).
   it('should keep serving through a CLICKHOUSE_URL list of both replicas while the first is killed', async () => {
-    const listed = await startTestApp({ ...env(`${replicas[0].url},${replicas[1].url}`), DEMO_DATA: 'false' }, { keepDatabase: true });
+    const listed = await startTestApp({ ...env(`${replicas[0].url},${replicas[1].url}`), DEMO_DATA: 'false' }, GATEWAY_START);
     try {
       const user = await registerAndLogin(listed);
       const key = await createApiKey(listed, user.jwt);
@@ -210,7 +216,7 @@ describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each
         DEMO_DATA: index === 0 ? 'true' : 'false',
         JWT_SECRET: 'failover-secret-long-enough-0123456789abcdef',
       });
-      gateways.push(await startTestApp(gatewayEnvs[index], { keepDatabase: true }));
+      gateways.push(await startTestApp(gatewayEnvs[index], GATEWAY_START));
     }
   }, CLUSTER_START_MS);
 
@@ -273,7 +279,7 @@ describeWithCluster('Cluster failover: HAProxy, two gateways, two replicas, each
     await pause(2000);
     expect(await gateways[0].signal('SIGKILL')).toBe('SIGKILL');
     await pause(2000);
-    gateways[0] = await startTestApp(gatewayEnvs[0], { keepDatabase: true });
+    gateways[0] = await startTestApp(gatewayEnvs[0], GATEWAY_START);
     await pause(2000);
     replicas[0].child.kill('SIGKILL');
     await pause(3000);
