@@ -2,7 +2,7 @@ import { type KeyObject, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type TrustProxy, compileTrustProxy } from '../common/client-address.js';
-import { type Setting, atLeastChars, bool, int, list, matching, oneOf, optional, setting, text, url, urlList } from './setting.js';
+import { type Setting, atLeastChars, bool, int, list, matching, oneOf, optional, setting, splitList, text, url, urlList } from './setting.js';
 
 /**
  * The tool sets MCP_TOOL_SETS chooses from. Config owns the names; market-data's TOOL_SETS must
@@ -118,7 +118,7 @@ export const SETTINGS = {
       'With replicas (CLICKHOUSE_CLUSTER, or several URLs): a key, OAuth code/token or account not found is looked up once more after this many ms (it may have been written through another replica a moment ago). 0: look once.',
     ),
     username: setting('CLICKHOUSE_USER', 'default', text(), 'ClickHouse user.'),
-    password: setting('CLICKHOUSE_PASSWORD', '', z.string().default(''), 'ClickHouse password.'),
+    password: setting('CLICKHOUSE_PASSWORD', '', text(), 'ClickHouse password.'),
     requestTimeoutMs: setting(
       'CLICKHOUSE_REQUEST_TIMEOUT_MS',
       '10000',
@@ -157,10 +157,10 @@ export const SETTINGS = {
     AUTH_ADMIN_EMAILS: setting(
       'AUTH_ADMIN_EMAILS',
       '',
-      z.string().default('').transform((value) => value.split(',').some((item) => item.trim() !== '')),
+      list().transform((emails) => emails.length > 0),
       'Ignored (default empty): they once made any account with a listed email an admin, even one a stranger registered first. Admins are users.is_admin only; grant with `npm run admin -- grant <email>`. Still accepted so old deployments start; a warning is logged while either is set.',
     ),
-    ADMIN_EMAILS: setting('ADMIN_EMAILS', '', z.string().default('').transform((value) => value.split(',').some((item) => item.trim() !== '')), ''),
+    ADMIN_EMAILS: setting('ADMIN_EMAILS', '', list().transform((emails) => emails.length > 0), ''),
   },
   authRateLimit: {
     limit: setting('AUTH_RATE_LIMIT', '20', int(1, 100_000), 'Register and login attempts allowed per client address in each window; more get 429 with Retry-After.'),
@@ -200,13 +200,13 @@ export const SETTINGS = {
     allowedHosts: setting(
       'MCP_ALLOWED_HOSTS',
       '',
-      z.string().default('').transform((value) => value.split(',').map((host) => host.trim().toLowerCase()).filter(Boolean)),
+      list().transform((hosts) => hosts.map((host) => host.toLowerCase())),
       'Host header values allowed on /messages (e.g. mcp.example.com,localhost:8001); empty = any.',
     ),
     toolSets: setting(
       'MCP_TOOL_SETS',
       'stock,tushare',
-      matching(TOOL_SET_LIST, `must list tool sets from: ${TOOL_SET_NAMES.join(', ')} (comma-separated)`).transform((value) => [...new Set(value.split(',').map((name) => name.trim()))] as ToolSetName[]),
+      matching(TOOL_SET_LIST, `must list tool sets from: ${TOOL_SET_NAMES.join(', ')} (comma-separated)`).transform((value) => [...new Set(splitList(value))] as ToolSetName[]),
       "Tool sets tools/list shows (and that can be called): stock (this gateway's tools) and tushare (the original service's 20 tool names).",
     ),
     authFailureLimit: setting(

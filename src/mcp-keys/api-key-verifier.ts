@@ -123,8 +123,8 @@ export class ApiKeyVerifier {
   }
 
   async verify(candidate: string, now = new Date()): Promise<VerifiedKey | undefined> {
-    const lookUp = this.lookUpFor(candidate, now);
-    if (!lookUp) return undefined;
+    const plan = this.lookUpFor(candidate, now);
+    if (!plan) return undefined;
     const keyHash = hashApiKey(candidate);
     const cached = this.known.get(keyHash);
     if (cached || this.unknown.has(keyHash)) {
@@ -132,9 +132,7 @@ export class ApiKeyVerifier {
       return usable(cached, now);
     }
     this.metrics.misses.inc();
-    // A self-contained token is checked without the database: its refusal is not kept, so one that
-    // was not valid yet (nbf a moment ahead of this clock) passes as soon as it is.
-    const verdict = await this.lookUpOnce(keyHash, () => lookUp(keyHash), !this.selfContained?.isWellFormed(candidate));
+    const verdict = await this.lookUpOnce(keyHash, () => plan.lookUp(keyHash), plan.keepRefusal);
     return isValid(verdict) ? usable(verdict, now) : undefined;
   }
 
@@ -177,12 +175,14 @@ export class ApiKeyVerifier {
     return isWellFormedApiKey(candidate) || this.delegated?.isWellFormed(candidate) === true || this.selfContained?.isWellFormed(candidate) === true;
   }
 
-  /** How a bearer of this shape is checked; undefined for a shape no kind of token has. */
-  private lookUpFor(candidate: string, now: Date): ((keyHash: string) => Promise<Verdict>) | undefined {
-    if (isWellFormedApiKey(candidate)) return (keyHash) => this.lookUpKey(keyHash);
+  /** How a bearer of this shape is checked, and whether its refusal is cached; undefined for a shape no kind of token has. */
+  private lookUpFor(candidate: string, now: Date): LookupPlan | undefined {
+    if (isWellFormedApiKey(candidate)) return { lookUp: (keyHash) => this.lookUpKey(keyHash), keepRefusal: true };
     const { delegated, selfContained } = this;
-    if (delegated?.isWellFormed(candidate)) return (keyHash) => this.lookUpDelegated(delegated, keyHash);
-    if (selfContained?.isWellFormed(candidate)) return () => Promise.resolve(selfContained.verify(candidate, now));
+    if (delegated?.isWellFormed(candidate)) return { lookUp: (keyHash) => this.lookUpDelegated(delegated, keyHash), keepRefusal: true };
+    // A self-contained token is checked without the database: its refusal is not kept, so one that
+    // was not valid yet (nbf a moment ahead of this clock) passes as soon as it is.
+    if (selfContained?.isWellFormed(candidate)) return { lookUp: () => Promise.resolve(selfContained.verify(candidate, now)), keepRefusal: false };
     return undefined;
   }
 
@@ -191,7 +191,7 @@ export class ApiKeyVerifier {
     return usable(this.known.get(hashApiKey(candidate)), now);
   }
 
-  private lookUpOnce(keyHash: string, lookUp: () => Promise<Verdict>, keepRefusal = true): Promise<Verdict> {
+  private lookUpOnce(keyHash: string, lookUp: () => Promise<Verdict>, keepRefusal: boolean): Promise<Verdict> {
     const pending = this.lookups.get(keyHash);
     if (pending) return pending.verdict;
     const started: PendingLookup = {
@@ -258,6 +258,11 @@ interface KeyChanges {
   keyHashes: ReadonlySet<string>;
   keyIds: ReadonlySet<string>;
   userIds: ReadonlySet<string>;
+}
+
+interface LookupPlan {
+  lookUp(keyHash: string): Promise<Verdict>;
+  keepRefusal: boolean;
 }
 
 interface PendingLookup {
