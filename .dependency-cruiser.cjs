@@ -26,7 +26,7 @@ const PUBLIC = {
   auth: ['user', 'users.repository', 'email-address', 'jwt-auth.guard', 'admin.guard', 'current-user.decorator'],
   'market-data': ['stock-tool', 'tool-registry', 'tool-call.handler', 'tool-call.metrics'],
   'mcp-keys': ['api-key', 'api-key-verifier', 'key-policy', 'last-used-tracker'],
-  'mcp-metering': ['quota-exhausted.error'],
+  'mcp-metering': ['quota-exhausted.error', 'rate-limited.error'],
   'mcp-oauth': ['public-urls'],
   'mcp-usage': ['usage.interceptor', 'usage-writer', 'usage-record'],
   'platform-tokens': [],

@@ -5,6 +5,7 @@ import { sql, str } from '../src/clickhouse/sql.js';
 import { queryRows, rawClient } from './support/clickhouse.js';
 import { type CreatedKey, connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
+import { SseStream } from './support/sse-stream.js';
 import { waitForCount } from './support/usage-log.js';
 
 const CODES = ['000001.SZ', '000002.SZ', '000063.SZ', '000333.SZ', '000568.SZ', '000651.SZ', '000725.SZ', '000858.SZ', '002415.SZ', '002475.SZ',
@@ -12,6 +13,7 @@ const CODES = ['000001.SZ', '000002.SZ', '000063.SZ', '000333.SZ', '000568.SZ', 
   '600030.SH', '600031.SH', '600036.SH', '600276.SH', '600519.SH', '600690.SH', '600809.SH', '600887.SH', '600900.SH', '601012.SH'];
 /** One latest bar per code: a call that returns exactly `n` records. */
 const latestBars = (id: number, n: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'get_latest_bars', arguments: { ts_codes: CODES.slice(0, n) } } });
+const TASKS_UNSUPPORTED = { code: -32603, message: 'Server does not support task creation (required for tools/call)' };
 const nextUtcMidnight = () => {
   const now = new Date();
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)).toISOString().replace('.000Z', 'Z');
@@ -164,6 +166,27 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
     await restart('SIGKILL');
     expect(await recordsStored(app, key.key_id)).toBe(100);
     expect((await rawRpc(app, latestBars(8, 1), key.api_key)).status).toBe(403);
+  });
+
+  it('gives back the hold of a lone call the SDK answers itself (task-augmented), on streamable HTTP and in a legacy SSE session', async () => {
+    const key = await createApiKey(app, user.jwt, { key_name: 'task-augmented', policy: { records_per_day: 30 } });
+    // This server runs no tasks: the SDK refuses such a call before its handler, after the door admitted it.
+    const asTask = (id: number) => {
+      const call = latestBars(id, 30);
+      return { ...call, params: { ...call.params, task: { ttl: 60_000 } } };
+    };
+    const refused = await rawRpc(app, asTask(1), key.api_key).expect(200);
+    expect(refused.body).toEqual({ jsonrpc: '2.0', id: 1, error: TASKS_UNSUPPORTED });
+    const stream = await SseStream.opened(app, key.api_key);
+    try {
+      expect((await stream.post(asTask(2), key.api_key)).status).toBe(202);
+      expect(await stream.answerTo(2)).toEqual({ jsonrpc: '2.0', id: 2, error: TASKS_UNSUPPORTED });
+    } finally {
+      await stream.close();
+    }
+    // Neither refused call holds the 30 records: a call gets them all, at once.
+    const served = await rawRpc(app, latestBars(3, 30), key.api_key).expect(200);
+    expect(served.body.result.structuredContent).toMatchObject({ row_count: 30, truncated: false });
   });
 
   it('never lets concurrent calls together pass a record quota', async () => {

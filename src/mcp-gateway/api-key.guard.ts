@@ -28,9 +28,9 @@ export type McpRequest = IncomingMessage & { auth?: AuthInfo };
 
 /**
  * The verified key, as tool handlers read it from extra.authInfo.extra; one per HTTP request.
- * `packRecords` for a platform token's query pack; `rateCharged` once the door counted a lone tools/call against the rate limit.
+ * `packRecords` for a platform token's query pack.
  */
-export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId' | 'policy'> & Pick<MeteredKey, 'packRecords'> & { rateCharged?: boolean };
+export type KeyOwner = Pick<VerifiedKey, 'keyId' | 'userId' | 'policy'> & Pick<MeteredKey, 'packRecords'>;
 
 /** How long a client should wait when key verification cannot reach the database. */
 const VERIFY_RETRY_AFTER_SECONDS = 5;

@@ -132,8 +132,14 @@ export class LegacySseService {
     if (owner.keyId !== session.owner.keyId) throw new JsonRpcHttpException(403, 'This SSE session belongs to another API key', JSON_RPC_FORBIDDEN, id);
     assertOneMessage(body);
     session.activity.posted();
-    await this.gateway.admitLoneCall(req, body);
-    await session.transport.handlePostMessage(req, res, body);
+    const admitted = await this.gateway.admitLoneCall(req, body);
+    try {
+      await session.transport.handlePostMessage(req, res, body);
+    } finally {
+      // The SDK starts a message's handler in the microtasks that follow its dispatch: by the next
+      // turn of the event loop the handler took the admission, or it never will.
+      if (admitted) setImmediate(() => this.gateway.endUntaken(req));
+    }
   }
 
   /** Ends every stream (at shutdown: otherwise they would hold the listener open until the grace period ends). */

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   type CallToolResult,
@@ -27,8 +28,9 @@ import { type ToolCallOutcome, ToolCallHandler } from '../market-data/tool-call.
 import { ToolRegistry } from '../market-data/tool-registry.js';
 import type { StockTool } from '../market-data/stock-tool.js';
 import { type KeyPolicy, scopeRefusal, tableScopeRefusal } from '../mcp-keys/key-policy.js';
-import { type Admission, MeteringService } from '../mcp-metering/metering.service.js';
+import { type MeteredCall, MeteringService } from '../mcp-metering/metering.service.js';
 import { QuotaExhaustedError, type QuotaState } from '../mcp-metering/quota-exhausted.error.js';
+import { RateLimitedError } from '../mcp-metering/rate-limited.error.js';
 import { GatewayMetrics } from './gateway.metrics.js';
 import { loneToolCall } from './mcp-request.js';
 
@@ -41,6 +43,21 @@ const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 const ACCEPT_BOTH = 'application/json, text/event-stream';
 /** The SDK's own cap on messages in one batch: a whole batch of one key may wait for its turn. */
 const MAX_BATCH_CALLS = 100;
+/** Retry-After of a lone call refused while the usage log or its counts cannot be reached. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+/** Retry-After of a lone call refused while its key's or user's other calls fill their slots. */
+const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/** How a call refused before it ran is answered. */
+interface Refusal {
+  /** The HTTP status of a lone call's refusal. */
+  status: number;
+  /** The JSON-RPC error code (the refusal of a call in a batch). */
+  code: number;
+  message: string;
+  data?: object;
+  retryAfterSeconds?: number;
+}
 
 /**
  * Serves one POST /messages. Stateless: a fresh SDK Server and transport per request, closed with
@@ -59,6 +76,11 @@ export class McpGatewayService {
   private readonly callsPerUser: KeyedGate;
   /** tools/list per policy object (one per verified key): built once, not per request. */
   private readonly definitionsOfPolicy = new WeakMap<KeyPolicy, Tool[]>();
+  /**
+   * Lone calls the door admitted, by their request's auth (the SDK hands that same object to the
+   * tools/call handler, also for a legacy SSE session's post): the handler takes its admission.
+   */
+  private readonly admittedAtDoor = new WeakMap<AuthInfo, MeteredCall>();
 
   constructor(
     private readonly registry: ToolRegistry,
@@ -77,11 +99,12 @@ export class McpGatewayService {
   /** Serves `body`, the message the guard judged; the transport never reads the request itself. */
   async handle(req: McpRequest, res: ServerResponse, body: unknown): Promise<void> {
     assertValidInitialize(body);
-    await this.admitLoneCall(req, body);
+    const admitted = await this.admitLoneCall(req, body);
     acceptJsonAndEventStream(req);
     const server = this.newServer();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
+      if (admitted) this.endUntaken(req);
       void transport.close();
       void server.close();
     });
@@ -90,23 +113,24 @@ export class McpGatewayService {
   }
 
   /**
-   * A request that is one tools/call gets its rate-limit or quota refusal as an HTTP status (429
-   * with Retry-After, 403 as the original service answers); calls inside a batch get theirs as
-   * JSON-RPC errors in the batch's answer.
+   * A request that is one tools/call is admitted here, before the SDK sees it, so its refusal is an
+   * HTTP status (429 with Retry-After, 403 as the original service answers, 503); calls inside a
+   * batch are admitted one by one and get theirs as JSON-RPC errors in the batch's answer. The
+   * caller calls endUntaken() once the call can no longer reach its handler.
    */
-  async admitLoneCall(req: McpRequest, body: unknown): Promise<void> {
+  async admitLoneCall(req: McpRequest, body: unknown): Promise<MeteredCall | undefined> {
     const call = loneToolCall(body);
-    const owner = req.auth?.extra as KeyOwner | undefined;
-    if (!call || !owner) return;
-    const retryAfter = await this.metering.takeRateToken(owner);
-    if (retryAfter > 0) {
-      throw this.rateLimited(owner, retryAfter, (message, data) => new JsonRpcHttpException(429, message, JSON_RPC_RATE_LIMITED, call.id, { 'Retry-After': String(retryAfter) }, data));
-    }
-    owner.rateCharged = true;
-    const exhausted = await this.metering.exhaustedQuota(owner, (this.registry.get(call.name)?.maxRows ?? 0) > 0);
-    if (exhausted) {
-      const refusal = this.quotaRefused(new QuotaExhaustedError(exhausted));
-      throw new JsonRpcHttpException(403, refusal.message, JSON_RPC_QUOTA_EXHAUSTED, call.id, {}, refusal.data);
+    const { auth } = req;
+    if (!call || !auth?.extra) return undefined;
+    try {
+      const admitted = await this.metering.admitCall(auth.extra as KeyOwner, this.registry.get(call.name)?.maxRows ?? 0);
+      this.admittedAtDoor.set(auth, admitted);
+      return admitted;
+    } catch (error) {
+      const refusal = this.refusalOf(error);
+      if (!refusal) throw error;
+      const headers: Record<string, string> = refusal.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(refusal.retryAfterSeconds) };
+      throw new JsonRpcHttpException(refusal.status, refusal.message, refusal.code, call.id, headers, refusal.data);
     }
   }
 
@@ -115,69 +139,92 @@ export class McpGatewayService {
     const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR });
     onRequest(server, 'ping', PingRequestSchema, () => ({}));
     onRequest(server, 'tools/list', ListToolsRequestSchema, (_request, extra) => ({ tools: this.definitionsFor((extra.authInfo?.extra as KeyOwner).policy) }));
-    onRequest(server, 'tools/call', CallToolRequestSchema, async (request, extra) => {
-      const { name, arguments: args } = request.params;
-      // The guard verified a key for every tools/call, so the owner is always present here.
-      const owner = extra.authInfo?.extra as KeyOwner;
-      try {
-        return await this.callTool(owner, name, args);
-      } catch (error) {
-        if (error instanceof UsageUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, error.message);
-        if (error instanceof GateFullError) throw this.tooManyAtOnce('key', 'Too many calls of this API key at once; retry shortly');
-        if (error instanceof UserCallsFullError) throw this.tooManyAtOnce('user', error.message);
-        if (error instanceof QuotaExhaustedError) throw protocolError(JSON_RPC_QUOTA_EXHAUSTED, error.message, this.quotaRefused(error).data);
-        if (error instanceof StoreUnavailableError) throw protocolError(JSON_RPC_UNAVAILABLE, 'Usage quotas cannot be checked right now; try again shortly');
-        throw error;
-      }
-    });
+    server.setRequestHandler(METHOD_SCHEMAS['tools/call'], (request, extra) => this.serveToolCall(request, extra));
     return server;
   }
 
+  private async serveToolCall(request: unknown, extra: Extra): Promise<CallToolResult> {
+    // Taken first, so the door's admission is ended whatever becomes of the call.
+    const admitted = this.takeDoorAdmission(extra.authInfo);
+    try {
+      const { name, arguments: args } = validRequest('tools/call', CallToolRequestSchema, request).params;
+      // The guard verified a key for every tools/call, so the owner is always present here.
+      return await this.callTool(extra.authInfo?.extra as KeyOwner, name, args, admitted);
+    } catch (error) {
+      const refusal = this.refusalOf(error);
+      throw refusal ? protocolError(refusal.code, refusal.message, refusal.data) : error;
+    } finally {
+      admitted?.end();
+    }
+  }
+
   /**
-   * Rate limit, then quotas (a call reserves what it may return), then the key's scope: a call
-   * outside it is a tool error, recorded like any other call. The result carries what was metered.
+   * Ends the door's admission of this request if no handler took it: the SDK answers some lone
+   * calls itself (a task-augmented tools/call, which this server does not support), and a hold
+   * never given back would stall the key's quota.
    */
-  private async callTool(owner: KeyOwner, name: string, args: Record<string, unknown> | undefined): Promise<CallToolResult> {
-    const retryAfter = owner.rateCharged ? 0 : await this.metering.takeRateToken(owner);
-    if (retryAfter > 0) throw this.rateLimited(owner, retryAfter, (message, data) => protocolError(JSON_RPC_RATE_LIMITED, message, data));
+  endUntaken(req: McpRequest): void {
+    this.takeDoorAdmission(req.auth)?.end();
+  }
+
+  private takeDoorAdmission(auth: AuthInfo | undefined): MeteredCall | undefined {
+    const admitted = auth && this.admittedAtDoor.get(auth);
+    if (admitted) this.admittedAtDoor.delete(auth);
+    return admitted;
+  }
+
+  /**
+   * Admitted once (rate limit and quotas: the door's admission for a lone call, else here, inside
+   * the key's and user's gates), then the key's scope: a call outside it is a tool error, recorded
+   * like any other call. The result carries what was metered.
+   */
+  private async callTool(owner: KeyOwner, name: string, args: Record<string, unknown> | undefined, admittedAtDoor: MeteredCall | undefined): Promise<CallToolResult> {
     const tool = this.registry.get(name);
-    // Admitted inside the key's gate, right before the call runs, so its record falls in the period it was admitted in.
-    const { outcome, admission } = await this.callsPerKey.run(owner.keyId, () =>
+    const { outcome, admitted } = await this.callsPerKey.run(owner.keyId, () =>
       this.callsPerUser.run(owner.userId, async () => {
-        const admitted = await this.metering.admit(owner, tool?.maxRows ?? 0);
+        // Admitted right before the call runs, so its record falls in the period it was admitted in.
+        const call = admittedAtDoor ?? (await this.metering.admitCall(owner, tool?.maxRows ?? 0));
         try {
-          return { outcome: await this.usage.intercept(owner, name, args, () => this.runInScope(owner, tool, name, args, admitted)), admission: admitted };
+          const result = await this.usage.intercept(owner, name, args, () => this.runInScope(owner, tool, name, args, call), (record) => call.settle(record));
+          return { outcome: result, admitted: call };
         } finally {
-          admitted.release();
+          call.end();
         }
       }),
     );
     if (outcome.unknownTool) throw protocolError(ErrorCode.InvalidParams, outcome.errorMessage ?? 'Unknown tool');
-    return withMeteredUsage(outcome, await this.metering.quotaStates(owner), quotaCut(tool, admission, outcome));
+    return withMeteredUsage(outcome, admitted.quotasAfter(outcome.recordCount), quotaCut(tool, admitted, outcome));
   }
 
-  private runInScope(owner: KeyOwner, tool: StockTool | undefined, name: string, args: unknown, admission: Admission): Promise<ToolCallOutcome> {
+  private runInScope(owner: KeyOwner, tool: StockTool | undefined, name: string, args: unknown, call: MeteredCall): Promise<ToolCallOutcome> {
     const refusal = tool && scopeRefusal(owner.policy, tool);
     if (refusal) return Promise.resolve(this.tools.refuse(name, refusal));
-    return this.tools.call(name, args, { maxRows: admission.maxRows, refuseTable: (table) => tableScopeRefusal(owner.policy, name, table) });
+    return this.tools.call(name, args, { maxRows: call.maxRows, refuseTable: (table) => tableScopeRefusal(owner.policy, name, table) });
   }
 
-  /** The refusal of a call over the key's rate limit, built by `as` (an HTTP 429, or a JSON-RPC error in a batch). */
-  private rateLimited<E extends Error>(owner: KeyOwner, retryAfterSeconds: number, as: (message: string, data: object) => E): E {
-    this.metrics.rateLimitRefusals.inc();
-    const limit = this.metering.callsPerMinute(owner);
-    return as(`Rate limit of this API key (${limit} calls per minute) exceeded; retry in ${retryAfterSeconds} s`, { calls_per_minute: limit, retry_after_seconds: retryAfterSeconds });
+  /** How a call refused before it ran is answered (an HTTP status at the door, a JSON-RPC error in a batch); undefined for other errors. */
+  private refusalOf(error: unknown): Refusal | undefined {
+    if (error instanceof RateLimitedError) {
+      this.metrics.rateLimitRefusals.inc();
+      return { status: 429, code: JSON_RPC_RATE_LIMITED, message: error.message, data: error.data, retryAfterSeconds: error.retryAfterSeconds };
+    }
+    if (error instanceof QuotaExhaustedError) {
+      this.metrics.quotaRefusals.inc({ quota: error.state.quota, scope: error.state.scope });
+      return { status: 403, code: JSON_RPC_QUOTA_EXHAUSTED, message: error.message, data: error.data };
+    }
+    // Refused while too many of its key's or user's calls run: it never ran, so it is not recorded.
+    if (error instanceof GateFullError) return this.tooManyAtOnce('key', 'Too many calls of this API key at once; retry shortly');
+    if (error instanceof UserCallsFullError) return this.tooManyAtOnce('user', error.message);
+    if (error instanceof UsageUnavailableError) return { status: 503, code: JSON_RPC_UNAVAILABLE, message: error.message, retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS };
+    if (error instanceof StoreUnavailableError) {
+      return { status: 503, code: JSON_RPC_UNAVAILABLE, message: 'Usage quotas cannot be checked right now; try again shortly', retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS };
+    }
+    return undefined;
   }
 
-  /** The refusal of a call while too many of its key's or user's calls run; it never ran, so it is not recorded. */
-  private tooManyAtOnce(scope: 'key' | 'user', message: string): Error {
+  private tooManyAtOnce(scope: 'key' | 'user', message: string): Refusal {
     this.metrics.concurrencyRefusals.inc({ scope });
-    return protocolError(JSON_RPC_RATE_LIMITED, message);
-  }
-
-  private quotaRefused(refusal: QuotaExhaustedError): QuotaExhaustedError {
-    this.metrics.quotaRefusals.inc({ quota: refusal.state.quota, scope: refusal.state.scope });
-    return refusal;
+    return { status: 429, code: JSON_RPC_RATE_LIMITED, message, retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS };
   }
 
   private definitionsFor(policy: KeyPolicy): Tool[] {
@@ -203,9 +250,9 @@ class UserCallsFullError extends Error {
 }
 
 /** Whether what was left of a record quota, not the tool's own cap, cut the result short. */
-function quotaCut(tool: StockTool | undefined, admission: Admission, outcome: ToolCallOutcome): boolean {
+function quotaCut(tool: StockTool | undefined, call: MeteredCall, outcome: ToolCallOutcome): boolean {
   const truncated = (outcome.result.structuredContent as { truncated?: unknown } | undefined)?.truncated === true;
-  return tool !== undefined && admission.maxRows !== undefined && admission.maxRows < tool.maxRows && truncated && outcome.recordCount === admission.maxRows;
+  return tool !== undefined && call.maxRows !== undefined && call.maxRows < tool.maxRows && truncated && outcome.recordCount === call.maxRows;
 }
 
 /**
@@ -237,16 +284,21 @@ const METHOD_SCHEMAS = {
 } satisfies Record<GatewayMethod, z.ZodType>;
 
 /**
- * Registers a handler whose request is validated here: the SDK parses a request's params before
- * any handler runs and reports a mismatch as -32603 "internal error"; invalid params are the
- * caller's mistake, -32602, with zod's account of what is wrong.
+ * Registers a handler whose request is validated by validRequest: the SDK routes by method only.
  */
 function onRequest<Schema extends z.ZodType>(server: Server, method: GatewayMethod, schema: Schema, handler: (request: z.output<Schema>, extra: Extra) => unknown): void {
-  server.setRequestHandler(METHOD_SCHEMAS[method], (request, extra) => {
-    const parsed = schema.safeParse(request);
-    if (!parsed.success) throw protocolError(ErrorCode.InvalidParams, `Invalid ${method} request: ${z.prettifyError(parsed.error)}`);
-    return handler(parsed.data, extra) as never;
-  });
+  server.setRequestHandler(METHOD_SCHEMAS[method], (request, extra) => handler(validRequest(method, schema, request), extra) as never);
+}
+
+/**
+ * The SDK parses a request's params before any handler runs and reports a mismatch as -32603
+ * "internal error"; invalid params are the caller's mistake, -32602, with zod's account of what is
+ * wrong.
+ */
+function validRequest<Schema extends z.ZodType>(method: GatewayMethod, schema: Schema, request: unknown): z.output<Schema> {
+  const parsed = schema.safeParse(request);
+  if (!parsed.success) throw protocolError(ErrorCode.InvalidParams, `Invalid ${method} request: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
 
 /**

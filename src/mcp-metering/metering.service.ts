@@ -11,10 +11,11 @@ import type { UsageRecord } from '../mcp-usage/usage-record.js';
 import { type UsageListener, UsageWriter } from '../mcp-usage/usage-writer.js';
 import { type MeteredQuota, QuotaExhaustedError, type QuotaState } from './quota-exhausted.error.js';
 import { type CurrentPeriods, type PeriodKind, periodsAt } from './quota-periods.js';
+import { RateLimitedError } from './rate-limited.error.js';
 import { RateLimiter } from './rate-limiter.js';
-import { type CellSeed, SharedCounters, type SharedRule } from './shared-counters.js';
+import { type CellSeed, type Hold, SharedCounters, type SharedRule } from './shared-counters.js';
 import { UsageCountsRepository } from './usage-counts.repository.js';
-import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type Metric, type SubjectKind, type Tally, UsageLedger } from './usage-ledger.js';
+import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type Metric, type SubjectKind, UsageLedger } from './usage-ledger.js';
 
 /** A verified key as metering needs it. */
 export interface MeteredKey {
@@ -25,11 +26,19 @@ export interface MeteredKey {
   packRecords?: number;
 }
 
-/** A call let through: how many rows it may return, and the hold on its quotas to give back when it ends. */
-export interface Admission {
+/**
+ * A tools/call admitted once (rate limit, quotas, and what it may return decided together),
+ * carried with the call and settled once when its record is spooled.
+ */
+export interface MeteredCall {
   /** undefined: no record quota applies (the tool's own cap does). */
-  maxRows: number | undefined;
-  release(): void;
+  readonly maxRows: number | undefined;
+  /** Its record is spooled: the call is counted and its hold given back (with shared counters, in one Redis script). */
+  settle(record: UsageRecord): void;
+  /** Gives the hold back if the call was never settled (it did not run, or its record could not be kept); else nothing. */
+  end(): void;
+  /** The key's quotas after this call: the counts its admission was judged on, plus the call itself. */
+  quotasAfter(recordCount: number): QuotaState[];
 }
 
 interface QuotaRule {
@@ -39,11 +48,12 @@ interface QuotaRule {
   counter: Counter;
 }
 
-type Verdict = { grant: number } | { exhausted: QuotaState } | { wait: true };
+type Verdict = { grant: number; used: number[] } | { exhausted: QuotaState } | { wait: true };
 
 /** The quota kinds settings and policies set, and a query pack's, which only a platform token carries. */
 const METERED_KINDS: Record<MeteredQuota, { counts: Metric; period: PeriodKind }> = { ...QUOTA_KINDS, pack_records: { counts: 'records', period: 'all' } };
-const UNMETERED: Admission = Object.freeze({ maxRows: undefined, release: () => undefined });
+/** A call no rate limit or quota applies to, on a gateway without shared counters: nothing to count. */
+const UNMETERED: MeteredCall = Object.freeze({ maxRows: undefined, settle: () => undefined, end: () => undefined, quotasAfter: () => [] });
 /** Users per ClickHouse read of their counters (an IN list on the log's sort key). */
 const USERS_PER_READ = 500;
 /** How long a call waits for holds of calls under way before it is answered "busy, retry shortly". */
@@ -144,16 +154,6 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     return { state, failures: this.sharedFailures };
   }
 
-  /** Counts a call against the key's rate limit: 0, or the seconds to wait when it is over. */
-  async takeRateToken(key: MeteredKey): Promise<number> {
-    const limit = this.callsPerMinute(key);
-    if (limit <= 0) return 0;
-    return this.withShared(
-      (shared) => shared.takeRate(key.keyId, limit),
-      () => this.rates.take(key.keyId, limit, this.clock.now().getTime()),
-    );
-  }
-
   /** The key's rate limit: its own, else the default for keys; 0 for none. */
   callsPerMinute(key: MeteredKey): number {
     return key.policy.callsPerMinute ?? this.config.metering.defaultCallsPerMinute;
@@ -186,36 +186,30 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
     this.lifetimeUsers.delete(userId);
   }
 
-  /** The first quota of the key that is used up, if any; the call is refused before it runs. */
-  async exhaustedQuota(key: MeteredKey, readsRecords: boolean): Promise<QuotaState | undefined> {
-    // Without the user's counts held, admit() reads them and judges the call.
-    if (!this.holdsCountsFor(key)) return undefined;
-    const periods = this.periods();
-    const rules = this.rulesFor(key).filter((rule) => readsRecords || rule.counter.metric === 'calls');
-    const used = await this.usedOf(rules, periods);
-    const index = rules.findIndex((rule, at) => used[at] >= rule.limit);
-    return index < 0 ? undefined : stateOf(rules[index], used[index], periods);
-  }
-
   /**
-   * Lets a call run within the key's quotas: it may return at most what is left of every record
-   * quota (a call that would cross one returns what fits, marked truncated). When what is left is
-   * held by calls under way, it waits for them; when a quota is used up, QuotaExhaustedError.
-   * `wantedRecords` is the tool's own row cap (0 for a call that reads nothing).
+   * Admits a tools/call once: its key's rate limit (RateLimitedError), then its quotas. It may
+   * return at most what is left of every record quota (a call that would cross one returns what
+   * fits, marked truncated). When what is left is held by calls under way, it waits for them; when
+   * a quota is used up, QuotaExhaustedError. `wantedRecords` is the tool's own row cap (0 for a
+   * call that reads nothing). With shared counters this is one Redis round trip, and settling the
+   * call one more.
    */
-  async admit(key: MeteredKey, wantedRecords: number): Promise<Admission> {
+  async admitCall(key: MeteredKey, wantedRecords: number): Promise<MeteredCall> {
     const rules = this.rulesFor(key);
-    if (rules.length === 0) return UNMETERED;
+    const callsPerMinute = this.callsPerMinute(key);
+    if (rules.length === 0 && callsPerMinute <= 0) return this.shared ? this.admitted(undefined, [], [], this.periods(), (record) => record && this.chargeShared(record)) : UNMETERED;
     // Read when the key was verified; again only if the user was pushed out of the held users since
     // (more active users than MCP_KEY_CACHE_MAX_ENTRIES), so a call is never judged on partial counts.
-    if (!this.holdsCountsFor(key)) await this.countKeyUser(key);
+    if (rules.length > 0 && !this.holdsCountsFor(key)) await this.countKeyUser(key);
     return this.withShared(
-      (shared) => this.admitShared(shared, rules, wantedRecords),
-      () => this.admitLocally(rules, wantedRecords),
+      (shared) => this.admitShared(shared, key, rules, wantedRecords, callsPerMinute),
+      () => this.admitLocally(key, rules, wantedRecords, callsPerMinute),
     );
   }
 
-  private async admitLocally(rules: QuotaRule[], wantedRecords: number): Promise<Admission> {
+  private async admitLocally(key: MeteredKey, rules: QuotaRule[], wantedRecords: number, callsPerMinute: number): Promise<MeteredCall> {
+    const retryAfter = callsPerMinute > 0 ? this.rates.take(key.keyId, callsPerMinute, this.clock.now().getTime()) : 0;
+    if (retryAfter > 0) throw new RateLimitedError(retryAfter, callsPerMinute);
     for (;;) {
       const periods = this.periods();
       const verdict = this.judge(rules, periods, wantedRecords);
@@ -223,59 +217,73 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
       if ('grant' in verdict) {
         const limited = Number.isFinite(verdict.grant);
         const records = limited ? verdict.grant : 0;
-        return { maxRows: limited ? records : undefined, release: this.ledger.reserve(rules.map((rule) => rule.counter), periods, { calls: 1, records }) };
+        const release = this.ledger.reserve(rules.map((rule) => rule.counter), periods, { calls: 1, records });
+        return this.admitted(limited ? records : undefined, rules, verdict.used, periods, (record) => {
+          release();
+          if (record) this.chargeShared(record);
+        });
       }
       await this.ledger.nextRelease();
     }
   }
 
   /** As admitLocally, judged in Redis against every gateway's calls; waits by looking again shortly. */
-  private async admitShared(shared: SharedCounters, rules: QuotaRule[], wantedRecords: number): Promise<Admission> {
+  private async admitShared(shared: SharedCounters, key: MeteredKey, rules: QuotaRule[], wantedRecords: number, callsPerMinute: number): Promise<MeteredCall> {
     const started = Date.now();
+    // The rate is counted by the first look that gets past the seeds; later looks only wait for quota.
+    let rateToCount = callsPerMinute;
     for (let seeds = 0, looks = 0; ; ) {
       const periods = this.periods();
-      const verdict = await shared.admit(this.sharedRules(rules, periods), wantedRecords);
+      const verdict = await shared.admit({ keyId: key.keyId, callsPerMinute: rateToCount, rules: this.sharedRules(rules, periods), wantedRecords });
       if ('seed' in verdict) {
         // Seeded cells exist until their period ends: a cell still missing after that means Redis drops keys (maxmemory).
         if (++seeds > MAX_SEEDS_PER_CALL) throw new Error('shared quota counters vanish as soon as they are seeded; check the Redis maxmemory policy');
         await shared.seed(this.seedsOf(rules, periods));
-      } else if ('exhausted' in verdict) throw new QuotaExhaustedError(stateOf(rules[verdict.exhausted.rule], verdict.exhausted.used, periods));
+      } else if ('rateLimited' in verdict) throw new RateLimitedError(verdict.rateLimited.retryAfterSeconds, callsPerMinute);
+      else if ('exhausted' in verdict) throw new QuotaExhaustedError(stateOf(rules[verdict.exhausted.rule], verdict.exhausted.used, periods));
       else if ('wait' in verdict) {
+        rateToCount = 0;
         // Holds lapse only when their gateway died: a call does not wait that long for them.
         if (Date.now() - started > SHARED_WAIT_LIMIT_MS) throw new GateFullError();
         await delay(sharedWaitMs(looks++));
-      }
-      else {
-        const { grant } = verdict;
-        return { maxRows: Number.isFinite(grant.records) ? grant.records : undefined, release: () => void grant.release() };
+      } else {
+        const { records, used, hold } = verdict.grant;
+        return this.admitted(Number.isFinite(records) ? records : undefined, rules, used, periods, (record) => this.settleShared(shared, hold, record));
       }
     }
   }
 
-  /** Every quota of the key as it stands now (after the call just recorded). */
-  async quotaStates(key: MeteredKey): Promise<QuotaState[]> {
-    const periods = this.periods();
-    const rules = this.rulesFor(key);
-    const used = await this.usedOf(rules, periods);
-    return rules.map((rule, index) => stateOf(rule, used[index], periods));
+  /** A call let through; `giveBack` runs once: with its record when it is settled, without when it ends unsettled. */
+  private admitted(maxRows: number | undefined, rules: QuotaRule[], used: number[], periods: CurrentPeriods, giveBack: (record?: UsageRecord) => void): MeteredCall {
+    let open = true;
+    const close = (record?: UsageRecord) => {
+      if (!open) return;
+      open = false;
+      giveBack(record);
+    };
+    return {
+      maxRows,
+      settle: (record) => close(record),
+      end: () => close(),
+      quotasAfter: (recordCount) => rules.map((rule, index) => stateOf(rule, used[index] + (rule.counter.metric === 'calls' ? 1 : recordCount), periods)),
+    };
   }
 
-  /** What each rule's counter has used: in Redis when it answers (this process's count for a cell it does not hold), else here. */
-  private async usedOf(rules: QuotaRule[], periods: CurrentPeriods): Promise<number[]> {
-    const locally = () => rules.map((rule) => this.ledger.used(rule.counter, periods));
-    if (rules.length === 0) return [];
-    return this.withShared(async (shared) => {
-      const usage = await shared.usage(rules.map((rule) => cellOfCounter(rule.counter, periods)));
-      const local = locally();
-      return rules.map((rule, index) => usage[index]?.[rule.counter.metric] ?? local[index]);
-    }, locally);
+  /** Counts the call's record in Redis and gives its hold back, in one script; without a record, only the hold. */
+  private settleShared(shared: SharedCounters, hold: Hold, record: UsageRecord | undefined): void {
+    if (!record) {
+      if (hold.cells.length > 0) void shared.release(hold);
+      return;
+    }
+    void shared.settle(cellsOfCall(callOf(record)), { calls: 1, records: record.record_count }, hold);
   }
 
-  spooled(record: UsageRecord, fromEarlierRun = false): void {
-    const call = callOf(record);
-    this.ledger.spool(call);
-    // A record an earlier run left in the spool was counted in Redis when that run spooled it.
-    if (!fromEarlierRun) this.chargeShared(call, { calls: 1, records: call.recordCount });
+  /**
+   * Counts a spooled record here. Its call counts it in Redis when it is settled (MeteredCall); a
+   * record an earlier run left in the spool was counted there when that run spooled it.
+   */
+  spooled(record: UsageRecord): void {
+    this.ledger.spool(callOf(record));
   }
 
   stored(records: UsageRecord[], outcomeWasUnknown: boolean): void {
@@ -298,7 +306,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   dropped(record: UsageRecord): void {
     const call = callOf(record);
     this.ledger.drop(call);
-    this.chargeShared(call, { calls: -1, records: -call.recordCount });
+    if (this.shared?.ready) void this.shared.settle(cellsOfCall(call), { calls: -1, records: -call.recordCount });
   }
 
   /**
@@ -341,8 +349,8 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
    * Counts a recorded call in Redis, paused or not: no call waits for it. One that fails is
    * missing from Redis until ClickHouse stores the record and a refresh raises the counter.
    */
-  private chargeShared(call: CountedCall, amount: Tally): void {
-    if (this.shared?.ready) void this.shared.charge(cellsOfCall(call), amount).catch(() => undefined);
+  private chargeShared(record: UsageRecord): void {
+    if (this.shared?.ready) void this.shared.settle(cellsOfCall(callOf(record)), { calls: 1, records: record.record_count });
   }
 
   /** `viaShared` when Redis answers; `locally` when there is none, it does not answer, or it fails. */
@@ -354,8 +362,8 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
         if (use.probe) this.sharedRecovered();
         return result;
       } catch (error) {
-        // A refusal (out of quota, or held by calls under way too long) is Redis answering.
-        if (error instanceof QuotaExhaustedError || error instanceof GateFullError) {
+        // A refusal (over the rate, out of quota, or held by calls under way too long) is Redis answering.
+        if (error instanceof RateLimitedError || error instanceof QuotaExhaustedError || error instanceof GateFullError) {
           if (use.probe) this.sharedRecovered();
           throw error;
         }
@@ -407,16 +415,16 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   private judge(rules: QuotaRule[], periods: CurrentPeriods, wantedRecords: number): Verdict {
     let grant = Number.POSITIVE_INFINITY;
     let mustWait = false;
-    for (const rule of rules) {
+    const used = rules.map((rule) => this.ledger.used(rule.counter, periods));
+    for (const [index, rule] of rules.entries()) {
       const { counter } = rule;
       if (counter.metric === 'records' && wantedRecords === 0) continue;
-      const used = this.ledger.used(counter, periods);
-      if (used >= rule.limit) return { exhausted: stateOf(rule, used, periods) };
-      const free = rule.limit - used - this.ledger.reservedFor(counter, periods);
+      if (used[index] >= rule.limit) return { exhausted: stateOf(rule, used[index], periods) };
+      const free = rule.limit - used[index] - this.ledger.reservedFor(counter, periods);
       if (free <= 0) mustWait = true;
       else if (counter.metric === 'records') grant = Math.min(grant, free, wantedRecords);
     }
-    return mustWait ? { wait: true } : { grant };
+    return mustWait ? { wait: true } : { grant, used };
   }
 
   /** The key's quotas (its own, else the defaults for keys) and its user's totals; cached per verified policy. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasRedisServer, startRedis } from '../../scripts/lib/local-redis.mjs';
-import { SharedCounters, type SharedRule } from './shared-counters.js';
+import { type SharedAdmission, SharedCounters, type SharedRule } from './shared-counters.js';
 import { pollUntil } from '../../scripts/lib/poll.mjs';
 import { Redis } from 'ioredis';
 
@@ -33,39 +33,57 @@ describeWithRedis('SharedCounters (a real Redis)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses the call past the limit with the seconds until the oldest leaves the minute', async () => {
-    expect([await counters.takeRate('k', 2), await counters.takeRate('k', 2)]).toEqual([0, 0]);
-    const wait = await counters.takeRate('k', 2);
-    expect(wait).toBeGreaterThanOrEqual(60);
-    expect(wait).toBeLessThanOrEqual(61);
+  /** A call of key `keyId` against `rules`, the tool wanting `wanted` records, under no rate limit unless given. */
+  const call = (rules: SharedRule[], wanted: number, callsPerMinute = 0, keyId = 'k'): SharedAdmission => ({ keyId, callsPerMinute, rules, wantedRecords: wanted });
+
+  it('refuses the call past the rate limit with the seconds until the oldest leaves the minute, in the same script as the quotas', async () => {
+    const first = [await counters.admit(call([], 0, 2)), await counters.admit(call([], 0, 2))];
+    expect(first).toMatchObject([{ grant: { records: Number.POSITIVE_INFINITY, used: [] } }, { grant: { records: Number.POSITIVE_INFINITY, used: [] } }]);
+    const refused = await counters.admit(call([], 0, 2));
+    if (!('rateLimited' in refused)) throw new Error(`expected a rate refusal, got ${JSON.stringify(refused)}`);
+    expect(refused.rateLimited.retryAfterSeconds).toBeGreaterThanOrEqual(60);
+    expect(refused.rateLimited.retryAfterSeconds).toBeLessThanOrEqual(61);
     // Another key has its own window.
-    expect(await counters.takeRate('other', 2)).toBe(0);
+    expect(await counters.admit(call([], 0, 2, 'other'))).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
   });
 
-  it('asks for a seed first, then grants what is left of a record quota and holds it until released', async () => {
-    const rules: SharedRule[] = [{ cell: 'd|key|k', metric: 'records', limit: 10 }];
-    expect(await counters.admit(rules, 5)).toEqual({ seed: true });
+  it('counts the rate only once a call gets past the seeds', async () => {
+    const rules: SharedRule[] = [{ cell: 'd|key|seeded-late', metric: 'calls', limit: 10 }];
+    expect(await counters.admit(call(rules, 0, 1, 'seeded-late'))).toEqual({ seed: true });
+    await counters.seed([{ cell: 'd|key|seeded-late', calls: 0, records: 0, expiresAtMs: DAY_END }]);
+    // The look that asked for the seed counted nothing: the one call of the minute is still free.
+    expect(await counters.admit(call(rules, 0, 1, 'seeded-late'))).toMatchObject({ grant: { used: [0] } });
+    expect(await counters.admit(call(rules, 0, 1, 'seeded-late'))).toMatchObject({ rateLimited: {} });
+  });
+
+  it('asks for a seed first, then grants what is left of a record quota and holds it until settled', async () => {
+    const rules: SharedRule[] = [
+      { cell: 'd|key|k', metric: 'records', limit: 10 },
+      { cell: 'd|key|k', metric: 'calls', limit: 100 },
+    ];
+    expect(await counters.admit(call(rules, 5))).toEqual({ seed: true });
     await counters.seed([{ cell: 'd|key|k', calls: 2, records: 7, expiresAtMs: DAY_END }]);
     // A second seed (another gateway's, later) does not overwrite the count.
     await counters.seed([{ cell: 'd|key|k', calls: 0, records: 0, expiresAtMs: DAY_END }]);
-    const first = await counters.admit(rules, 5);
+    const first = await counters.admit(call(rules, 5));
     if (!('grant' in first)) throw new Error(`expected a grant, got ${JSON.stringify(first)}`);
     expect(first.grant.records).toBe(3);
+    expect(first.grant.used).toEqual([7, 2]);
     // The 3 left are held by the call under way: the next one waits.
-    expect(await counters.admit(rules, 5)).toEqual({ wait: true });
-    await first.grant.release();
-    await counters.charge(['d|key|k'], { calls: 1, records: 3 });
-    expect(await counters.admit(rules, 5)).toEqual({ exhausted: { rule: 0, used: 10 } });
-    expect(await counters.usage(['d|key|k', 'd|key|unknown'])).toEqual([{ calls: 3, records: 10 }, undefined]);
+    expect(await counters.admit(call(rules, 5))).toEqual({ wait: true });
+    // Counted and released in one script: the next call finds the quota used up, not waiting.
+    await counters.settle(['d|key|k', 'd|user|u'], { calls: 1, records: 3 }, first.grant.hold);
+    expect(await counters.admit(call(rules, 5))).toEqual({ exhausted: { rule: 0, used: 10 } });
+    expect(await counters.usage(['d|key|k', 'd|key|unknown', 'd|user|u'])).toEqual([{ calls: 3, records: 10 }, undefined, undefined]);
   });
 
   it('lets a hold of a gateway that died lapse, so the quota it held is free again', async () => {
     const rules: SharedRule[] = [{ cell: 'd|user|u', metric: 'calls', limit: 1 }];
     await counters.seed([{ cell: 'd|user|u', calls: 0, records: 0, expiresAtMs: DAY_END }]);
-    expect(await counters.admit(rules, 0)).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
-    expect(await counters.admit(rules, 0)).toEqual({ wait: true });
+    expect(await counters.admit(call(rules, 0))).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
+    expect(await counters.admit(call(rules, 0))).toEqual({ wait: true });
     await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(await counters.admit(rules, 0)).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
+    expect(await counters.admit(call(rules, 0))).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
   });
 
   it('gives back the hold of an admission that timed out here but ran in Redis later', async () => {
@@ -76,12 +94,12 @@ describeWithRedis('SharedCounters (a real Redis)', () => {
       await impatient.seed([{ cell: 'd|key|slow', calls: 0, records: 0, expiresAtMs: DAY_END }]);
       // Redis stops for 300 ms: the admission times out here, then runs there, then its release.
       redis.child.kill('SIGSTOP');
-      const timedOut = impatient.admit(rules, 0);
+      const timedOut = impatient.admit(call(rules, 0));
       await new Promise((resolve) => setTimeout(resolve, 300));
       redis.child.kill('SIGCONT');
       await expect(timedOut).rejects.toThrow(/timed out/);
       // Not waiting for a hold nobody would give back: the one call of the quota is free.
-      const next = await pollUntil(() => impatient.admit(rules, 0), (verdict) => !('wait' in verdict), { timeoutMs: 2000, intervalMs: 50 });
+      const next = await pollUntil(() => impatient.admit(call(rules, 0)), (verdict) => !('wait' in verdict), { timeoutMs: 2000, intervalMs: 50 });
       expect(next).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
     } finally {
       redis.child.kill('SIGCONT');
@@ -96,15 +114,15 @@ describeWithRedis('SharedCounters (a real Redis)', () => {
     try {
       const rules: SharedRule[] = [{ cell: 'd|key|cut', metric: 'calls', limit: 1 }];
       await patient.seed([{ cell: 'd|key|cut', calls: 0, records: 0, expiresAtMs: DAY_END }]);
-      const first = await patient.admit(rules, 0);
+      const first = await patient.admit(call(rules, 0));
       if (!('grant' in first)) throw new Error(`expected a grant, got ${JSON.stringify(first)}`);
       // The connection is cut before the call ends: its release cannot be sent now.
       await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
       await pollUntil(() => patient.ready, (ready) => !ready, { timeoutMs: 5000, intervalMs: 5 });
-      await first.grant.release();
+      await patient.release(first.grant.hold);
       await pollUntil(() => patient.ready, (ready) => ready, { timeoutMs: 5000, intervalMs: 20 });
       // Sent after the reconnection: the quota is free again, not held for a minute.
-      const next = await pollUntil(() => patient.admit(rules, 0), (verdict) => !('wait' in verdict), { timeoutMs: 2000, intervalMs: 50 });
+      const next = await pollUntil(() => patient.admit(call(rules, 0)), (verdict) => !('wait' in verdict), { timeoutMs: 2000, intervalMs: 50 });
       expect(next).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
     } finally {
       admin.disconnect();
@@ -116,9 +134,9 @@ describeWithRedis('SharedCounters (a real Redis)', () => {
     const admin = new Redis(redis.url);
     try {
       await admin.script('FLUSH');
-      await expect(counters.takeRate('flushed', 5)).rejects.toThrow(/NOSCRIPT/);
+      await expect(counters.admit(call([], 0, 5, 'flushed'))).rejects.toThrow(/NOSCRIPT/);
       await pollUntil(() => counters.ready, (ready) => ready, { timeoutMs: 2000, intervalMs: 20 });
-      expect(await counters.takeRate('flushed', 5)).toBe(0);
+      expect(await counters.admit(call([], 0, 5, 'flushed'))).toMatchObject({ grant: { records: Number.POSITIVE_INFINITY } });
     } finally {
       admin.disconnect();
     }
@@ -137,7 +155,7 @@ describeWithRedis('SharedCounters (a real Redis)', () => {
     const unreachable = new SharedCounters('redis://127.0.0.1:1/0', 'x:', 100, 60_000);
     await unreachable.connect();
     expect(unreachable.ready).toBe(false);
-    await expect(unreachable.takeRate('k', 1)).rejects.toThrow();
+    await expect(unreachable.admit(call([], 0, 1))).rejects.toThrow();
     unreachable.close();
   });
 });

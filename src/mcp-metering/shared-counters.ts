@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { ADMIT_SCRIPT, CHARGE_SCRIPT, RAISE_SCRIPT, RATE_SCRIPT, RELEASE_SCRIPT, SEED_SCRIPT } from './shared-counters.lua.js';
+import { ADMIT_SCRIPT, RAISE_SCRIPT, RELEASE_SCRIPT, SEED_SCRIPT, SETTLE_SCRIPT } from './shared-counters.lua.js';
 import type { Metric, Tally } from './usage-ledger.js';
 
 /** One quota of a call as Redis judges it: the counter cell it counts on, what it counts, its limit. */
@@ -17,12 +17,29 @@ export interface CellSeed extends Tally {
   expiresAtMs: number;
 }
 
+/** A call to admit: its key's rate limit (0: none, or counted already) and its quotas. */
+export interface SharedAdmission {
+  keyId: string;
+  callsPerMinute: number;
+  rules: SharedRule[];
+  /** The records the tool may return (0: it reads none). */
+  wantedRecords: number;
+}
+
 export type SharedVerdict =
   | { seed: true }
+  | { rateLimited: { retryAfterSeconds: number } }
   | { exhausted: { rule: number; used: number } }
+  /** The rate was counted: look again without it. */
   | { wait: true }
-  /** `records`: at most this many (Infinity: no record quota); release() gives the hold back. */
-  | { grant: { records: number; release(): Promise<void> } };
+  /** `records`: at most this many (Infinity: no record quota); `used`: each rule's count before the call; `hold` to settle or release. */
+  | { grant: { records: number; used: number[]; hold: Hold } };
+
+/** A call's hold on its quotas' cells, to give back when it is settled or ends. */
+export interface Hold {
+  id: string;
+  cells: string[];
+}
 
 /** Cells per script run when refreshing many users at once. */
 const CELLS_PER_RUN = 500;
@@ -34,7 +51,7 @@ interface Script {
   sha: string;
 }
 const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
-const SCRIPTS = { rate: script(RATE_SCRIPT), admit: script(ADMIT_SCRIPT), seed: script(SEED_SCRIPT), charge: script(CHARGE_SCRIPT), raise: script(RAISE_SCRIPT), release: script(RELEASE_SCRIPT) };
+const SCRIPTS = { admit: script(ADMIT_SCRIPT), seed: script(SEED_SCRIPT), settle: script(SETTLE_SCRIPT), raise: script(RAISE_SCRIPT), release: script(RELEASE_SCRIPT) };
 
 /** An ioredis error as a log may show it: its `command` carries the arguments, an AUTH password among them. */
 const loggable = (error: unknown) => ({ message: error instanceof Error ? error.message : String(error), code: (error as { code?: unknown } | undefined)?.code });
@@ -54,7 +71,10 @@ export class SharedCounters {
   private loadFailures = 0;
   private loadRetry: NodeJS.Timeout | undefined;
   /** Releases Redis did not take, sent again after the next connection loads the scripts. */
-  private readonly unreleased: { keys: string[]; holdId: string }[] = [];
+  private readonly unreleased: Hold[] = [];
+  /** Hold ids are this gateway's id and a count, unique among gateways without random bytes per call. */
+  private readonly instance = randomUUID();
+  private admissions = 0;
   /** The scripts' loading after the latest connection (never rejects). */
   private loading: Promise<void> = Promise.resolve();
   /** Whether the last state logged was "connected" (so an outage is logged once, not per error). */
@@ -104,34 +124,32 @@ export class SharedCounters {
     this.redis.disconnect();
   }
 
-  /** Counts a call against a key's calls per minute: 0, or the seconds until one would be admitted. */
-  async takeRate(keyId: string, limitPerMinute: number): Promise<number> {
-    return Number(await this.run(SCRIPTS.rate, [this.key('rate', keyId)], [limitPerMinute]));
-  }
-
-  /** Judges a call against its quotas and, when it may run, holds what it may use. */
-  async admit(rules: SharedRule[], wantedRecords: number): Promise<SharedVerdict> {
-    const cells = [...new Set(rules.map((rule) => rule.cell))];
-    const keys = cells.flatMap((cell) => [this.key('usage', cell), this.key('holds', cell)]);
-    const holdId = randomUUID();
-    const args: (string | number)[] = [holdId, this.holdLifetimeMs, wantedRecords, rules.length];
-    for (const rule of rules) args.push(cells.indexOf(rule.cell) + 1, rule.metric, rule.limit);
-    const release = () => this.release(cells, holdId);
-    let answer: [string, number?, number?];
+  /**
+   * Judges a call against its key's rate limit and its quotas in one script and, when it may run,
+   * holds what it may use. A hold is given back by settle() or release().
+   */
+  async admit(call: SharedAdmission): Promise<SharedVerdict> {
+    const cells = [...new Set(call.rules.map((rule) => rule.cell))];
+    const keys = [this.key('rate', call.keyId), ...cells.flatMap((cell) => [this.key('usage', cell), this.key('holds', cell)])];
+    const hold: Hold = { id: `${this.instance}.${++this.admissions}`, cells };
+    const args: (string | number)[] = [hold.id, this.holdLifetimeMs, call.wantedRecords, call.callsPerMinute, call.rules.length];
+    for (const rule of call.rules) args.push(cells.indexOf(rule.cell) + 1, rule.metric, rule.limit);
+    let answer: [string, ...number[]];
     try {
-      answer = (await this.run(SCRIPTS.admit, keys, args)) as [string, number?, number?];
+      answer = (await this.run(SCRIPTS.admit, keys, args)) as [string, ...number[]];
     } catch (error) {
       // It may have run in Redis after all (a timeout here): a hold nobody gives back would stall
       // every call on these counters until it lapses. The release follows it on the connection
       // (and never fails: one Redis does not take is sent again after the reconnection).
-      void release();
+      if (cells.length > 0) void this.release(hold);
       throw error;
     }
-    const [verdict, first, second] = answer;
+    const [verdict, first, ...rest] = answer;
     if (verdict === 'seed') return { seed: true };
+    if (verdict === 'rate') return { rateLimited: { retryAfterSeconds: Number(first) } };
     if (verdict === 'wait') return { wait: true };
-    if (verdict === 'exhausted') return { exhausted: { rule: Number(first) - 1, used: Number(second) } };
-    return { grant: { records: Number(first) < 0 ? Number.POSITIVE_INFINITY : Number(first), release } };
+    if (verdict === 'exhausted') return { exhausted: { rule: Number(first) - 1, used: Number(rest[0]) } };
+    return { grant: { records: Number(first) < 0 ? Number.POSITIVE_INFINITY : Number(first), used: rest.map(Number), hold } };
   }
 
   /** Sets the cells Redis does not hold yet; cells another gateway seeded first keep their count. */
@@ -143,13 +161,17 @@ export class SharedCounters {
     );
   }
 
-  /** Counts a recorded call (or takes back a record never stored, with negative amounts). */
-  async charge(cells: string[], amount: Tally): Promise<void> {
-    await this.run(
-      SCRIPTS.charge,
-      cells.map((cell) => this.key('usage', cell)),
-      [amount.calls, amount.records],
-    );
+  /**
+   * Counts a recorded call on its cells (or takes back a record never stored, with negative amounts)
+   * and gives back the hold it was admitted with, in one script. Never fails: a hold Redis did not
+   * take back is released again after the reconnection; a count it missed is raised from ClickHouse
+   * by the next refresh once the record is stored.
+   */
+  async settle(cells: string[], amount: Tally, hold?: Hold): Promise<void> {
+    const holdKeys = hold ? this.holdKeys(hold) : [];
+    await this.run(SCRIPTS.settle, [...cells.map((cell) => this.key('usage', cell)), ...holdKeys], [amount.calls, amount.records, cells.length, hold?.id ?? '']).catch(() => {
+      if (hold) this.keepUnreleased(hold);
+    });
   }
 
   /** Raises cells Redis holds to what ClickHouse counts, where it counts more. */
@@ -181,16 +203,21 @@ export class SharedCounters {
    * is kept and sent once the scripts are loaded on the next connection, so a hold outlives its
    * call only while Redis is away.
    */
-  private async release(cells: string[], holdId: string): Promise<void> {
-    const keys = cells.map((cell) => this.key('holds', cell));
-    await this.run(SCRIPTS.release, keys, [holdId]).catch(() => {
-      if (this.unreleased.length < MAX_UNRELEASED) this.unreleased.push({ keys, holdId });
-    });
+  async release(hold: Hold): Promise<void> {
+    await this.run(SCRIPTS.release, this.holdKeys(hold), [hold.id]).catch(() => this.keepUnreleased(hold));
+  }
+
+  private keepUnreleased(hold: Hold): void {
+    if (this.unreleased.length < MAX_UNRELEASED) this.unreleased.push(hold);
   }
 
   private async releaseLeftovers(): Promise<void> {
     const leftovers = this.unreleased.splice(0);
-    for (const { keys, holdId } of leftovers) await this.run(SCRIPTS.release, keys, [holdId]).catch(() => this.unreleased.push({ keys, holdId }));
+    for (const hold of leftovers) await this.release(hold);
+  }
+
+  private holdKeys(hold: Hold): string[] {
+    return hold.cells.map((cell) => this.key('holds', cell));
   }
 
   private key(kind: 'rate' | 'usage' | 'holds', id: string): string {

@@ -41,7 +41,8 @@ export class UsageInterceptor {
     private readonly metrics: ToolCallMetrics,
   ) {}
 
-  async intercept<Facts extends ToolCallFacts>(identity: CallIdentity, toolName: string, args: unknown, run: () => Promise<Facts>): Promise<Facts> {
+  /** Runs the call and keeps its record; `kept` learns of the record once it is spooled (before the call is answered). */
+  async intercept<Facts extends ToolCallFacts>(identity: CallIdentity, toolName: string, args: unknown, run: () => Promise<Facts>, kept: (record: UsageRecord) => void): Promise<Facts> {
     if (!this.writer.isAccepting()) throw new UsageUnavailableError();
     const startedAt = this.clock.now();
     // Time-ordered: history lists calls of the same second in the order they started.
@@ -69,6 +70,7 @@ export class UsageInterceptor {
     };
     this.metrics.observeToolCall({ tool: toolName, table: record.table_name, records: record.record_count, failed: record.is_error === 1, seconds: durationMs / 1000 });
     await this.keep(record);
+    kept(record);
     if (facts === undefined) throw outcome.failure;
     return facts;
   }
