@@ -56,19 +56,19 @@ end`;
 export const ADMIT_SCRIPT = `${NOW_MS}
 ${TAKE_RATE}
 local cells = (#KEYS - 1) / 2
+local used, held = {}, {}
 for i = 1, cells do
-  if redis.call('EXISTS', KEYS[2 * i]) == 0 then return { 'seed', i } end
+  local values = redis.call('HMGET', KEYS[2 * i], 'calls', 'records')
+  if not values[1] then return { 'seed', i } end
+  used[i] = { calls = tonumber(values[1]), records = tonumber(values[2]) or 0 }
 end
 local rate = tonumber(ARGV[4])
 if rate > 0 then
   local retry = take_rate(KEYS[1], rate)
   if retry > 0 then return { 'rate', retry } end
 end
-local used, held = {}, {}
 for i = 1, cells do
-  local usage, holds = KEYS[2 * i], KEYS[2 * i + 1]
-  local values = redis.call('HMGET', usage, 'calls', 'records')
-  used[i] = { calls = tonumber(values[1]) or 0, records = tonumber(values[2]) or 0 }
+  local holds = KEYS[2 * i + 1]
   redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
   local members = redis.call('ZRANGE', holds, 0, -1)
   local records = 0
@@ -127,7 +127,7 @@ const CHARGE = `local function charge(first, last, calls, records)
   end
 end`;
 
-/** Lua: removes the members of hold id `id` from the holds sorted sets KEYS[first..#KEYS]. */
+/** Lua: removes the members of hold id `id` from the holds sorted sets KEYS[first..#KEYS], whatever records they hold. */
 const RELEASE = `local function release(first, id)
   local prefix = id .. ':'
   for i = first, #KEYS do
@@ -141,13 +141,15 @@ end`;
  * Settles a call whose record was spooled, in one step: counts it on its usage cells and gives its
  * holds back, so it is never counted twice or not at all in between. KEYS: ARGV[3] usage hashes,
  * then the holds of the cells it was admitted on; ARGV: calls, records, the number of usage
- * hashes, the hold id ('' for none). Also takes back a record never stored (negative amounts).
+ * hashes, the hold's member ("<hold id>:<records>"; '' for none). Also takes back a record never
+ * stored (negative amounts).
  */
 export const SETTLE_SCRIPT = `${CHARGE}
-${RELEASE}
 local usage = tonumber(ARGV[3])
 charge(1, usage, ARGV[1], ARGV[2])
-if ARGV[4] ~= '' then release(usage + 1, ARGV[4]) end
+if ARGV[4] ~= '' then
+  for i = usage + 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[4]) end
+end
 return 0`;
 
 /**

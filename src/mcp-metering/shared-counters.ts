@@ -39,6 +39,8 @@ export type SharedVerdict =
 export interface Hold {
   id: string;
   cells: string[];
+  /** Its member in each cell's holds, once the grant is known: "<id>:<records held>". */
+  member?: string;
 }
 
 /** Cells per script run when refreshing many users at once. */
@@ -149,7 +151,8 @@ export class SharedCounters {
     if (verdict === 'rate') return { rateLimited: { retryAfterSeconds: Number(first) } };
     if (verdict === 'wait') return { wait: true };
     if (verdict === 'exhausted') return { exhausted: { rule: Number(first) - 1, used: Number(rest[0]) } };
-    return { grant: { records: Number(first) < 0 ? Number.POSITIVE_INFINITY : Number(first), used: rest.map(Number), hold } };
+    const records = Number(first);
+    return { grant: { records: records < 0 ? Number.POSITIVE_INFINITY : records, used: rest.map(Number), hold: { ...hold, member: `${hold.id}:${Math.max(records, 0)}` } } };
   }
 
   /** Sets the cells Redis does not hold yet; cells another gateway seeded first keep their count. */
@@ -169,7 +172,7 @@ export class SharedCounters {
    */
   async settle(cells: string[], amount: Tally, hold?: Hold): Promise<void> {
     const holdKeys = hold ? this.holdKeys(hold) : [];
-    await this.run(SCRIPTS.settle, [...cells.map((cell) => this.key('usage', cell)), ...holdKeys], [amount.calls, amount.records, cells.length, hold?.id ?? '']).catch(() => {
+    await this.run(SCRIPTS.settle, [...cells.map((cell) => this.key('usage', cell)), ...holdKeys], [amount.calls, amount.records, cells.length, hold?.member ?? '']).catch(() => {
       if (hold) this.keepUnreleased(hold);
     });
   }
