@@ -22,10 +22,15 @@ export async function runLoad({ url, headers, body, nextBody, connections, secon
   const latencies = new Sample();
   const meter = startCpuMeter({ self: process.pid, ...cpuPids });
   const requests = nextBody ? { requests: [{ setupRequest: (request) => ({ ...request, body: nextBody() }) }] } : { body };
-  const instance = autocannon({ url, method: 'POST', headers, ...requests, connections, duration: seconds, timeout: 10, verifyBody });
+  // What went wrong, for the report: statuses other than 2xx, the first wrong body, the first socket error.
+  const failed = { statuses: {}, body: undefined, error: undefined };
+  const verify = verifyBody && ((text) => verifyBody(text) || ((failed.body ??= text.slice(0, 300)), false));
+  const instance = autocannon({ url, method: 'POST', headers, ...requests, connections, duration: seconds, timeout: 10, verifyBody: verify });
   instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
     if (statusCode >= 200 && statusCode < 300) latencies.push(responseTimeMs);
+    else failed.statuses[statusCode] = (failed.statuses[statusCode] ?? 0) + 1;
   });
+  instance.on('reqError', (error) => (failed.error ??= error.message));
   const result = await instance;
   const { seconds: elapsed, cores } = meter.stop();
   return describe({
@@ -34,6 +39,7 @@ export async function runLoad({ url, headers, body, nextBody, connections, secon
     ok: latencies.values.length - result.mismatches,
     latencies: latencies.values,
     failures: { non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, mismatches: result.mismatches },
+    failed,
     cores,
     /** Spread of the per-second rate (autocannon samples each second), relative to its mean. */
     rateSpread: result.requests.mean > 0 ? result.requests.stddev / result.requests.mean : Number.NaN,
@@ -52,9 +58,18 @@ export function combineRuns(runs) {
     ok: sum(runs.map((run) => run.ok)),
     latencies,
     failures: Object.fromEntries(Object.keys(runs[0].failures).map((key) => [key, sum(runs.map((run) => run.failures[key]))])),
+    failed: runs.find((run) => failureCount(run) > 0)?.failed,
     cores: Object.fromEntries(Object.keys(runs[0].cores).map((key) => [key, weighted((run) => run.cores[key])])),
     rateSpread: weighted((run) => run.rateSpread),
   });
 }
 
 export const failureCount = ({ failures }) => failures.non2xx + failures.errors + failures.mismatches;
+
+/** What the failures of a run were, in one line (statuses, the first wrong body, the first socket error). */
+export const failureDetail = ({ failures, failed }) =>
+  [
+    `${failures.non2xx} non-2xx${failed && Object.keys(failed.statuses).length > 0 ? ` (${Object.entries(failed.statuses).map(([status, n]) => `${status}: ${n}`).join(', ')})` : ''}`,
+    `${failures.errors} socket errors (${failures.timeouts} timeouts)${failed?.error ? `, first: ${failed.error}` : ''}`,
+    `${failures.mismatches} wrong bodies${failed?.body ? `, first: \`${failed.body.replaceAll('`', "'")}\`` : ''}`,
+  ].join('; ');

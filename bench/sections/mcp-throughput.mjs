@@ -1,7 +1,7 @@
 // tools/call throughput and latency: the gateway (key auth + usage recording) vs a bare SDK server.
 import { pollUntil } from '../../scripts/lib/poll.mjs';
 import { queryRows, scalar, waitForMerges } from '../lib/clickhouse.mjs';
-import { combineRuns, failureCount, runLoad } from '../lib/load.mjs';
+import { combineRuns, failureCount, failureDetail, runLoad } from '../lib/load.mjs';
 import { table } from '../lib/markdown.mjs';
 import { formatInt, formatNumber, formatPercent, formatSigned } from '../lib/stats.mjs';
 
@@ -92,7 +92,7 @@ async function measureRound(target, connections, ctx, workload) {
   const measured = await load(ctx.options.durationSeconds);
   const after = await clickhouseEvents(ctx);
   const events = Object.fromEntries(COUNTED_EVENTS.map((event) => [event, after[event] - before[event]]));
-  return { measured, events, warmupFailures: failureCount(warmup), answered: warmup.ok + measured.ok };
+  return { measured, events, warmupFailures: failureCount(warmup), warmupDetail: failureCount(warmup) > 0 ? failureDetail(warmup) : undefined, answered: warmup.ok + measured.ok };
 }
 
 /** A server's rounds at one concurrency as one result. */
@@ -104,6 +104,7 @@ function combineRounds(rounds) {
     ...measured,
     clickhouse: { selects: perSecond('SelectQuery'), inserts: perSecond('InsertQuery'), insertedRows: perSecond('InsertedRows') },
     warmupFailures: total((round) => round.warmupFailures),
+    warmupDetail: rounds.find((round) => round.warmupDetail)?.warmupDetail,
     answered: total((round) => round.answered),
   };
 }
@@ -213,6 +214,14 @@ export function renderMcpThroughput(data, ctx) {
     `Failed calls (non-2xx, socket errors, timeouts, wrong bodies; warm-ups included): ${failures === 0 ? 'none' : `**${failures} — these figures are invalid**`}. ` +
       `Usage recording: ${formatInt(usageRows)} rows in \`mcp_tool_usage_log\` for ${formatInt(gatewayAnswered)} answered gateway calls` +
       `${usageOk ? ' (every answered call recorded).' : ' — **rows missing**.'}`,
+    ...levels.flatMap(({ connections, gateway, bare }) =>
+      [
+        ['gateway', gateway],
+        ['bare SDK', bare],
+      ]
+        .filter(([, result]) => failureCount(result) + result.warmupFailures > 0)
+        .map(([name, result]) => `Failures at ${connections} clients, ${name}: ${failureDetail(result)}${result.warmupDetail ? `; in its warm-ups: ${result.warmupDetail}` : ''}.`),
+    ),
     disturbance > DISTURBED_CORES
       ? `**Disturbed:** other processes used up to ${formatNumber(disturbance)} cores during a measurement; rerun on an idle machine.`
       : '',
