@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SerialQueue } from '../common/serial-queue.js';
@@ -57,9 +58,12 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
+/** A new segment, created exclusively, whose writes are synchronized to disk (O_DSYNC). */
+const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
+
 /**
  * The durable half of the usage pipeline: an append-only spool of segment files on local disk.
- * Appends are group-committed: every record that arrives while one write + fdatasync is under way
+ * Appends are group-committed: every record that arrives while one synchronized write is under way
  * goes into the next one, so a burst costs a handful of fsyncs, not one per call. A record's
  * promise resolves only once it is on disk. Segments are deleted only after ClickHouse has
  * confirmed their records; what a crash leaves behind is shipped on the next start.
@@ -106,7 +110,7 @@ export class UsageSpool {
     return recovered;
   }
 
-  /** Resolves once the record is on disk (written and fdatasync'ed). */
+  /** Resolves once the record is on disk (written with O_DSYNC: as fdatasync'ed). */
   append(record: UsageRecord): Promise<void> {
     if (this.closed) return Promise.reject(new SpoolClosedError());
     const line = encodeSpoolLine(record);
@@ -226,10 +230,11 @@ export class UsageSpool {
     const { segment, file } = this.active ?? (await this.openSegment());
     const buffer = Buffer.from(text);
     try {
+      // The segment is opened with O_DSYNC: the write returns once its data is on disk, as write +
+      // fdatasync would, in one system call (one trip to libuv's thread pool, not two).
       const { bytesWritten } = await file.write(buffer);
       // A full disk or a file-size limit can write part of the group without an error.
       if (bytesWritten !== buffer.length) throw new Error(`short write to the usage spool: ${bytesWritten} of ${buffer.length} bytes`);
-      await file.datasync();
       this.fsyncs++;
     } catch (error) {
       // The callers are told their records were not kept, so none of the group may stay behind:
@@ -247,7 +252,7 @@ export class UsageSpool {
   private async openSegment(): Promise<ActiveSegment> {
     const seq = this.nextSeq++;
     const path = join(this.dir, `usage-${String(seq).padStart(12, '0')}.spool`);
-    const file = await open(path, 'wx');
+    const file = await open(path, SEGMENT_FLAGS);
     await this.syncDirectory().catch(async (error: unknown) => {
       await file.close();
       await rm(path, { force: true });
