@@ -3,7 +3,7 @@
 import { consoleRender } from './console-render.mjs';
 import { gatewayProfile } from './gateway-profile.mjs';
 import { keyVerification } from './key-verification.mjs';
-import { cacheFreshness, popularStocks } from './market-cache.mjs';
+import { cacheFreshness, popularStocks, popularStocksUncached } from './market-cache.mjs';
 import { mcpThroughput } from './mcp-throughput.mjs';
 import { metering } from './metering.mjs';
 import { strangerFlood } from './stranger-flood.mjs';
@@ -14,6 +14,7 @@ import { usageQueries } from './usage-queries.mjs';
 export const SECTIONS = {
   // First, while mcp_tool_usage_log is small and ClickHouse has no merges to run.
   'mcp-throughput': mcpThroughput,
+  'popular-stocks-uncached': popularStocksUncached,
   'popular-stocks': popularStocks,
   'stranger-flood': strangerFlood,
   'key-verification': keyVerification,

@@ -7,7 +7,7 @@ import { importDist } from '../lib/dist.mjs';
 import { failureCount } from '../lib/load.mjs';
 import { table } from '../lib/markdown.mjs';
 import { formatInt, formatNumber, formatPercent, percentile } from '../lib/stats.mjs';
-import { measureLevel, resultRow, targetsFor, usageRowsOf, waitForUsageRows, warmUntilSteady } from './mcp-throughput.mjs';
+import { measureLevel, ratioRow, resultRow, targetsFor, usageRowsOf, waitForUsageRows, warmUntilSteady } from './mcp-throughput.mjs';
 
 /** Targets from the issue: gateway calls/s ≥ 3× the bare server's, ClickHouse selects/s down ≥ 90%. */
 const TARGET_SPEEDUP = 3;
@@ -84,23 +84,37 @@ async function cacheCounts(gateway, metricsToken) {
 
 async function measurePopularStocks(ctx) {
   const { codes, pairs, workload } = await popularStocksWorkload(ctx);
-  return withCachedGateway(ctx, 'popular', async (gateway, metricsToken) => {
-    const targets = targetsFor(gateway, ctx.bare, ctx.users.load.apiKey);
-    const sample = workload.nextBody();
-    const [viaGateway, viaBare] = [await rpc(targets.gateway.url, targets.gateway.headers, sample), await rpc(targets.bare.url, targets.bare.headers, sample)];
-    if (JSON.stringify(viaGateway.structuredContent) !== JSON.stringify(viaBare.structuredContent)) throw new Error('the gateway and the bare server answered the same call differently');
-    const usageBefore = await usageRowsOf(ctx, ctx.users.load.id);
-    const warmups = { gateway: await warmUntilSteady(targets.gateway, ctx.clickhouse.pid, workload), bare: await warmUntilSteady(targets.bare, ctx.clickhouse.pid, workload) };
-    const levels = [];
-    let gatewayAnswered = warmups.gateway.answered;
-    for (const connections of ctx.options.concurrency) {
-      const level = await measureLevel(targets, connections, ctx, workload);
-      gatewayAnswered += level.gateway.answered;
-      levels.push(level);
-    }
-    const usageRows = (await waitForUsageRows(ctx, ctx.users.load.id, usageBefore + gatewayAnswered)) - usageBefore;
-    return { codes, pairs, warmups, levels, gatewayAnswered, usageRows, cache: await cacheCounts(gateway, metricsToken) };
-  });
+  return withCachedGateway(ctx, 'popular', async (gateway, metricsToken) => ({
+    codes,
+    pairs,
+    ...(await measureWorkload(ctx, gateway, workload)),
+    cache: await cacheCounts(gateway, metricsToken),
+  }));
+}
+
+/** The popular-stocks workload through the bench's gateway, whose cache is off: what the gateway itself costs. */
+async function measurePopularStocksUncached(ctx) {
+  const { codes, pairs, workload } = await popularStocksWorkload(ctx);
+  return { codes, pairs, ...(await measureWorkload(ctx, ctx.gateway, workload)) };
+}
+
+/** `workload` on `gateway` and the bare server, checked to answer alike, at each concurrency (ABBA rounds). */
+async function measureWorkload(ctx, gateway, workload) {
+  const targets = targetsFor(gateway, ctx.bare, ctx.users.load.apiKey);
+  const sample = workload.nextBody();
+  const [viaGateway, viaBare] = [await rpc(targets.gateway.url, targets.gateway.headers, sample), await rpc(targets.bare.url, targets.bare.headers, sample)];
+  if (JSON.stringify(viaGateway.structuredContent) !== JSON.stringify(viaBare.structuredContent)) throw new Error('the gateway and the bare server answered the same call differently');
+  const usageBefore = await usageRowsOf(ctx, ctx.users.load.id);
+  const warmups = { gateway: await warmUntilSteady(targets.gateway, ctx.clickhouse.pid, workload), bare: await warmUntilSteady(targets.bare, ctx.clickhouse.pid, workload) };
+  const levels = [];
+  let gatewayAnswered = warmups.gateway.answered;
+  for (const connections of ctx.options.concurrency) {
+    const level = await measureLevel(targets, connections, ctx, workload);
+    gatewayAnswered += level.gateway.answered;
+    levels.push(level);
+  }
+  const usageRows = (await waitForUsageRows(ctx, ctx.users.load.id, usageBefore + gatewayAnswered)) - usageBefore;
+  return { warmups, levels, gatewayAnswered, usageRows };
 }
 
 function comparisonRow(connections, { gateway, bare }) {
@@ -119,31 +133,59 @@ function comparisonRow(connections, { gateway, bare }) {
   ];
 }
 
+const failuresOf = ({ warmups, levels }) =>
+  levels.reduce((sum, { gateway, bare }) => sum + failureCount(gateway) + failureCount(bare) + gateway.warmupFailures + bare.warmupFailures, 0) + warmups.gateway.failures + warmups.bare.failures;
+
+const workloadText = ({ codes, pairs }) =>
+  `\`get_daily_bars\` of one of the ${codes} demo codes, chosen by Zipf (s = ${ZIPF_EXPONENT}, the first codes the most popular), over its last 5, 20 or 60 trading days ` +
+  `(one of the three at random): ${formatInt(pairs)} distinct (code, window) calls in a fixed sequence of ${formatInt(PLANNED_CALLS)}, the same for both servers. `;
+
+const roundsText = ({ warmups }, ctx) =>
+  `Each server was loaded until steady first (gateway ${warmups.gateway.seconds} s, bare ${warmups.bare.seconds} s); then per row ${ctx.options.rounds} rounds of ` +
+  `${ctx.options.warmupSeconds} s warm-up and ${ctx.options.durationSeconds} s measured, ABBA. `;
+
+const usageText = ({ usageRows, gatewayAnswered }, failures) =>
+  `Failed calls (warm-ups included): ${failures === 0 ? 'none' : `**${failures} — these figures are invalid**`}. ` +
+  `Usage recording: ${formatInt(usageRows)} rows for ${formatInt(gatewayAnswered)} answered gateway calls` +
+  `${usageRows >= gatewayAnswered ? ' (every answered call recorded; calls still under way when a run stopped are recorded too, but not counted as answered).' : ' — **rows missing**.'}`;
+
+const RESULT_COLUMNS = ['clients', 'server', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU µs/call', 'CPU cores: server / ClickHouse / load gen / other', 'ClickHouse selects/s / inserts/s', 'failed'];
+const RESULT_ALIGN = ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'];
+
+function renderPopularStocksUncached(data, ctx) {
+  const rows = data.levels.flatMap((level) => [resultRow(level.connections, 'gateway (cache off)', level.gateway), resultRow(level.connections, 'bare SDK', level.bare), ratioRow(level.connections, level)]);
+  return [
+    workloadText(data) +
+      'Gateway: the real app with its market cache off (`MARKET_CACHE_MAX_BYTES=0`), so both servers ask ClickHouse on every call and the difference is what the gateway adds (key check, metering, usage recording). ' +
+      roundsText(data, ctx),
+    table(RESULT_COLUMNS, rows, RESULT_ALIGN),
+    usageText(data, failuresOf(data)),
+  ].join('\n\n');
+}
+
 function renderPopularStocks(data, ctx) {
-  const { codes, pairs, warmups, levels, gatewayAnswered, usageRows, cache } = data;
-  const failures = levels.reduce((sum, { gateway, bare }) => sum + failureCount(gateway) + failureCount(bare) + gateway.warmupFailures + bare.warmupFailures, 0) + warmups.gateway.failures + warmups.bare.failures;
+  const { levels, cache } = data;
+  const failures = failuresOf(data);
   const looked = cache.hits + cache.shared + cache.misses;
   const rows = levels.flatMap((level) => [resultRow(level.connections, 'gateway (cache on)', level.gateway), resultRow(level.connections, 'bare SDK', level.bare), comparisonRow(level.connections, level)]);
   return [
-    `\`get_daily_bars\` of one of the ${codes} demo codes, chosen by Zipf (s = ${ZIPF_EXPONENT}, the first codes the most popular), over its last 5, 20 or 60 trading days ` +
-      `(one of the three at random): ${formatInt(pairs)} distinct (code, window) calls in a fixed sequence of ${formatInt(PLANNED_CALLS)}, the same for both servers. ` +
+    workloadText(data) +
       'Gateway: the real app with the market cache at its defaults (64 MiB, checks every 1000 ms), key check and usage recording. Bare: `bench/bare-mcp-server.mjs`, ' +
       'the same tool code with no cache, asking ClickHouse on every call. ' +
-      `Each server was loaded until steady first (gateway ${warmups.gateway.seconds} s, bare ${warmups.bare.seconds} s); then per row ${ctx.options.rounds} rounds of ` +
-      `${ctx.options.warmupSeconds} s warm-up and ${ctx.options.durationSeconds} s measured, ABBA. ClickHouse selects/s: its \`system.events\` SelectQuery over the measured window ` +
-      '(the gateway\'s include its change checks and usage writes).',
-    table(
-      ['clients', 'server', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU µs/call', 'CPU cores: server / ClickHouse / load gen / other', 'ClickHouse selects/s / inserts/s', 'failed'],
-      rows,
-      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-    ),
+      roundsText(data, ctx) +
+      'ClickHouse selects/s: its `system.events` SelectQuery over the measured window (the gateway\'s include its change checks and usage writes).',
+    table(RESULT_COLUMNS, rows, RESULT_ALIGN),
     `Cache over the whole section: ${formatInt(cache.hits)} hits, ${formatInt(cache.shared)} shared with an identical query under way, ${formatInt(cache.misses)} misses ` +
       `(${formatPercent((cache.hits + cache.shared) / looked)} answered without a query of their own); ${formatInt(cache.entries)} entries, ${formatNumber(cache.bytes / 1048576)} MiB at the end.`,
-    `Failed calls (warm-ups included): ${failures === 0 ? 'none' : `**${failures} — these figures are invalid**`}. ` +
-      `Usage recording: ${formatInt(usageRows)} rows for ${formatInt(gatewayAnswered)} answered gateway calls` +
-      `${usageRows >= gatewayAnswered ? ' (every answered call recorded; calls still under way when a run stopped are recorded too, but not counted as answered).' : ' — **rows missing**.'}`,
+    usageText(data, failures),
   ].join('\n\n');
 }
+
+export const popularStocksUncached = {
+  title: 'Popular-stocks workload, gateway (cache off) vs bare SDK server',
+  measure: measurePopularStocksUncached,
+  render: renderPopularStocksUncached,
+};
 
 export const popularStocks = {
   title: 'Market cache: popular-stocks workload, gateway (cache on) vs bare SDK server',

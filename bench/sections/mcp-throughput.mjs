@@ -5,7 +5,8 @@ import { combineRuns, failureCount, failureDetail, runLoad } from '../lib/load.m
 import { table } from '../lib/markdown.mjs';
 import { formatInt, formatNumber, formatPercent, formatSigned } from '../lib/stats.mjs';
 
-export const TARGET_RATIO = 0.8;
+/** Issue #21: the gateway with its cache off serves at least 90% of the bare server's calls/s. */
+export const TARGET_RATIO = 0.9;
 /** More CPU than this used by the rest of the machine during a measurement makes it suspect. */
 const DISTURBED_CORES = 0.1;
 
@@ -164,7 +165,7 @@ export function resultRow(connections, name, result) {
   ];
 }
 
-function ratioRow(connections, { gateway, bare }) {
+export function ratioRow(connections, { gateway, bare }) {
   const ratio = gateway.requestsPerSecond / bare.requestsPerSecond;
   const verdict = ratio >= TARGET_RATIO ? 'meets' : '**misses**';
   return [
