@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
 import { pollUntil } from '../scripts/lib/poll.mjs';
-import { stockBasicRows } from '../src/market-data/demo-data/demo-data.generator.js';
-import { rawClient, uniqueDatabaseName } from './support/clickhouse.js';
+import { uniqueDatabaseName } from './support/clickhouse.js';
 import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
+import { insertStockList } from './support/stock-list.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { countForKey, waitForCount } from './support/usage-log.js';
 
@@ -192,18 +192,10 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
     await createTablesWithStockList();
   });
 
-  /**
-   * The tests' calls read the stock list only: a gateway creates the tables and the list goes in
-   * alone, where seeding the whole demo market costs a server process this new about 10 s.
-   */
+  /** The tests' calls read the stock list only: a gateway creates the tables, and the list goes in alone. */
   const createTablesWithStockList = async () => {
     await (await startTestApp({ CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_DATABASE: database }, { keepDatabase: true })).stop();
-    const client = rawClient(database, clickhouse.url);
-    try {
-      await client.insert({ table: 'ods_stock_basic', values: stockBasicRows(new Date()), format: 'JSONEachRow' });
-    } finally {
-      await client.close();
-    }
+    await insertStockList(database, clickhouse.url);
   };
 
   afterAll(async () => {
