@@ -62,6 +62,26 @@ describe('Application (e2e)', () => {
     });
   });
 
+  describe('console', () => {
+    it("should serve the console's source map in development only", async () => {
+      const production = await startTestApp({ NODE_ENV: 'production' });
+      try {
+        const script = await production.rest.get('/console/console.js').expect(200);
+        expect(script.text).toContain('sourceMappingURL=console.js.map');
+        // Percent-encoded spellings too: the static server decodes the path before it finds the file.
+        for (const path of ['/console/console.js.map', '/console/console.js%2Emap', '/console/console.js%2emap', '/console/console.js.ma%70', '/console/console.css%2Emap']) {
+          const map = await production.rest.get(path).expect(404);
+          expect(map.text).toBe('');
+        }
+      } finally {
+        await production.stop();
+      }
+      // This file's app runs in development (NODE_ENV=test).
+      const map = await app.rest.get('/console/console.js.map').expect(200);
+      expect(JSON.parse(map.text).version).toBe(3);
+    });
+  });
+
   describe('logging', () => {
     it('should log one line per request with a request id and never a credential', async () => {
       const user = await registerAndLogin(app, 'logged@example.com');
@@ -88,28 +108,6 @@ describe('Process lifecycle (e2e)', () => {
     await expect(request(app.restUrl).get('/health')).rejects.toThrow(/ECONNREFUSED/);
     await expect(request(app.mcpUrl).post('/messages')).rejects.toThrow(/ECONNREFUSED/);
     await app.stop();
-  });
-
-  it("should serve the console's source map in development only", async () => {
-    const production = await startTestApp({ NODE_ENV: 'production' });
-    try {
-      const script = await production.rest.get('/console/console.js').expect(200);
-      expect(script.text).toContain('sourceMappingURL=console.js.map');
-      // Percent-encoded spellings too: the static server decodes the path before it finds the file.
-      for (const path of ['/console/console.js.map', '/console/console.js%2Emap', '/console/console.js%2emap', '/console/console.js.ma%70', '/console/console.css%2Emap']) {
-        const map = await production.rest.get(path).expect(404);
-        expect(map.text).toBe('');
-      }
-    } finally {
-      await production.stop();
-    }
-    const development = await startTestApp();
-    try {
-      const map = await development.rest.get('/console/console.js.map').expect(200);
-      expect(JSON.parse(map.text).version).toBe(3);
-    } finally {
-      await development.stop();
-    }
   });
 
   it('should refuse to start in production without CLICKHOUSE_URL or JWT_SECRET, naming them', () => {
