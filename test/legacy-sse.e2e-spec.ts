@@ -268,7 +268,8 @@ describe('Legacy HTTP+SSE: idle sessions are closed (e2e)', () => {
   let behind: AppBehindRelay;
 
   beforeAll(async () => {
-    ({ app, relay } = behind = await startAppBehindRelay({ DEMO_DATA: 'true', MCP_LEGACY_SSE_IDLE_SECONDS: '1', MCP_LEGACY_SSE_SESSIONS_PER_USER: '2' }));
+    // No demo data: the held call only has to wait for its query of ods_daily, and finds no rows.
+    ({ app, relay } = behind = await startAppBehindRelay({ MCP_LEGACY_SSE_IDLE_SECONDS: '1', MCP_LEGACY_SSE_SESSIONS_PER_USER: '2' }));
     user = await registerAndLogin(app);
   });
 

@@ -2,7 +2,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
+import { pollUntil } from '../scripts/lib/poll.mjs';
+import { uniqueDatabaseName } from './support/clickhouse.js';
 import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
+import { insertStockList } from './support/stock-list.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { countForKey, waitForCount } from './support/usage-log.js';
 
@@ -180,17 +183,31 @@ describe('Usage tracking (e2e)', () => {
 describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () => {
   let clickhouse: LocalClickHouse;
   let dir: string;
+  /** One database for these tests: each counts its own key's rows and reads its own process's counters. */
+  const database = uniqueDatabaseName('usage_outage');
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stock-mcp-usage-outage-'));
     clickhouse = await startLocalClickHouse({ dir });
+    await createTablesWithStockList();
   });
 
+  /** The tests' calls read the stock list only: a gateway creates the tables, and the list goes in alone. */
+  const createTablesWithStockList = async () => {
+    await (await startTestApp({ CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_DATABASE: database }, { keepDatabase: true })).stop();
+    await insertStockList(database, clickhouse.url);
+  };
+
   afterAll(async () => {
-    await clickhouse.stop();
+    await outage();
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /**
+   * Kills the server: to the gateway the same outage as a stop, and at once, where a SIGTERM'd
+   * ClickHouse 18.16 waits up to 8 s for the gateway's keep-alive connections to close.
+   */
+  const outage = () => clickhouse.stop('SIGKILL');
   const restartClickHouse = async () => {
     clickhouse = await startLocalClickHouse({ dir, httpPort: clickhouse.httpPort, tcpPort: clickhouse.tcpPort });
   };
@@ -199,7 +216,18 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
     if (clickhouse.child.exitCode !== null || clickhouse.child.signalCode !== null) await restartClickHouse();
   });
   /** Outage settings: quick retries, and a key cache that outlives the outage. */
-  const outageEnv = () => ({ ...FAST_FLUSH, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_REQUEST_TIMEOUT_MS: '1000', MCP_KEY_CACHE_TTL_SECONDS: '600', DEMO_DATA: 'true' });
+  const outageEnv = () => ({
+    ...FAST_FLUSH,
+    CLICKHOUSE_URL: clickhouse.url,
+    CLICKHOUSE_DATABASE: database,
+    CLICKHOUSE_REQUEST_TIMEOUT_MS: '1000',
+    MCP_KEY_CACHE_TTL_SECONDS: '600',
+  });
+  /** The writer's queue once empty: nothing more is on its way to the table, so a count read then is final. */
+  const queueDrained = async (app: TestApp) => {
+    const depth = await pollUntil(async () => (await app.rest.get('/health')).body.details.usage_writer.queue_depth, (n) => n === 0, { timeoutMs: 20_000, intervalMs: 100 });
+    expect(depth).toBe(0);
+  };
 
   it('should record every call made while ClickHouse was down, once, after it returns', async () => {
     const app = await startTestApp(outageEnv(), { keepDatabase: true });
@@ -207,7 +235,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
       const user = await registerAndLogin(app);
       const key = await createApiKey(app, user.jwt);
       await rawRpc(app, toolCall(1, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
-      await clickhouse.stop();
+      await outage();
       for (let id = 2; id <= 6; id++) {
         const response = await rawRpc(app, toolCall(id, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
         expect(response.body.result.isError).toBe(true);
@@ -219,7 +247,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
       expect({ writer, log: writer.queue_depth === 0 ? app.output() : '' }).toMatchObject({ writer: { queue_depth: writer.records_written === 1 ? 5 : 6, records_rejected: 0 }, log: '' });
       await restartClickHouse();
       expect(await waitForCount(app, key.key_id, 6, 30_000)).toBe(6);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await queueDrained(app);
       expect(await countForKey(app, key.key_id)).toBe(6);
     } finally {
       await app.stop();
@@ -227,7 +255,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
   });
 
   it('should write every acknowledged call of a burst before exiting on SIGTERM', async () => {
-    const env = { CLICKHOUSE_URL: clickhouse.url, USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_BATCH_SIZE: '100000', JWT_SECRET: 'sigterm-test-secret-long-enough-0123456789', DEMO_DATA: 'true' };
+    const env = { CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_DATABASE: database, USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_BATCH_SIZE: '100000', JWT_SECRET: 'sigterm-test-secret-long-enough-0123456789' };
     const app = await startTestApp(env, { keepDatabase: true });
     const user = await registerAndLogin(app);
     const key = await createApiKey(app, user.jwt);
@@ -236,7 +264,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
     // Nothing shipped yet (60 s interval, huge batch size): the records are only in the spool.
     expect(await countForKey(app, key.key_id)).toBe(0);
     expect(await app.signal('SIGTERM')).toBe(0);
-    const restarted = await startTestApp({ ...env, CLICKHOUSE_DATABASE: app.database });
+    const restarted = await startTestApp({ ...env, CLICKHOUSE_DATABASE: app.database }, { keepDatabase: true });
     try {
       expect(await countForKey(restarted, key.key_id)).toBe(40);
     } finally {
@@ -253,7 +281,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
     // One call while ClickHouse is up puts the key in the verifier's cache.
     await rawRpc(app, toolCall(0, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
     expect(await waitForCount(app, key.key_id, 1)).toBe(1);
-    await clickhouse.stop();
+    await outage();
     for (let id = 1; id <= 8; id++) {
       const response = await rawRpc(app, toolCall(id, 'get_trade_calendar', { start_date: '20251101', end_date: '20251130' }), key.api_key).expect(200);
       expect(response.body.result.isError).toBe(true);
@@ -265,7 +293,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
     const restarted = await startTestApp({ ...env, CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_DATABASE: app.database, USAGE_SPOOL_DIR: app.spoolDir }, { keepDatabase: true });
     try {
       expect(await waitForCount(restarted, key.key_id, 9)).toBe(9);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await queueDrained(restarted);
       expect(await countForKey(restarted, key.key_id)).toBe(9);
       expect((await restarted.rest.get('/health').expect(200)).body.details.usage_writer).toMatchObject({ queue_depth: 0, records_written: 8 });
       expect(readdirSync(app.spoolDir).filter((name) => name.endsWith('.spool'))).toEqual([]);
@@ -283,7 +311,7 @@ describe('Usage tracking through a ClickHouse outage and a SIGTERM (e2e)', () =>
       const before = await rawRpc(app, toolCall(0, 'search_stocks', { query: '000001' }), key.api_key).expect(200);
       expect(before.body.result.structuredContent.row_count).toBe(1);
       expect(await waitForCount(app, key.key_id, 1)).toBe(1);
-      await clickhouse.stop();
+      await outage();
       let acknowledged = 0;
       let refusal: { code: number; message: string } | undefined;
       for (let id = 1; refusal === undefined && id <= 1000; id++) {

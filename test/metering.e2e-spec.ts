@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, str } from '../src/clickhouse/sql.js';
-import { queryRows, rawClient } from './support/clickhouse.js';
+import { dropDatabase, queryRows, rawClient, uniqueDatabaseName } from './support/clickhouse.js';
 import { type CreatedKey, connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { SseStream } from './support/sse-stream.js';
@@ -47,11 +47,18 @@ async function recordsStored(app: TestApp, keyId: string): Promise<number> {
   }
 }
 
+/**
+ * One database for every gateway of this file, so the demo market is seeded once (seconds a start):
+ * each test meters its own user's keys, and a gateway's counters are read per key and per user.
+ */
+const database = uniqueDatabaseName('metering');
+afterAll(() => dropDatabase(database));
+
 describe('Metering: scopes, rate limits and quotas (e2e)', () => {
   const spoolDir = mkdtempSync(join(tmpdir(), 'stock-mcp-metering-spool-'));
   // Usage stays in the spool for a minute, so a kill -9 finds it there and not yet in ClickHouse.
   // One JWT secret for every start, so the user's token outlives restarts.
-  const env = { DEMO_DATA: 'true', USAGE_SPOOL_DIR: spoolDir, USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_BATCH_SIZE: '10000', JWT_SECRET: 'metering-e2e-secret-0123456789abcdef0123' };
+  const env = { DEMO_DATA: 'true', CLICKHOUSE_DATABASE: database, USAGE_SPOOL_DIR: spoolDir, USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_BATCH_SIZE: '10000', JWT_SECRET: 'metering-e2e-secret-0123456789abcdef0123' };
   let app: TestApp;
   let user: LoggedInUser;
 
@@ -67,7 +74,7 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
 
   const restart = async (how: 'SIGTERM' | 'SIGKILL') => {
     await app.signal(how);
-    app = await startTestApp({ ...env, CLICKHOUSE_DATABASE: app.database }, { keepDatabase: true });
+    app = await startTestApp(env, { keepDatabase: true });
   };
 
   it('shows a key scoped to one tool only that tool, and refuses and records a call of another', async () => {
@@ -268,13 +275,13 @@ describe('Metering: scopes, rate limits and quotas (e2e)', () => {
 });
 
 describe('Quota counters of two instances on one database (e2e)', () => {
-  const env = { DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50', QUOTA_REFRESH_SECONDS: '1', JWT_SECRET: 'metering-e2e-secret-0123456789abcdef0123' };
+  const env = { DEMO_DATA: 'true', CLICKHOUSE_DATABASE: database, USAGE_FLUSH_INTERVAL_MS: '50', QUOTA_REFRESH_SECONDS: '1', JWT_SECRET: 'metering-e2e-secret-0123456789abcdef0123' };
   let first: TestApp;
   let second: TestApp;
 
   beforeAll(async () => {
-    first = await startTestApp(env);
-    second = await startTestApp({ ...env, CLICKHOUSE_DATABASE: first.database }, { keepDatabase: true });
+    first = await startTestApp(env, { keepDatabase: true });
+    second = await startTestApp(env, { keepDatabase: true });
   });
 
   afterAll(async () => {
@@ -305,7 +312,7 @@ describe('Metering defaults from configuration (e2e)', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ DEMO_DATA: 'true', QUOTA_KEY_RECORDS_PER_DAY: '50', QUOTA_USER_CALLS_PER_DAY: '3' });
+    app = await startTestApp({ DEMO_DATA: 'true', CLICKHOUSE_DATABASE: database, QUOTA_KEY_RECORDS_PER_DAY: '50', QUOTA_USER_CALLS_PER_DAY: '3' }, { keepDatabase: true });
   });
 
   afterAll(() => app.stop());

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { insertStockList } from './support/stock-list.js';
 import { type LoggedInUser, type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 
 const SKILL = readFileSync(resolve(import.meta.dirname, '../skills/mcp-api-key-auth/SKILL.md'), 'utf8');
@@ -23,7 +24,9 @@ describe('The Claude Code skill (skills/mcp-api-key-auth/SKILL.md) against a run
   let user: LoggedInUser;
 
   beforeAll(async () => {
-    app = await startTestApp({ DEMO_DATA: 'true', USAGE_FLUSH_INTERVAL_MS: '50' });
+    app = await startTestApp({ USAGE_FLUSH_INTERVAL_MS: '50' });
+    // The skill's one tool call searches the stock list: no need to seed the whole demo market.
+    await insertStockList(app.database);
     user = await registerAndLogin(app);
   });
 

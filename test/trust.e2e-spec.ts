@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { queryRows, rawClient } from './support/clickhouse.js';
+import { dropDatabase, queryRows, rawClient, uniqueDatabaseName } from './support/clickhouse.js';
 import { type AppBehindRelay, type ClickHouseRelay, DAILY_BARS_QUERY, startAppBehindRelay } from './support/clickhouse-relay.js';
 import { connectSdkClient, createApiKey, rawRpc } from './support/mcp.js';
 import { SseStream } from './support/sse-stream.js';
@@ -50,6 +50,11 @@ async function usageRows(app: TestApp): Promise<number> {
     await client.close();
   }
 }
+
+/** The database of this file's gateways that read market data: the demo market is seeded once (seconds a start). */
+const marketDatabase = uniqueDatabaseName('trust_market');
+const withMarket = { DEMO_DATA: 'true', CLICKHOUSE_DATABASE: marketDatabase };
+afterAll(() => dropDatabase(marketDatabase));
 
 describe('Trust: the MCP port has one door (e2e)', () => {
   let app: TestApp;
@@ -308,7 +313,7 @@ describe('Trust: one key cannot take every query slot (e2e)', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ MCP_CALLS_PER_KEY: '1', DEMO_DATA: 'true' });
+    app = await startTestApp({ MCP_CALLS_PER_KEY: '1', ...withMarket }, { keepDatabase: true });
   });
 
   afterAll(async () => {
@@ -340,7 +345,7 @@ describe('Trust: one user cannot take every query slot with many keys (e2e)', ()
   let behind: AppBehindRelay;
 
   beforeAll(async () => {
-    ({ app, relay } = behind = await startAppBehindRelay({ MCP_CONCURRENT_CALLS_PER_USER: '2', DEMO_DATA: 'true', METRICS_TOKEN }));
+    ({ app, relay } = behind = await startAppBehindRelay({ MCP_CONCURRENT_CALLS_PER_USER: '2', ...withMarket, METRICS_TOKEN }));
   });
 
   afterAll(() => behind.stop());

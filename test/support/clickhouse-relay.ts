@@ -101,7 +101,7 @@ export interface AppBehindRelay {
 
 export async function startAppBehindRelay(env: Record<string, string>): Promise<AppBehindRelay> {
   const relay = await ClickHouseRelay.start();
-  const app = await startTestApp({ MARKET_CACHE_MAX_BYTES: '0', ...env, CLICKHOUSE_URL: relay.url });
+  const app = await startTestApp({ MARKET_CACHE_MAX_BYTES: '0', ...env, CLICKHOUSE_URL: relay.url }, { viaSharedClickHouse: true });
   const stop = async () => {
     try {
       await app.stop();

@@ -8,6 +8,7 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { startAppProcess } from '../../scripts/lib/app-process.mjs';
 import { pollUntil } from '../../scripts/lib/poll.mjs';
 import { clickHouseUrl, dropDatabase, uniqueDatabaseName } from './clickhouse.js';
+import { copyDemoMarket } from './demo-market.js';
 
 export interface TestApp {
   database: string;
@@ -35,6 +36,8 @@ interface StartOptions {
   /** Another entry point than dist/main.js (see clock-app.mjs), with an IPC channel when `ipc`. */
   main?: string;
   ipc?: boolean;
+  /** env.CLICKHOUSE_URL leads to the shared test ClickHouse (a relay to it), so DEMO_DATA may be copied there. */
+  viaSharedClickHouse?: boolean;
 }
 
 /** Starts the built app (dist/main.js) as a real process on free ports with a database of its own. */
@@ -44,6 +47,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
   // Of a list of replicas, the last: the tests that list several put a live one last.
   const liveClickhouseUrl = clickhouseUrl.split(',').at(-1) ?? clickhouseUrl;
   const spoolDir = env.USAGE_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), 'stock-mcp-spool-'));
+  // An injected clock's demo data ends on its own day; a private server has no template.
+  if (env.DEMO_DATA === 'true' && !env.TEST_CLOCK_START && (env.CLICKHOUSE_URL === undefined || options.viaSharedClickHouse)) await copyDemoMarket(database);
   const app = await startAppProcess(
     {
       PATH: process.env.PATH,
@@ -55,7 +60,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: St
       LOG_LEVEL: 'info',
       // The suites read the usage queue's counters from /health.
       HEALTH_DETAILS: 'true',
-      // Seeding costs a second or two per start; suites that read market data turn it on.
+      // Seeding costs seconds per start; suites that read market data turn it on (and get the run's copy, see demo-market.ts).
       DEMO_DATA: 'false',
       // The original service's name for the secret may stand in for it.
       ...(env.JWT_SECRET_KEY ? {} : { JWT_SECRET: randomBytes(32).toString('hex') }),
