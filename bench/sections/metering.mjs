@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { hasRedisServer, startRedis } from '../../scripts/lib/local-redis.mjs';
 import { appClickHouse, importDist } from '../lib/dist.mjs';
 import { table } from '../lib/markdown.mjs';
-import { formatInt, formatNumber, microseconds } from '../lib/stats.mjs';
+import { Sample, formatInt, formatNumber, microseconds, summarize } from '../lib/stats.mjs';
 
 const ITERATIONS = 200_000;
 /** High enough never to refuse: the bench measures the checks, not refusals. */
@@ -48,9 +48,13 @@ async function timeMeteredCalls(ctx, parts, extraEnv, iterations) {
     await metering.countKeyUser(key);
     const counterRead = performance.now() - readStarted;
 
+    // What a call waits for: its admission (the settlement is not awaited).
+    let admissions = new Sample();
     const oneCall = async () => {
       if (parts.scopeRefusal(key.policy, tool)) throw new Error('the bench key was refused');
+      const admitting = process.hrtime.bigint();
       const call = await metering.admitCall(key, tool.maxRows);
+      admissions.push(Number(process.hrtime.bigint() - admitting) / 1000);
       const record = { id: randomUUID(), user_id: userId, api_key_id: key.keyId, record_count: 20, created_at: Math.floor(Date.now() / 1000) };
       metering.spooled(record);
       call.settle(record);
@@ -58,6 +62,7 @@ async function timeMeteredCalls(ctx, parts, extraEnv, iterations) {
     };
     await microseconds(Math.min(20_000, iterations), oneCall); // JIT warm-up
     const scriptsBefore = await redisScriptRuns(config);
+    admissions = new Sample();
     const checked = await microseconds(iterations, oneCall);
     const scriptsAfter = await redisScriptRuns(config);
     const probe = await metering.admitCall(key, tool.maxRows);
@@ -65,9 +70,20 @@ async function timeMeteredCalls(ctx, parts, extraEnv, iterations) {
     probe.end();
     metering.onModuleDestroy();
     const redisScriptsPerCall = scriptsBefore === undefined ? undefined : (scriptsAfter - scriptsBefore) / iterations;
-    return { checked, counterRead, rules, redisScriptsPerCall };
+    return { checked, admission: summarize(admissions.values), counterRead, rules, redisScriptsPerCall };
   } finally {
     await clickhouse.onApplicationShutdown();
+  }
+}
+
+/** A bare PING's round trip to the same Redis from this process: the floor under any command. */
+async function pingRoundTrip(url) {
+  const redis = new Redis(url);
+  try {
+    await microseconds(2_000, () => redis.ping());
+    return await microseconds(SHARED_ITERATIONS, () => redis.ping());
+  } finally {
+    redis.disconnect();
   }
 }
 
@@ -90,7 +106,7 @@ export async function measureMetering(ctx) {
   const redis = await startRedis({ dir: join(ctx.scratchDir, 'redis') });
   try {
     const shared = await timeMeteredCalls(ctx, parts, { METERING_REDIS_URL: redis.url }, SHARED_ITERATIONS);
-    return { ...local, shared: shared.checked, redisScriptsPerCall: shared.redisScriptsPerCall };
+    return { ...local, shared: shared.checked, sharedAdmission: shared.admission, redisScriptsPerCall: shared.redisScriptsPerCall, ping: await pingRoundTrip(redis.url) };
   } finally {
     await redis.stop();
   }
@@ -106,13 +122,16 @@ export function renderMetering(data) {
       [
         ['policy + quota checks, cached key', formatNumber(data.checked.p50), formatNumber(data.checked.p99), formatNumber(data.checked.mean), formatInt(data.checked.n)],
         ...(data.shared
-          ? [['the same with shared counters (METERING_REDIS_URL, a private redis-server on loopback)', formatNumber(data.shared.p50), formatNumber(data.shared.p99), formatNumber(data.shared.mean), formatInt(data.shared.n)]]
+          ? [
+              ['the same with shared counters (METERING_REDIS_URL, a private redis-server on loopback)', formatNumber(data.shared.p50), formatNumber(data.shared.p99), formatNumber(data.shared.mean), formatInt(data.shared.n)],
+              ['… of which the admission, what the call waits for', formatNumber(data.sharedAdmission.p50), formatNumber(data.sharedAdmission.p99), formatNumber(data.sharedAdmission.mean), formatInt(data.sharedAdmission.n)],
+            ]
           : []),
       ],
       ['l', 'r', 'r', 'r', 'r'],
     ),
     data.shared
-      ? `With shared counters a call makes two Redis round trips, each one Lua script: its admission (rate limit, quotas and the hold) and its settlement (the count and the release, not awaited: the next call's admission runs after it on the connection). Measured: ${formatNumber(data.redisScriptsPerCall)} scripts (EVALSHA) per call, from Redis's INFO commandstats over the loop. The figure is their latency on loopback, not CPU; target p50 ≤ 150 µs.`
+      ? `With shared counters a call makes two Redis round trips, each one Lua script: its admission (rate limit, quotas and the hold) and its settlement (the count and the release, not awaited: the next call's admission runs after it on the connection). Measured: ${formatNumber(data.redisScriptsPerCall)} scripts (EVALSHA) per call, from Redis's INFO commandstats over the loop. The figures are latency on loopback, not CPU (target p50 ≤ 150 µs); a bare PING's round trip from the same process takes ${formatNumber(data.ping.p50)} µs p50 (${formatNumber(data.ping.p99)} µs p99) here.`
       : 'Shared counters not measured: no `redis-server` on this machine (scripts/ensure-cluster-tools.sh installs it).',
     `Reading a user's counters from \`mcp_tool_usage_log\` (once, when their key is verified): ${formatNumber(data.counterRead)} ms.`,
   ].join('\n\n');

@@ -26,11 +26,16 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       req.resume();
       reject(tooLarge(limit));
     };
+    // A client that hangs up mid-body: settle, so nothing waits for an 'end' that never comes. Removed
+    // once the body is complete: every request closes, and an Error (with its stack) costs ~20 µs.
+    const onClose = () => reject(new Error('the client closed the connection before the body was complete'));
     req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('end', () => {
+      req.off('close', onClose);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     req.once('error', reject);
-    // A client that hangs up mid-body: settle, so nothing waits for an 'end' that never comes.
-    req.once('close', () => reject(new Error('the client closed the connection before the body was complete')));
+    req.once('close', onClose);
   });
 }
 
