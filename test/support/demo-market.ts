@@ -1,3 +1,4 @@
+import { ident, sql, str } from '../../src/clickhouse/sql.js';
 import { queryRows, rawClient } from './clickhouse.js';
 
 /**
@@ -16,14 +17,15 @@ export async function copyDemoMarket(database: string): Promise<void> {
   try {
     const [state] = await queryRows<{ exists: number; newest: string }>(
       client,
-      `SELECT (SELECT count() FROM system.databases WHERE name = '${database}') AS exists, (SELECT toString(max(cal_date)) FROM \`${template}\`.ods_trade_calendar) AS newest`,
+      sql`SELECT (SELECT count() FROM system.databases WHERE name = ${str(database)}) AS exists, (SELECT toString(max(cal_date)) FROM ${ident(template)}.ods_trade_calendar) AS newest`.text,
     );
     if (Number(state.exists) > 0 || state.newest !== new Date().toISOString().slice(0, 10)) return;
-    const tables = await queryRows<{ name: string }>(client, `SELECT name FROM system.tables WHERE database = '${template}' AND substring(name, 1, 4) = 'ods_'`);
-    await client.command({ query: `CREATE DATABASE \`${database}\`` });
+    const tables = await queryRows<{ name: string }>(client, sql`SELECT name FROM system.tables WHERE database = ${str(template)} AND substring(name, 1, 4) = 'ods_'`.text);
+    await client.command({ query: sql`CREATE DATABASE ${ident(database)}`.text });
     for (const { name } of tables) {
-      await client.command({ query: `CREATE TABLE \`${database}\`.\`${name}\` AS \`${template}\`.\`${name}\`` });
-      await client.command({ query: `INSERT INTO \`${database}\`.\`${name}\` SELECT * FROM \`${template}\`.\`${name}\`` });
+      const [copy, original] = [sql`${ident(database)}.${ident(name)}`, sql`${ident(template)}.${ident(name)}`];
+      await client.command({ query: sql`CREATE TABLE ${copy} AS ${original}`.text });
+      await client.command({ query: sql`INSERT INTO ${copy} SELECT * FROM ${original}`.text });
     }
   } finally {
     await client.close();
