@@ -182,7 +182,7 @@ export class McpGatewayService {
     const tool = this.registry.get(name);
     const { outcome, admitted } = await this.callsPerKey.run(owner.keyId, () =>
       this.callsPerUser.run(owner.userId, async () => {
-        // Admitted right before the call runs, so its record falls in the period it was admitted in.
+        // A lone call was admitted at the door; a call of a batch is admitted here, right before it runs.
         const call = admittedAtDoor ?? (await this.metering.admitCall(owner, tool?.maxRows ?? 0));
         try {
           const result = await this.usage.intercept(owner, name, args, () => this.runInScope(owner, tool, name, args, call), (record) => call.settle(record));

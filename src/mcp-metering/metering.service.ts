@@ -15,7 +15,7 @@ import { RateLimitedError } from './rate-limited.error.js';
 import { RateLimiter } from './rate-limiter.js';
 import { type CellSeed, type Hold, SharedCounters, type SharedRule } from './shared-counters.js';
 import { UsageCountsRepository } from './usage-counts.repository.js';
-import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type Metric, type SubjectKind, UsageLedger } from './usage-ledger.js';
+import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type Metric, type SubjectKind, type Tally, UsageLedger } from './usage-ledger.js';
 
 /** A verified key as metering needs it. */
 export interface MeteredKey {
@@ -79,6 +79,8 @@ const CELL_GRACE_MS = 86_400_000;
 const LIFETIME_CELL_MS = 30 * 86_400_000;
 
 const callOf = (record: UsageRecord): CountedCall => ({ userId: record.user_id, keyId: record.api_key_id, recordCount: record.record_count, createdAt: record.created_at });
+/** What a recorded call adds to its cells; `sign` -1 takes back a record never stored. */
+const tallyOf = (call: CountedCall, sign: 1 | -1 = 1): Tally => ({ calls: sign, records: sign * call.recordCount });
 
 /**
  * Rate limits and quotas. Rate limits are per key and per process (RateLimiter). Quotas count the
@@ -197,7 +199,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   async admitCall(key: MeteredKey, wantedRecords: number): Promise<MeteredCall> {
     const rules = this.rulesFor(key);
     const callsPerMinute = this.callsPerMinute(key);
-    if (rules.length === 0 && callsPerMinute <= 0) return this.shared ? this.admitted(undefined, [], [], this.periods(), (record) => record && this.chargeShared(record)) : UNMETERED;
+    if (rules.length === 0 && callsPerMinute <= 0) return this.shared ? this.admitted(undefined, [], [], this.periods(), (record) => record && this.chargeShared(callOf(record))) : UNMETERED;
     // Read when the key was verified; again only if the user was pushed out of the held users since
     // (more active users than MCP_KEY_CACHE_MAX_ENTRIES), so a call is never judged on partial counts.
     if (rules.length > 0 && !this.holdsCountsFor(key)) await this.countKeyUser(key);
@@ -220,7 +222,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
         const release = this.ledger.reserve(rules.map((rule) => rule.counter), periods, { calls: 1, records });
         return this.admitted(limited ? records : undefined, rules, verdict.used, periods, (record) => {
           release();
-          if (record) this.chargeShared(record);
+          if (record) this.chargeShared(callOf(record));
         });
       }
       await this.ledger.nextRelease();
@@ -275,7 +277,8 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
       if (hold.cells.length > 0) void shared.release(hold);
       return;
     }
-    void shared.settle(cellsOfCall(callOf(record)), { calls: 1, records: record.record_count }, hold);
+    const call = callOf(record);
+    void shared.settle(cellsOfCall(call), tallyOf(call), hold);
   }
 
   /**
@@ -306,7 +309,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   dropped(record: UsageRecord): void {
     const call = callOf(record);
     this.ledger.drop(call);
-    if (this.shared?.ready) void this.shared.settle(cellsOfCall(call), { calls: -1, records: -call.recordCount });
+    this.chargeShared(call, -1);
   }
 
   /**
@@ -346,11 +349,11 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   }
 
   /**
-   * Counts a recorded call in Redis, paused or not: no call waits for it. One that fails is
+   * Counts a recorded call in Redis (or takes a dropped one back, `sign` -1), paused or not: no call waits for it. One that fails is
    * missing from Redis until ClickHouse stores the record and a refresh raises the counter.
    */
-  private chargeShared(record: UsageRecord): void {
-    if (this.shared?.ready) void this.shared.settle(cellsOfCall(callOf(record)), { calls: 1, records: record.record_count });
+  private chargeShared(call: CountedCall, sign: 1 | -1 = 1): void {
+    if (this.shared?.ready) void this.shared.settle(cellsOfCall(call), tallyOf(call, sign));
   }
 
   /** `viaShared` when Redis answers; `locally` when there is none, it does not answer, or it fails. */
