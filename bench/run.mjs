@@ -37,6 +37,7 @@ function readOptions() {
       rows: { type: 'string', default: '10000000' },
       requests: { type: 'string', default: '30' },
       profile: { type: 'boolean', default: false },
+      'profile-clients': { type: 'string', default: '16' },
       only: { type: 'string' },
       out: { type: 'string' },
     },
@@ -49,6 +50,7 @@ function readOptions() {
     rows: Number(values.rows),
     queryRequests: Number(values.requests),
     profile: values.profile,
+    profileClients: Number(values['profile-clients']),
     only: values.only?.split(','),
     // A run of some sections only does not replace the full report.
     out: resolve(values.out ?? (values.only ? join(workDir, 'partial-results.md') : join(benchDir, 'results.md'))),

@@ -7,7 +7,6 @@ import { table } from '../lib/markdown.mjs';
 import { formatInt, formatNumber, formatSigned } from '../lib/stats.mjs';
 import { assertAnswersCorrectly, loadTarget, targetsFor, warmUntilSteady } from './mcp-throughput.mjs';
 
-const PROFILED_CONNECTIONS = 16;
 const TOP_OWNERS = 18;
 const TOP_FUNCTIONS = 15;
 
@@ -18,7 +17,7 @@ async function profileRun(name, target, ctx) {
   await assertAnswersCorrectly(name, target);
   await warmUntilSteady(target, ctx.clickhouse.pid);
   const fromUs = monotonicUs();
-  const run = await loadTarget(target, { connections: PROFILED_CONNECTIONS, clickhousePid: ctx.clickhouse.pid, seconds: ctx.options.durationSeconds });
+  const run = await loadTarget(target, { connections: ctx.options.profileClients, clickhousePid: ctx.clickhouse.pid, seconds: ctx.options.durationSeconds });
   if (failureCount(run) > 0) throw new Error(`${name}: ${failureCount(run)} failed calls while profiling`);
   return { run, window: { fromUs, toUs: monotonicUs() } };
 }
@@ -29,7 +28,7 @@ export async function measureGatewayProfile(ctx) {
   const dir = join(ctx.workDir, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   const cpuProf = (name) => {
     mkdirSync(join(dir, name), { recursive: true });
-    return ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`];
+    return ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${join(dir, name)}`];
   };
   const gateway = await ctx.startGateway({ nodeArgs: cpuProf('gateway'), spoolDir: join(ctx.scratchDir, 'spool-profiled') });
   const bare = await ctx.startBare({ nodeArgs: cpuProf('bare') }).catch(async (error) => {
@@ -49,7 +48,7 @@ export async function measureGatewayProfile(ctx) {
     const { run, window } = runs[name];
     summaries[name] = { ...summarizeProfile(profileIn(join(dir, name)), { ...window, appDirs }), calls: run.ok, requestsPerSecond: run.requestsPerSecond };
   }
-  return { dir: relative(ctx.root, dir), summaries };
+  return { dir: relative(ctx.root, dir), summaries, clients: ctx.options.profileClients };
 }
 
 const perCall = (us, summary) => us / summary.calls;
@@ -71,12 +70,12 @@ function compare(gatewayEntries, bareEntries, summaries, { sortBy, limit }) {
 
 const costRow = ([key, g, b, difference]) => [key, formatNumber(g), formatNumber(b), formatSigned(difference)];
 
-export function renderGatewayProfile({ dir, summaries }) {
+export function renderGatewayProfile({ dir, summaries, clients }) {
   const { gateway, bare } = summaries;
   const header = (what) => [what, 'gateway µs/call', 'bare µs/call', 'difference'];
   const total = ['**all busy CPU (main thread)**', perCall(gateway.busyUs, gateway), perCall(bare.busyUs, bare), perCall(gateway.busyUs, gateway) - perCall(bare.busyUs, bare)];
   return [
-    `\`node --cpu-prof\` on fresh instances of both servers at ${PROFILED_CONNECTIONS} clients, warmed until steady; only samples inside the measured window count. ` +
+    `\`node --cpu-prof\` (a sample every 250 µs) on fresh instances of both servers at ${clients} client${clients === 1 ? '' : 's'}, warmed until steady; only samples inside the measured window count. ` +
       `Profiling slows both (gateway ${formatInt(gateway.requestsPerSecond)} calls/s, bare ${formatInt(bare.requestsPerSecond)} calls/s here). ` +
       'Self time per answered call. `app: <folder>` is src/, `node: <module>` is Node\'s own JavaScript, ' +
       `V8/native are builtins and syscalls. The profiles are in \`${dir}\` (Chrome DevTools or speedscope open them).`,

@@ -69,8 +69,8 @@ async function timeMeteredCalls(ctx, parts, extraEnv, iterations) {
     const rules = probe.quotasAfter(0).length;
     probe.end();
     metering.onModuleDestroy();
-    const redisScriptsPerCall = scriptsBefore === undefined ? undefined : (scriptsAfter - scriptsBefore) / iterations;
-    return { checked, admission: summarize(admissions.values), counterRead, rules, redisScriptsPerCall };
+    const redisScripts = scriptsBefore && { perCall: (scriptsAfter.calls - scriptsBefore.calls) / iterations, usecEach: (scriptsAfter.usec - scriptsBefore.usec) / (scriptsAfter.calls - scriptsBefore.calls) };
+    return { checked, admission: summarize(admissions.values), counterRead, rules, redisScripts };
   } finally {
     await clickhouse.onApplicationShutdown();
   }
@@ -87,13 +87,14 @@ async function pingRoundTrip(url) {
   }
 }
 
-/** Scripts the metering Redis has run so far (EVALSHA in INFO commandstats); undefined without one. */
+/** Scripts the metering Redis has run so far and the µs it spent in them (EVALSHA in INFO commandstats); undefined without one. */
 async function redisScriptRuns(config) {
   if (!config.metering.redis) return undefined;
   const redis = new Redis(config.metering.redis.url);
   try {
     const stats = await redis.info('commandstats');
-    return Number(/^cmdstat_evalsha:calls=(\d+)/m.exec(stats)?.[1] ?? 0);
+    const [, calls = '0', usec = '0'] = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(stats) ?? [];
+    return { calls: Number(calls), usec: Number(usec) };
   } finally {
     redis.disconnect();
   }
@@ -106,7 +107,7 @@ export async function measureMetering(ctx) {
   const redis = await startRedis({ dir: join(ctx.scratchDir, 'redis') });
   try {
     const shared = await timeMeteredCalls(ctx, parts, { METERING_REDIS_URL: redis.url }, SHARED_ITERATIONS);
-    return { ...local, shared: shared.checked, sharedAdmission: shared.admission, redisScriptsPerCall: shared.redisScriptsPerCall, ping: await pingRoundTrip(redis.url) };
+    return { ...local, shared: shared.checked, sharedAdmission: shared.admission, redisScripts: shared.redisScripts, ping: await pingRoundTrip(redis.url) };
   } finally {
     await redis.stop();
   }
@@ -131,7 +132,7 @@ export function renderMetering(data) {
       ['l', 'r', 'r', 'r', 'r'],
     ),
     data.shared
-      ? `With shared counters a call makes two Redis round trips, each one Lua script: its admission (rate limit, quotas and the hold) and its settlement (the count and the release, not awaited: the next call's admission runs after it on the connection). Measured: ${formatNumber(data.redisScriptsPerCall)} scripts (EVALSHA) per call, from Redis's INFO commandstats over the loop. The figures are latency on loopback, not CPU (target p50 ≤ 150 µs); a bare PING's round trip from the same process takes ${formatNumber(data.ping.p50)} µs p50 (${formatNumber(data.ping.p99)} µs p99) here.`
+      ? `With shared counters a call makes two Redis round trips, each one Lua script: its admission (rate limit, quotas and the hold) and its settlement (the count and the release, not awaited: the next call's admission runs after it on the connection). Measured: ${formatNumber(data.redisScripts.perCall)} scripts (EVALSHA) per call, from Redis's INFO commandstats over the loop, each ${formatNumber(data.redisScripts.usecEach)} µs inside Redis on average. The figures are latency on loopback, not CPU (target p50 ≤ 150 µs); a bare PING's round trip from the same process takes ${formatNumber(data.ping.p50)} µs p50 (${formatNumber(data.ping.p99)} µs p99) here.`
       : 'Shared counters not measured: no `redis-server` on this machine (scripts/ensure-cluster-tools.sh installs it).',
     `Reading a user's counters from \`mcp_tool_usage_log\` (once, when their key is verified): ${formatNumber(data.counterRead)} ms.`,
   ].join('\n\n');
