@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSpoolSegment, encodeSpoolLine } from './spool-format.js';
@@ -16,6 +16,7 @@ const usageRecord = (n: number): UsageRecord =>
   });
 
 const segmentFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.spool')).sort();
+const linesBytes = (records: UsageRecord[]) => Buffer.byteLength(records.map(encodeSpoolLine).join(''));
 
 describe(UsageSpool.name, () => {
   let dir: string;
@@ -82,6 +83,33 @@ describe(UsageSpool.name, () => {
     expect(segmentFiles(dir)).toEqual(['usage-000000000001.spool', 'usage-000000000002.spool', 'usage-000000000003.spool']);
     expect(await spool.read(spool.oldestSealed()!)).toEqual([0, 1, 2].map(usageRecord));
     expect(spool.activeRecords()).toBe(1);
+    // A sealed file holds its lines and nothing after them (the zeros written ahead are cut off).
+    expect(statSync(join(dir, 'usage-000000000001.spool')).size).toBe(linesBytes([0, 1, 2].map(usageRecord)));
+  });
+
+  it('should recover a segment a crash left open: its records, not the zeros written ahead of them, and a torn record among those zeros', async () => {
+    const live = await openSpool();
+    for (let n = 0; n < 5; n++) await live.append(usageRecord(n));
+    const [file] = segmentFiles(dir);
+    const acknowledged = linesBytes([0, 1, 2, 3, 4].map(usageRecord));
+    expect(statSync(join(dir, file)).size).toBeGreaterThan(acknowledged);
+    // What a crash of the live process leaves: its open segment, half of a sixth write, a stale lock.
+    const crashed = mkdtempSync(join(tmpdir(), 'usage-spool-spec-'));
+    try {
+      copyFileSync(join(dir, file), join(crashed, file));
+      const segment = openSync(join(crashed, file), 'r+');
+      writeSync(segment, encodeSpoolLine(usageRecord(5)).slice(0, 40), acknowledged);
+      closeSync(segment);
+      writeFileSync(join(crashed, 'spool.lock'), '999999999');
+
+      const recovered = new UsageSpool({ dir: crashed, maxBytes: 1 << 20, segmentRecords: 1000 });
+      expect(await recovered.open()).toEqual({ segments: 1, records: 5, skipped: 1 });
+      expect(await recovered.read(recovered.oldestSealed()!)).toEqual([0, 1, 2, 3, 4].map(usageRecord));
+      expect(recovered.status().bytes).toBe(acknowledged + 40);
+      await recovered.close();
+    } finally {
+      rmSync(crashed, { recursive: true, force: true });
+    }
   });
 
   it('should recover what an earlier process left, skipping a torn last record but none before it', async () => {

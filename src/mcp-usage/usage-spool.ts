@@ -28,6 +28,8 @@ interface ActiveSegment {
   segment: SpoolSegment;
   file: FileHandle;
   openedAt: number;
+  /** The file's length: its records, then zeros (see SEGMENT_EXTENT_BYTES). */
+  extent: number;
 }
 
 export interface SpoolSettings {
@@ -60,6 +62,13 @@ interface PendingAppend {
 
 /** A new segment, created exclusively, whose writes are synchronized to disk (O_DSYNC). */
 const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
+
+/**
+ * The active segment's file is made this much longer than its records ahead of time (sparse: no
+ * disk blocks until written). A synchronized write that does not change the file's size skips a
+ * journal commit of its inode: on ext4 here that is about 70 µs of the 260 µs a lone call waits.
+ */
+const SEGMENT_EXTENT_BYTES = 1 << 20;
 
 /**
  * The durable half of the usage pipeline: an append-only spool of segment files on local disk.
@@ -151,7 +160,7 @@ export class UsageSpool {
   }
 
   async read(segment: SpoolSegment): Promise<UsageRecord[]> {
-    const { records, skipped } = decodeSpoolSegment(await readFile(segment.path, 'utf8'));
+    const { records, skipped } = decodeSpoolSegment((await readSegment(segment.path)).text);
     if (segment.skipped === undefined) {
       segment.skipped = skipped;
       this.skippedTotal += skipped;
@@ -227,12 +236,14 @@ export class UsageSpool {
   }
 
   private async writeGroup(text: string, records: number): Promise<void> {
-    const { segment, file } = this.active ?? (await this.openSegment());
+    const active = this.active ?? (await this.openSegment());
+    const { segment, file } = active;
     const buffer = Buffer.from(text);
     try {
+      await this.extendAhead(active, buffer.length);
       // The segment is opened with O_DSYNC: the write returns once its data is on disk, as write +
       // fdatasync would, in one system call (one trip to libuv's thread pool, not two).
-      const { bytesWritten } = await file.write(buffer);
+      const { bytesWritten } = await file.write(buffer, 0, buffer.length, segment.bytes);
       // A full disk or a file-size limit can write part of the group without an error.
       if (bytesWritten !== buffer.length) throw new Error(`short write to the usage spool: ${bytesWritten} of ${buffer.length} bytes`);
       this.fsyncs++;
@@ -258,8 +269,17 @@ export class UsageSpool {
       await rm(path, { force: true });
       throw error;
     });
-    this.active = { segment: { seq, path, records: 0, bytes: 0, firstAt: Date.now() }, file, openedAt: performance.now() };
+    this.active = { segment: { seq, path, records: 0, bytes: 0, firstAt: Date.now() }, file, openedAt: performance.now(), extent: 0 };
     return this.active;
+  }
+
+  /** Lengthens the active file before a write would pass its end, so that writes rarely change its size. */
+  private async extendAhead(active: ActiveSegment, bytes: number): Promise<void> {
+    const end = active.segment.bytes + bytes;
+    if (end <= active.extent) return;
+    const extent = end + SEGMENT_EXTENT_BYTES;
+    await active.file.truncate(extent);
+    active.extent = extent;
   }
 
   private async sealActive(): Promise<void> {
@@ -269,17 +289,20 @@ export class UsageSpool {
     // Sealed before the file is closed: in between, status() must still count its records (its
     // lines are on disk already; the shipper reads the file by its path).
     if (segment.records > 0) this.sealed.push(segment);
+    // The zeros after the records go; a crash before this is harmless (readers skip them).
+    await file.truncate(segment.bytes).catch(() => undefined);
     await file.close().catch(() => undefined);
     if (segment.records === 0) await rm(segment.path, { force: true });
   }
 
   private async recoverSegment(name: string): Promise<SpoolSegment> {
     const path = join(this.dir, name);
-    const { records, skipped } = decodeSpoolSegment(await readFile(path, 'utf8'));
+    const { text, bytes } = await readSegment(path);
+    const { records, skipped } = decodeSpoolSegment(text);
     this.skippedTotal += skipped;
-    const { size, mtimeMs } = await stat(path);
+    const { mtimeMs } = await stat(path);
     const firstAt = records.length > 0 ? records[0].created_at * 1000 : mtimeMs;
-    return { seq: Number(SEGMENT_PATTERN.exec(name)![1]), path, records: records.length, bytes: size, firstAt, skipped, recovered: true };
+    return { seq: Number(SEGMENT_PATTERN.exec(name)![1]), path, records: records.length, bytes, firstAt, skipped, recovered: true };
   }
 
   /** A new file's directory entry must be durable too, or a power loss could lose the whole file. */
@@ -325,6 +348,14 @@ export class UsageSpool {
     await rm(join(this.dir, LOCK_FILE), { force: true });
     HELD_DIRECTORIES.delete(this.dir);
   }
+}
+
+/** A segment's text and its length in bytes, without the zeros an unsealed segment ends with (SEGMENT_EXTENT_BYTES). */
+async function readSegment(path: string): Promise<{ text: string; bytes: number }> {
+  const content = await readFile(path);
+  let bytes = content.length;
+  while (bytes > 0 && content[bytes - 1] === 0) bytes--;
+  return { text: content.toString('utf8', 0, bytes), bytes };
 }
 
 /** Spool directories locked by this process. */
