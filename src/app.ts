@@ -10,6 +10,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { SchemaService } from './clickhouse/schema/schema.service.js';
 import { AllExceptionsFilter } from './all-exceptions.filter.js';
+import { ConnectionDrain } from './common/connection-drain.js';
 import { ConnectionLimiter } from './common/connection-limiter.js';
 import { createValidationPipe } from './common/validation.pipe.js';
 import { UntrustedJsonPipe } from './common/untrusted-json.pipe.js';
@@ -134,16 +135,8 @@ function limitConnections(server: Server, config: AppConfig): void {
 
 const CONNECTION_SWEEP_MS = 1000;
 
-/** Connections still busy this long after a stop signal are cut, so keep-alive traffic cannot hold shutdown open. */
+/** Connections still busy this long after a stop signal are cut, so a slow answer or a stream cannot hold shutdown open. */
 const SHUTDOWN_GRACE_MS = 5000;
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
-  });
-}
 
 /** Builds the one Nest application and opens its two listeners: REST (HTTP_PORT) and MCP (MCP_PORT). */
 export async function startApp(config: AppConfig, options: { clock?: Clock } = {}): Promise<RunningApp> {
@@ -167,6 +160,7 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
   serveConsole(app, config.env);
   setUpSwagger(app);
   limitConnections(app.getHttpServer(), config);
+  const restConnections = new ConnectionDrain(app.getHttpServer());
 
   // Every module registered its tables when Nest built it; they are created or adopted before any request.
   await app.get(SchemaService).adoptAll();
@@ -176,6 +170,7 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
   const mcp = app.get(McpHttpHandler);
   const mcpServer = createServer((req, res) => void mcp.handle(req, res));
   limitConnections(mcpServer, config);
+  const mcpConnections = new ConnectionDrain(mcpServer);
   await listen(mcpServer, config.mcp.port, config.http.host);
   app.get(PublicUrls).setListeningPorts((app.getHttpServer().address() as AddressInfo).port, (mcpServer.address() as AddressInfo).port);
 
@@ -186,9 +181,10 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
     close: async () => {
       // Calls arriving on open keep-alive connections while the listener drains are refused.
       app.get(UsageWriter).stopIntake();
-      const closing = closeServer(mcpServer);
+      const closing = Promise.all([restConnections.close(SHUTDOWN_GRACE_MS), mcpConnections.close(SHUTDOWN_GRACE_MS)]);
       await app.get(LegacySseService).closeAll();
       await closing;
+      // Shutdown hooks (the usage writer's last shipment among them) run once no request is left.
       await app.close();
     },
   };

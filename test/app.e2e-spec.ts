@@ -1,11 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
 import { freePort, type LocalClickHouse, startLocalClickHouse } from '../scripts/lib/local-clickhouse.mjs';
+import { pollUntil } from '../scripts/lib/poll.mjs';
+import { DAILY_BARS_QUERY, startAppBehindRelay } from './support/clickhouse-relay.js';
 import { clickHouseUrl } from './support/clickhouse.js';
 import { createApiKey, rawRpc } from './support/mcp.js';
+import { SseStream } from './support/sse-stream.js';
 import { insertStockList } from './support/stock-list.js';
 import { type TestApp, registerAndLogin, startTestApp } from './support/test-app.js';
 import { waitForCount } from './support/usage-log.js';
@@ -100,6 +105,26 @@ describe('Application (e2e)', () => {
   });
 });
 
+/** A connection on which no request has arrived yet, like the spare one fetch opens after a client aborts a stream. */
+function silentConnection(url: string): Promise<Socket> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** A keep-alive connection left idle after one answered request (`path`, with `headers`, `body` for a POST). */
+function idleConnection(url: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}${path}`, { agent: new Agent({ keepAlive: true }), method: body === undefined ? 'GET' : 'POST', headers }, (res) => {
+      res.resume().once('end', () => resolve(req.socket as Socket));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
 describe('Process lifecycle (e2e)', () => {
   it('should exit 0 on SIGTERM after closing both listeners', async () => {
     const app = await startTestApp();
@@ -108,6 +133,42 @@ describe('Process lifecycle (e2e)', () => {
     await expect(request(app.restUrl).get('/health')).rejects.toThrow(/ECONNREFUSED/);
     await expect(request(app.mcpUrl).post('/messages')).rejects.toThrow(/ECONNREFUSED/);
     await app.stop();
+  });
+
+  it('should close idle connections on both ports at once on SIGTERM, also after a client aborted its SSE stream, and still answer and record the call under way', async () => {
+    const behind = await startAppBehindRelay({ USAGE_FLUSH_INTERVAL_MS: '50' });
+    const { app, relay } = behind;
+    try {
+      const key = await createApiKey(app, (await registerAndLogin(app)).jwt);
+      const mcpHeaders = { Authorization: `Bearer ${key.api_key}`, 'Content-Type': 'application/json' };
+      // Verified now, so that its calls are checked without ClickHouse while the relay holds.
+      await rawRpc(app, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, key.api_key).expect(200);
+      await (await SseStream.opened(app, key.api_key)).close();
+      const open = await SseStream.opened(app, key.api_key);
+      const idle = [
+        await silentConnection(app.restUrl),
+        await silentConnection(app.mcpUrl),
+        await idleConnection(app.restUrl, '/health'),
+        await idleConnection(app.mcpUrl, '/messages', mcpHeaders, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' })),
+      ];
+      relay.hold(DAILY_BARS_QUERY);
+      const call = rawRpc(app, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'get_daily_bars', arguments: { ts_code: '600519.SH' } } }, key.api_key).then((answer) => answer);
+      await relay.waitForHeld(DAILY_BARS_QUERY, 1);
+
+      const exited = app.signal('SIGTERM');
+      await open.ended;
+      const closed = await pollUntil(() => idle.map((socket) => socket.closed), (states) => states.every(Boolean), { timeoutMs: 10_000, intervalMs: 20 });
+      expect(closed).toEqual([true, true, true, true]);
+      // Only now may the call's query go on: until it is answered, the gateway must still be there.
+      expect(app.process.exitCode).toBeNull();
+      relay.release();
+      const answer = await call;
+      expect([answer.status, answer.headers.connection, answer.body.result.structuredContent]).toEqual([200, 'close', { table: 'ods_daily', row_count: 0, truncated: false, rows: [] }]);
+      expect(await exited).toBe(0);
+      expect(await waitForCount(app, key.key_id, 1)).toBe(1);
+    } finally {
+      await behind.stop();
+    }
   });
 
   it('should refuse to start in production without CLICKHOUSE_URL or JWT_SECRET, naming them', () => {
