@@ -49,9 +49,9 @@ local function drop_between(key, first, last)
   redis.call('HDEL', key, unpack(gone))
   return dropped
 end
-local function leave_window(key)
+local function leave_window(key, last_dropped)
   local second = tonumber(time[1])
-  local dropped = tonumber(redis.call('HGET', key, '1'))
+  local dropped = tonumber(last_dropped)
   local total = tonumber(redis.call('HGET', key, '0'))
   if not dropped or not total or dropped < second - 61 then
     total = recount(key, second)
@@ -75,7 +75,8 @@ local function retry_after(key, total, limit)
   return 61
 end
 local function take_rate(key, limit)
-  if redis.call('HGET', key, '1') ~= time[1] then leave_window(key) end
+  local dropped = redis.call('HGET', key, '1')
+  if dropped ~= time[1] then leave_window(key, dropped) end
   local total = redis.call('HINCRBY', key, '0', '1')
   if total > limit then
     redis.call('HINCRBY', key, '0', '-1')
@@ -172,8 +173,9 @@ for rule = 1, tonumber(ARGV[5]) do
 end
 if wait then return { 'wait' } end
 local records = math.max(grant, 0)
-local lapses = tostring(now + tonumber(ARGV[2]))
-local held = tostring(records)
+-- As integers: tostring would write a large number in exponent form, which the holds' readers do not parse.
+local lapses = string.format('%d', now + tonumber(ARGV[2]))
+local held = string.format('%d', records)
 local hold = lapses .. ':' .. held
 for i = 1, cells do
   if held_calls[i] == 0 then
@@ -202,7 +204,7 @@ return 0`;
  */
 const GIVE_BACK = `local function give_back(key, id, unheld)
   if redis.call('HDEL', key, id) == 0 then return false end
-  redis.call('HINCRBY', key, 'hc', -1)
+  redis.call('HINCRBY', key, 'hc', '-1')
   if unheld ~= '0' then redis.call('HINCRBY', key, 'hr', unheld) end
   return true
 end`;
