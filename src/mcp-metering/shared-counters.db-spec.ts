@@ -173,6 +173,23 @@ describeWithRedis('SharedCounters (a real Redis)', () => {
     });
   });
 
+  it('gives a hold back on every cell it holds, whether it holds records or not', async () => {
+    const rules: SharedRule[] = [
+      { cell: 'd|key|both', metric: 'calls', limit: 1 },
+      { cell: 'd|user|both', metric: 'calls', limit: 1 },
+    ];
+    await counters.seed(['d|key|both', 'd|user|both'].map((cell) => ({ cell, calls: 0, records: 0, expiresAtMs: DAY_END })));
+    for (const wanted of [0, 3]) {
+      const first = await counters.admit(call(rules, wanted));
+      if (!('grant' in first)) throw new Error(`expected a grant, got ${JSON.stringify(first)}`);
+      expect(await counters.admit(call(rules, wanted))).toEqual({ wait: true });
+      await counters.release(first.grant.hold);
+      const next = await counters.admit(call(rules, wanted));
+      expect(next).toMatchObject({ grant: { used: [0, 0] } });
+      if ('grant' in next) await counters.release(next.grant.hold);
+    }
+  });
+
   it('keeps the records held exact through a release and a settlement', async () => {
     await withGateway(60_000, async (live) => {
       const rules: SharedRule[] = [{ cell: 'd|user|held', metric: 'records', limit: 10 }];

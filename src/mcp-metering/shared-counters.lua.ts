@@ -251,6 +251,10 @@ return 0`;
 export const RELEASE_SCRIPT = `${GIVE_BACK}
 for i = 1, #KEYS do
   local hold = redis.call('HGET', KEYS[i], ARGV[1])
-  if hold then give_back(KEYS[i], ARGV[1], '-' .. string.match(hold, ':(%d+)$')) end
+  if hold then
+    local held = string.match(hold, ':(%d+)$')
+    -- Not '-0': HINCRBY refuses it, and a script's commands before an error are not undone.
+    give_back(KEYS[i], ARGV[1], held == '0' and '0' or '-' .. held)
+  end
 end
 return 0`;
