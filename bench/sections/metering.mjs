@@ -65,15 +65,38 @@ async function timeMeteredCalls(ctx, parts, extraEnv, iterations) {
     admissions = new Sample();
     const checked = await microseconds(iterations, oneCall);
     const scriptsAfter = await redisScriptRuns(config);
+    const admission = summarize(admissions.values);
+    // The same calls one at a time, each settlement done before the next admission: what a lone call waits for.
+    const settled = settlementsOf(metering);
+    const idleAdmission = settled
+      ? await (async () => {
+          admissions = new Sample();
+          await microseconds(iterations, async () => {
+            await oneCall();
+            await settled();
+          });
+          return summarize(admissions.values);
+        })()
+      : undefined;
     const probe = await metering.admitCall(key, tool.maxRows);
     const rules = probe.quotasAfter(0).length;
     probe.end();
     metering.onModuleDestroy();
     const redisScripts = scriptsBefore && { perCall: (scriptsAfter.calls - scriptsBefore.calls) / iterations, usecEach: (scriptsAfter.usec - scriptsBefore.usec) / (scriptsAfter.calls - scriptsBefore.calls) };
-    return { checked, admission: summarize(admissions.values), counterRead, rules, redisScripts };
+    return { checked, admission, idleAdmission, counterRead, rules, redisScripts };
   } finally {
     await clickhouse.onApplicationShutdown();
   }
+}
+
+/**
+ * Resolves once the metering's shared-counter commands sent so far have run, undefined without
+ * shared counters. A call does not await its settlement; a PING on the same connection answers
+ * after it, as Redis runs one connection's commands in order.
+ */
+function settlementsOf(metering) {
+  const redis = metering.shared?.redis;
+  return redis && (() => redis.ping());
 }
 
 /** A bare PING's round trip to the same Redis from this process: the floor under any command. */
@@ -107,7 +130,7 @@ export async function measureMetering(ctx) {
   const redis = await startRedis({ dir: join(ctx.scratchDir, 'redis') });
   try {
     const shared = await timeMeteredCalls(ctx, parts, { METERING_REDIS_URL: redis.url }, SHARED_ITERATIONS);
-    return { ...local, shared: shared.checked, sharedAdmission: shared.admission, redisScripts: shared.redisScripts, ping: await pingRoundTrip(redis.url) };
+    return { ...local, shared: shared.checked, sharedAdmission: shared.admission, idleAdmission: shared.idleAdmission, redisScripts: shared.redisScripts, ping: await pingRoundTrip(redis.url) };
   } finally {
     await redis.stop();
   }
@@ -124,15 +147,16 @@ export function renderMetering(data) {
         ['policy + quota checks, cached key', formatNumber(data.checked.p50), formatNumber(data.checked.p99), formatNumber(data.checked.mean), formatInt(data.checked.n)],
         ...(data.shared
           ? [
-              ['the same with shared counters (METERING_REDIS_URL, a private redis-server on loopback)', formatNumber(data.shared.p50), formatNumber(data.shared.p99), formatNumber(data.shared.mean), formatInt(data.shared.n)],
-              ['… of which the admission, what the call waits for', formatNumber(data.sharedAdmission.p50), formatNumber(data.sharedAdmission.p99), formatNumber(data.sharedAdmission.mean), formatInt(data.sharedAdmission.n)],
+              ['the same with shared counters (METERING_REDIS_URL, a private redis-server on loopback), back to back', formatNumber(data.shared.p50), formatNumber(data.shared.p99), formatNumber(data.shared.mean), formatInt(data.shared.n)],
+              ['… of which the admission, what the call waits for (behind the previous call\'s settlement)', formatNumber(data.sharedAdmission.p50), formatNumber(data.sharedAdmission.p99), formatNumber(data.sharedAdmission.mean), formatInt(data.sharedAdmission.n)],
+              ['the admission of a lone call (Redis idle: each settlement done before the next call)', formatNumber(data.idleAdmission.p50), formatNumber(data.idleAdmission.p99), formatNumber(data.idleAdmission.mean), formatInt(data.idleAdmission.n)],
             ]
           : []),
       ],
       ['l', 'r', 'r', 'r', 'r'],
     ),
     data.shared
-      ? `With shared counters a call makes two Redis round trips, each one Lua script: its admission (rate limit, quotas and the hold) and its settlement (the count and the release, not awaited: the next call's admission runs after it on the connection). Measured: ${formatNumber(data.redisScripts.perCall)} scripts (EVALSHA) per call, from Redis's INFO commandstats over the loop, each ${formatNumber(data.redisScripts.usecEach)} µs inside Redis on average. The figures are latency on loopback, not CPU (target p50 ≤ 150 µs); a bare PING's round trip from the same process takes ${formatNumber(data.ping.p50)} µs p50 (${formatNumber(data.ping.p99)} µs p99) here.`
+      ? `With shared counters a call makes two Redis round trips, each one Lua script: its admission (rate limit, quotas and the hold) and its settlement (the count and the release, not awaited: back to back, the next call's admission runs after it on the connection; a lone call's admission finds Redis idle). Measured: ${formatNumber(data.redisScripts.perCall)} scripts (EVALSHA) per call, from Redis's INFO commandstats over the back-to-back loop, each ${formatNumber(data.redisScripts.usecEach)} µs inside Redis on average. The figures are latency on loopback, not CPU (target p50 ≤ 150 µs); a bare PING's round trip from the same process takes ${formatNumber(data.ping.p50)} µs p50 (${formatNumber(data.ping.p99)} µs p99) here.`
       : 'Shared counters not measured: no `redis-server` on this machine (scripts/ensure-cluster-tools.sh installs it).',
     `Reading a user's counters from \`mcp_tool_usage_log\` (once, when their key is verified): ${formatNumber(data.counterRead)} ms.`,
   ].join('\n\n');

@@ -13,7 +13,7 @@ import { type MeteredQuota, QuotaExhaustedError, type QuotaState } from './quota
 import { type CurrentPeriods, type PeriodKind, periodsAt } from './quota-periods.js';
 import { RateLimitedError } from './rate-limited.error.js';
 import { RateLimiter } from './rate-limiter.js';
-import { type CellSeed, type Hold, SharedCounters, type SharedRule } from './shared-counters.js';
+import { type CellSeed, type GrantedHold, SharedCounters, type SharedRule } from './shared-counters.js';
 import { UsageCountsRepository } from './usage-counts.repository.js';
 import { type Counter, type CountedCall, cellOfCounter, cellsOfCall, type Metric, type SubjectKind, type Tally, UsageLedger } from './usage-ledger.js';
 
@@ -272,7 +272,7 @@ export class MeteringService implements UsageListener, OnModuleInit, OnModuleDes
   }
 
   /** Counts the call's record in Redis and gives its hold back, in one script; without a record, only the hold. */
-  private settleShared(shared: SharedCounters, hold: Hold, record: UsageRecord | undefined): void {
+  private settleShared(shared: SharedCounters, hold: GrantedHold, record: UsageRecord | undefined): void {
     if (!record) {
       if (hold.cells.length > 0) void shared.release(hold);
       return;

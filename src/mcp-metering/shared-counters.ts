@@ -33,14 +33,17 @@ export type SharedVerdict =
   /** The rate was counted: look again without it. */
   | { wait: true }
   /** `records`: at most this many (Infinity: no record quota); `used`: each rule's count before the call; `hold` to settle or release. */
-  | { grant: { records: number; used: number[]; hold: Hold } };
+  | { grant: { records: number; used: number[]; hold: GrantedHold } };
 
 /** A call's hold on its quotas' cells, to give back when it is settled or ends. */
 export interface Hold {
   id: string;
   cells: string[];
-  /** Its member in each cell's holds, once the grant is known: "<id>:<records held>". */
-  member?: string;
+}
+
+/** A hold Redis granted, with the records it holds on each of its cells. */
+export interface GrantedHold extends Hold {
+  records: number;
 }
 
 /** Cells per script run when refreshing many users at once. */
@@ -132,7 +135,7 @@ export class SharedCounters {
    */
   async admit(call: SharedAdmission): Promise<SharedVerdict> {
     const cells = [...new Set(call.rules.map((rule) => rule.cell))];
-    const keys = [this.key('rate', call.keyId), ...cells.flatMap((cell) => [this.key('usage', cell), this.key('holds', cell)])];
+    const keys = [this.key('rate', call.keyId), ...this.usageKeys(cells)];
     const hold: Hold = { id: `${this.instance}.${++this.admissions}`, cells };
     const args: (string | number)[] = [hold.id, this.holdLifetimeMs, call.wantedRecords, call.callsPerMinute, call.rules.length];
     for (const rule of call.rules) args.push(cells.indexOf(rule.cell) + 1, rule.metric, rule.limit);
@@ -152,7 +155,7 @@ export class SharedCounters {
     if (verdict === 'wait') return { wait: true };
     if (verdict === 'exhausted') return { exhausted: { rule: Number(first) - 1, used: Number(rest[0]) } };
     const records = Number(first);
-    return { grant: { records: records < 0 ? Number.POSITIVE_INFINITY : records, used: rest.map(Number), hold: { ...hold, member: `${hold.id}:${Math.max(records, 0)}` } } };
+    return { grant: { records: records < 0 ? Number.POSITIVE_INFINITY : records, used: rest.map(Number), hold: { ...hold, records: Math.max(records, 0) } } };
   }
 
   /** Sets the cells Redis does not hold yet; cells another gateway seeded first keep their count. */
@@ -170,9 +173,14 @@ export class SharedCounters {
    * take back is released again after the reconnection; a count it missed is raised from ClickHouse
    * by the next refresh once the record is stored.
    */
-  async settle(cells: string[], amount: Tally, hold?: Hold): Promise<void> {
-    const holdKeys = hold ? this.holdKeys(hold) : [];
-    await this.run(SCRIPTS.settle, [...cells.map((cell) => this.key('usage', cell)), ...holdKeys], [amount.calls, amount.records, cells.length, hold?.member ?? '']).catch(() => {
+  async settle(cells: string[], amount: Tally, hold?: GrantedHold): Promise<void> {
+    // SETTLE_SCRIPT's order: the cells counted that carry the hold, those only counted, those only carrying it.
+    const counted = [...new Set(cells)];
+    const carrying = hold?.cells ?? [];
+    const both = counted.filter((cell) => carrying.includes(cell));
+    const keys = this.usageKeys([...both, ...counted.filter((cell) => !carrying.includes(cell)), ...carrying.filter((cell) => !counted.includes(cell))]);
+    const args = [amount.calls, amount.records, both.length, counted.length, hold?.id ?? '', -(hold?.records ?? 0)];
+    await this.run(SCRIPTS.settle, keys, args).catch(() => {
       if (hold) this.keepUnreleased(hold);
     });
   }
@@ -192,7 +200,7 @@ export class SharedCounters {
   /** What Redis counts on each cell; undefined for a cell it does not hold. */
   async usage(cells: string[]): Promise<(Tally | undefined)[]> {
     const pipeline = this.redis.pipeline();
-    for (const cell of cells) pipeline.hmget(this.key('usage', cell), 'calls', 'records');
+    for (const key of this.usageKeys(cells)) pipeline.hmget(key, 'calls', 'records');
     const replies = (await pipeline.exec()) ?? [];
     return replies.map(([error, values]) => {
       if (error) throw error;
@@ -207,7 +215,7 @@ export class SharedCounters {
    * call only while Redis is away.
    */
   async release(hold: Hold): Promise<void> {
-    await this.run(SCRIPTS.release, this.holdKeys(hold), [hold.id]).catch(() => this.keepUnreleased(hold));
+    await this.run(SCRIPTS.release, this.usageKeys(hold.cells), [hold.id]).catch(() => this.keepUnreleased(hold));
   }
 
   private keepUnreleased(hold: Hold): void {
@@ -219,11 +227,11 @@ export class SharedCounters {
     for (const hold of leftovers) await this.release(hold);
   }
 
-  private holdKeys(hold: Hold): string[] {
-    return hold.cells.map((cell) => this.key('holds', cell));
+  private usageKeys(cells: string[]): string[] {
+    return cells.map((cell) => this.key('usage', cell));
   }
 
-  private key(kind: 'rate' | 'usage' | 'holds', id: string): string {
+  private key(kind: 'rate' | 'usage', id: string): string {
     return `${this.prefix}${kind}:${id}`;
   }
 
