@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { decodeSpoolSegment, encodeSpoolLine } from './spool-format.js';
 import { usageRecordFixture } from '../../test/support/usage-record.js';
 import type { UsageRecord } from './usage-record.js';
-import { SpoolLockedError, UsageSpool, writesInline } from './usage-spool.js';
+import { SpoolLockedError, UsageSpool } from './usage-spool.js';
 
 const usageRecord = (n: number): UsageRecord =>
   usageRecordFixture({
@@ -74,23 +74,6 @@ describe(UsageSpool.name, () => {
     expect(spool.status().fsyncs).toBeLessThanOrEqual(2);
     const [file] = segmentFiles(dir);
     expect(decodeSpoolSegment(readFileSync(join(dir, file), 'utf8')).records).toHaveLength(200);
-  });
-
-  it('should write the records of lone calls on the event loop to the same lines as any other', async () => {
-    const spool = await openSpool({ segmentRecords: 3 });
-    for (let n = 0; n < 4; n++) await spool.append(usageRecord(n), true);
-    await Promise.all([4, 5].map((n) => spool.append(usageRecord(n), true)));
-
-    expect(await spool.read(spool.oldestSealed()!)).toEqual([0, 1, 2].map(usageRecord));
-    await spool.seal();
-    expect(await spool.read(spool.sealedSegments()[1])).toEqual([3, 4, 5].map(usageRecord));
-  });
-
-  it('should write on the event loop only one record of a lone call, and only while the disk is fast', () => {
-    expect(writesInline([{ alone: true }], 0.3)).toBe(true);
-    expect(writesInline([{ alone: false }], 0.3)).toBe(false);
-    expect(writesInline([{ alone: true }, { alone: true }], 0.3)).toBe(false);
-    expect(writesInline([{ alone: true }], 1)).toBe(false);
   });
 
   it('should seal a segment once it holds a batch and keep appending to a new one', async () => {

@@ -1,4 +1,4 @@
-import { constants, writeSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SerialQueue } from '../common/serial-queue.js';
@@ -56,8 +56,6 @@ export class SpoolClosedError extends Error {
 interface PendingAppend {
   line: string;
   bytes: number;
-  /** The caller's call is the only one under way (see append). */
-  alone: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -71,9 +69,6 @@ const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL 
  * journal commit of its inode: on ext4 here that is about 70 µs of the 260 µs a lone call waits.
  */
 const SEGMENT_EXTENT_BYTES = 1 << 20;
-
-/** A lone record is written on the event loop only while synchronized writes take less than this. */
-const INLINE_WRITE_MAX_MS = 1;
 
 /**
  * The durable half of the usage pipeline: an append-only spool of segment files on local disk.
@@ -95,8 +90,6 @@ export class UsageSpool {
   private readonly io = new SerialQueue();
   private skippedTotal = 0;
   private fsyncs = 0;
-  /** How long the last synchronized write took. */
-  private lastWriteMs = 0;
   private closed = false;
   private holdsLock = false;
 
@@ -126,17 +119,12 @@ export class UsageSpool {
     return recovered;
   }
 
-  /**
-   * Resolves once the record is on disk (written with O_DSYNC: as fdatasync'ed). `alone`: no other
-   * call is under way, so the event loop has nothing to do until this record is on disk; then, while
-   * the disk is fast (INLINE_WRITE_MAX_MS), the write is made on the loop itself, which spares the
-   * two thread hand-overs of libuv's pool (about 60 µs of a lone call's wait on this machine).
-   */
-  append(record: UsageRecord, alone = false): Promise<void> {
+  /** Resolves once the record is on disk (written with O_DSYNC: as fdatasync'ed). */
+  append(record: UsageRecord): Promise<void> {
     if (this.closed) return Promise.reject(new SpoolClosedError());
     const line = encodeSpoolLine(record);
     const bytes = Buffer.byteLength(line);
-    const appended = new Promise<void>((resolveAppend, rejectAppend) => this.pending.push({ line, bytes, alone, resolve: resolveAppend, reject: rejectAppend }));
+    const appended = new Promise<void>((resolveAppend, rejectAppend) => this.pending.push({ line, bytes, resolve: resolveAppend, reject: rejectAppend }));
     this.pendingBytes += bytes;
     this.committing ??= this.commitPending();
     return appended;
@@ -233,9 +221,8 @@ export class UsageSpool {
         const group = this.pending;
         this.pending = [];
         const bytes = group.reduce((sum, item) => sum + item.bytes, 0);
-        const inline = writesInline(group, this.lastWriteMs);
         try {
-          await this.io.run(() => this.writeGroup(group.map((item) => item.line).join(''), group.length, inline));
+          await this.io.run(() => this.writeGroup(group.map((item) => item.line).join(''), group.length));
           for (const item of group) item.resolve();
         } catch (error) {
           for (const item of group) item.reject(error);
@@ -248,7 +235,7 @@ export class UsageSpool {
     }
   }
 
-  private async writeGroup(text: string, records: number, inline: boolean): Promise<void> {
+  private async writeGroup(text: string, records: number): Promise<void> {
     const active = this.active ?? (await this.openSegment());
     const { segment, file } = active;
     const buffer = Buffer.from(text);
@@ -256,9 +243,7 @@ export class UsageSpool {
       await this.extendAhead(active, buffer.length);
       // The segment is opened with O_DSYNC: the write returns once its data is on disk, as write +
       // fdatasync would, in one system call (one trip to libuv's thread pool, not two).
-      const started = performance.now();
-      const bytesWritten = inline ? writeSync(file.fd, buffer, 0, buffer.length, segment.bytes) : (await file.write(buffer, 0, buffer.length, segment.bytes)).bytesWritten;
-      this.lastWriteMs = performance.now() - started;
+      const { bytesWritten } = await file.write(buffer, 0, buffer.length, segment.bytes);
       // A full disk or a file-size limit can write part of the group without an error.
       if (bytesWritten !== buffer.length) throw new Error(`short write to the usage spool: ${bytesWritten} of ${buffer.length} bytes`);
       this.fsyncs++;
@@ -363,11 +348,6 @@ export class UsageSpool {
     await rm(join(this.dir, LOCK_FILE), { force: true });
     HELD_DIRECTORIES.delete(this.dir);
   }
-}
-
-/** Whether a group is written on the event loop: one record whose call is alone, while the disk is fast. */
-export function writesInline(group: readonly Pick<PendingAppend, 'alone'>[], lastWriteMs: number): boolean {
-  return group.length === 1 && group[0].alone && lastWriteMs < INLINE_WRITE_MAX_MS;
 }
 
 /** A segment's text and its length in bytes, without the zeros an unsealed segment ends with (SEGMENT_EXTENT_BYTES). */

@@ -181,9 +181,9 @@ export class UsageWriter implements OnModuleInit, BeforeApplicationShutdown {
     return this.accepting && this.spool.hasRoom();
   }
 
-  /** Resolves once the record is on local disk; shipping to ClickHouse happens later. `alone`: see UsageSpool.append. */
-  async record(record: UsageRecord, alone = false): Promise<void> {
-    await this.spool.append(record, alone);
+  /** Resolves once the record is on local disk; shipping to ClickHouse happens later. */
+  async record(record: UsageRecord): Promise<void> {
+    await this.spool.append(record);
     for (const listener of this.listeners) listener.spooled(record);
     if (this.spool.oldestSealed()) void this.startShipping();
     else this.armTimer(this.config.usage.flushIntervalMs - (this.spool.activeAge() ?? 0));

@@ -34,8 +34,6 @@ export class UsageUnavailableError extends Error {
 @Injectable()
 export class UsageInterceptor {
   private readonly logger = new Logger(UsageInterceptor.name);
-  /** Calls between their start and their record's keeping. */
-  private running = 0;
 
   constructor(
     private readonly writer: UsageWriter,
@@ -46,19 +44,6 @@ export class UsageInterceptor {
   /** Runs the call and keeps its record; `kept` learns of the record once it is spooled (before the call is answered). */
   async intercept<Facts extends ToolCallFacts>(identity: CallIdentity, toolName: string, args: unknown, run: () => Promise<Facts>, kept: (record: UsageRecord) => void): Promise<Facts> {
     if (!this.writer.isAccepting()) throw new UsageUnavailableError();
-    this.running++;
-    try {
-      const { facts, failure, record } = await this.runAndRecord(identity, toolName, args, run);
-      await this.keep(record, this.running === 1);
-      kept(record);
-      if (facts === undefined) throw failure;
-      return facts;
-    } finally {
-      this.running--;
-    }
-  }
-
-  private async runAndRecord<Facts extends ToolCallFacts>(identity: CallIdentity, toolName: string, args: unknown, run: () => Promise<Facts>) {
     const startedAt = this.clock.now();
     // Time-ordered: history lists calls of the same second in the order they started.
     const id = uuidV7(startedAt.getTime());
@@ -84,12 +69,15 @@ export class UsageInterceptor {
       created_at: unixSeconds(startedAt),
     };
     this.metrics.observeToolCall({ tool: toolName, table: record.table_name, records: record.record_count, failed: record.is_error === 1, seconds: durationMs / 1000 });
-    return { ...outcome, record };
+    await this.keep(record);
+    kept(record);
+    if (facts === undefined) throw outcome.failure;
+    return facts;
   }
 
-  private async keep(record: UsageRecord, alone: boolean): Promise<void> {
+  private async keep(record: UsageRecord): Promise<void> {
     try {
-      await this.writer.record(record, alone);
+      await this.writer.record(record);
     } catch (error) {
       this.logger.error({ tool: record.tool_name, err: error }, 'usage record could not be spooled; the call is answered with an error');
       throw new UsageUnavailableError();
