@@ -117,7 +117,9 @@ export async function measureLevel(targets, connections, ctx, workload = ONE_ROW
     const order = round % 2 === 0 ? ['gateway', 'bare'] : ['bare', 'gateway'];
     for (const name of order) rounds[name].push(await measureRound(targets[name], connections, ctx, workload));
   }
-  return { connections, gateway: combineRounds(rounds.gateway), bare: combineRounds(rounds.bare) };
+  // Each round's two runs are neighbours in time: their ratios show how far the machine's drift moves it.
+  const roundRatios = rounds.gateway.map((round, index) => round.measured.ok / rounds.bare[index].measured.ok);
+  return { connections, gateway: combineRounds(rounds.gateway), bare: combineRounds(rounds.bare), roundRatios };
 }
 
 export const usageRowsOf = (ctx, userId) => scalar(ctx.clickhouse.client, `SELECT count() FROM mcp_tool_usage_log WHERE user_id = '${userId}'`);
@@ -165,13 +167,14 @@ export function resultRow(connections, name, result) {
   ];
 }
 
-export function ratioRow(connections, { gateway, bare }) {
+export function ratioRow(connections, { gateway, bare, roundRatios }) {
   const ratio = gateway.requestsPerSecond / bare.requestsPerSecond;
   const verdict = ratio >= TARGET_RATIO ? 'meets' : '**misses**';
+  const spread = roundRatios.length > 1 ? `; rounds ${formatPercent(Math.min(...roundRatios))}–${formatPercent(Math.max(...roundRatios))}` : '';
   return [
     connections,
     `gateway ÷ bare`,
-    `**${formatPercent(ratio)}** (${verdict} ≥${formatPercent(TARGET_RATIO)})`,
+    `**${formatPercent(ratio)}** (${verdict} ≥${formatPercent(TARGET_RATIO)}${spread})`,
     formatSigned(gateway.p50Ms - bare.p50Ms),
     formatSigned(gateway.p99Ms - bare.p99Ms),
     formatSigned((gateway.cores.server / gateway.requestsPerSecond - bare.cores.server / bare.requestsPerSecond) * 1e6),
