@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
@@ -16,6 +16,7 @@ import { createValidationPipe } from './common/validation.pipe.js';
 import { UntrustedJsonPipe } from './common/untrusted-json.pipe.js';
 import type { AppConfig } from './config/app-config.js';
 import type { Clock } from './common/clock.js';
+import { JSON_RPC_UNAVAILABLE, JsonRpcHttpException, writeJsonRpcError } from './mcp-gateway/json-rpc-error.js';
 import { LegacySseService } from './mcp-gateway/legacy-sse.service.js';
 import { McpHttpHandler } from './mcp-gateway/mcp-http.handler.js';
 import { mountOAuthRoutes } from './mcp-oauth/oauth-routes.js';
@@ -138,6 +139,19 @@ const CONNECTION_SWEEP_MS = 1000;
 /** Connections still busy this long after a stop signal are cut, so a slow answer or a stream cannot hold shutdown open. */
 const SHUTDOWN_GRACE_MS = 5000;
 
+const STOPPING = 'The service is shutting down; send the request again';
+const STOPPING_HEADERS = { 'Retry-After': '1', 'Cache-Control': 'no-store' };
+
+/** A REST request that arrived after the stop began: 503 in the one error shape. */
+function refuseRestWhileStopping(res: ServerResponse): void {
+  res.writeHead(503, { ...STOPPING_HEADERS, 'Content-Type': 'application/json' }).end(JSON.stringify({ statusCode: 503, detail: STOPPING }));
+}
+
+/** An MCP request that arrived after the stop began: 503 with a JSON-RPC error. */
+function refuseMcpWhileStopping(res: ServerResponse): void {
+  writeJsonRpcError(res, new JsonRpcHttpException(503, STOPPING, JSON_RPC_UNAVAILABLE, null, STOPPING_HEADERS));
+}
+
 /** Builds the one Nest application and opens its two listeners: REST (HTTP_PORT) and MCP (MCP_PORT). */
 export async function startApp(config: AppConfig, options: { clock?: Clock } = {}): Promise<RunningApp> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options.clock), { bufferLogs: true, bodyParser: false });
@@ -160,7 +174,7 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
   serveConsole(app, config.env);
   setUpSwagger(app);
   limitConnections(app.getHttpServer(), config);
-  const restConnections = new ConnectionDrain(app.getHttpServer());
+  const restConnections = new ConnectionDrain(app.getHttpServer(), refuseRestWhileStopping);
 
   // Every module registered its tables when Nest built it; they are created or adopted before any request.
   await app.get(SchemaService).adoptAll();
@@ -170,7 +184,7 @@ export async function startApp(config: AppConfig, options: { clock?: Clock } = {
   const mcp = app.get(McpHttpHandler);
   const mcpServer = createServer((req, res) => void mcp.handle(req, res));
   limitConnections(mcpServer, config);
-  const mcpConnections = new ConnectionDrain(mcpServer);
+  const mcpConnections = new ConnectionDrain(mcpServer, refuseMcpWhileStopping);
   await listen(mcpServer, config.mcp.port, config.http.host);
   app.get(PublicUrls).setListeningPorts((app.getHttpServer().address() as AddressInfo).port, (mcpServer.address() as AddressInfo).port);
 

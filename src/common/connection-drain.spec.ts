@@ -12,15 +12,31 @@ interface Answer {
   socket: Socket;
 }
 
-/** A listener whose requests wait in `pending` until the test answers them. */
-async function startServer(): Promise<{ server: Server; drain: ConnectionDrain; pending: ServerResponse[]; port: number }> {
+/** A listener whose requests wait in `pending` until the test answers them; `refused` counts late requests. */
+async function startServer(): Promise<{ server: Server; drain: ConnectionDrain; pending: ServerResponse[]; refused: { count: number }; port: number }> {
   const pending: ServerResponse[] = [];
+  const refused = { count: 0 };
   const server = createServer((_req, res) => void pending.push(res));
   server.keepAliveTimeout = NO_CUT_MS;
-  const drain = new ConnectionDrain(server);
+  const drain = new ConnectionDrain(server, (res) => {
+    refused.count++;
+    res.writeHead(503).end('stopping');
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, drain, pending, port: (server.address() as AddressInfo).port };
+  return { server, drain, pending, refused, port: (server.address() as AddressInfo).port };
 }
+
+/** A raw connection, for pipelined requests; `received` gathers what the server sent. */
+async function rawConnection(port: number): Promise<{ socket: Socket; received: () => string }> {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+  socket.on('error', () => undefined); // a write after the server closed: what is asserted is what the app saw
+  await new Promise((resolve) => socket.once('connect', resolve));
+  return { socket, received: () => received };
+}
+
+const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: drain\r\n\r\n`;
 
 /** A GET on a keep-alive connection, resolving once its whole answer arrived. */
 function get(port: number, agent: Agent): Promise<Answer> {
@@ -85,6 +101,38 @@ describe('ConnectionDrain', () => {
     expect([answer.status, answer.connection, answer.body]).toEqual([200, 'keep-alive', 'event: endpoint\ndata: /messages\n\n']);
     await closing;
     await closedBy(answer.socket);
+  });
+
+  it('should not hand the app a request pipelined behind an answer under way once the stop began', async () => {
+    const { drain, pending, refused, port } = await startServer();
+    const { socket, received } = await rawConnection(port);
+    socket.write(GET('/a'));
+    await until(() => pending.length === 1);
+
+    const closing = drain.close(NO_CUT_MS);
+    socket.write(GET('/b'));
+    await until(() => refused.count === 1);
+    pending[0].end('answer to a');
+    await closing;
+    await closedBy(socket);
+    expect(pending).toHaveLength(1);
+    expect(received()).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n[^]*answer to a/);
+  });
+
+  it('should not hand the app a request sent on a connection whose stream ended after the stop began', async () => {
+    const { drain, pending, port } = await startServer();
+    const { socket, received } = await rawConnection(port);
+    socket.write(GET('/stream'));
+    await until(() => pending.length === 1);
+    pending[0].writeHead(200, { 'Content-Type': 'text/event-stream' }).write('event: endpoint\ndata: /messages\n\n');
+
+    // The client sees the stream end with no Connection: close, so it sends its next request at once.
+    socket.on('data', () => received().endsWith('0\r\n\r\n') && socket.write(GET('/b')));
+    const closing = drain.close(NO_CUT_MS);
+    pending[0].end();
+    await closing;
+    await closedBy(socket);
+    expect(pending).toHaveLength(1);
   });
 
   it('should cut a connection still answering after the grace period', async () => {
