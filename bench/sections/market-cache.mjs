@@ -4,10 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { queryRows } from '../lib/clickhouse.mjs';
 import { importDist } from '../lib/dist.mjs';
-import { failureCount } from '../lib/load.mjs';
 import { table } from '../lib/markdown.mjs';
 import { formatInt, formatNumber, formatPercent, percentile } from '../lib/stats.mjs';
-import { measureLevel, ratioRow, resultRow, targetsFor, usageRowsOf, waitForUsageRows, warmUntilSteady } from './mcp-throughput.mjs';
+import { failuresOf, measureLevels, ratioRow, resultRow, resultTable, targetsFor, usageRowsOf, waitForUsageRows } from './mcp-throughput.mjs';
 
 /** Targets from the issue: gateway calls/s ≥ 3× the bare server's, ClickHouse selects/s down ≥ 90%. */
 const TARGET_SPEEDUP = 3;
@@ -105,16 +104,9 @@ async function measureWorkload(ctx, gateway, workload) {
   const [viaGateway, viaBare] = [await rpc(targets.gateway.url, targets.gateway.headers, sample), await rpc(targets.bare.url, targets.bare.headers, sample)];
   if (JSON.stringify(viaGateway.structuredContent) !== JSON.stringify(viaBare.structuredContent)) throw new Error('the gateway and the bare server answered the same call differently');
   const usageBefore = await usageRowsOf(ctx, ctx.users.load.id);
-  const warmups = { gateway: await warmUntilSteady(targets.gateway, ctx.clickhouse.pid, workload), bare: await warmUntilSteady(targets.bare, ctx.clickhouse.pid, workload) };
-  const levels = [];
-  let gatewayAnswered = warmups.gateway.answered;
-  for (const connections of ctx.options.concurrency) {
-    const level = await measureLevel(targets, connections, ctx, workload);
-    gatewayAnswered += level.gateway.answered;
-    levels.push(level);
-  }
-  const usageRows = (await waitForUsageRows(ctx, ctx.users.load.id, usageBefore + gatewayAnswered)) - usageBefore;
-  return { warmups, levels, gatewayAnswered, usageRows };
+  const measured = await measureLevels(targets, ctx, workload);
+  const usageRows = (await waitForUsageRows(ctx, ctx.users.load.id, usageBefore + measured.gatewayAnswered)) - usageBefore;
+  return { ...measured, usageRows };
 }
 
 function comparisonRow(connections, { gateway, bare }) {
@@ -133,9 +125,6 @@ function comparisonRow(connections, { gateway, bare }) {
   ];
 }
 
-const failuresOf = ({ warmups, levels }) =>
-  levels.reduce((sum, { gateway, bare }) => sum + failureCount(gateway) + failureCount(bare) + gateway.warmupFailures + bare.warmupFailures, 0) + warmups.gateway.failures + warmups.bare.failures;
-
 const workloadText = ({ codes, pairs }) =>
   `\`get_daily_bars\` of one of the ${codes} demo codes, chosen by Zipf (s = ${ZIPF_EXPONENT}, the first codes the most popular), over its last 5, 20 or 60 trading days ` +
   `(one of the three at random): ${formatInt(pairs)} distinct (code, window) calls in a fixed sequence of ${formatInt(PLANNED_CALLS)}, the same for both servers. `;
@@ -149,16 +138,13 @@ const usageText = ({ usageRows, gatewayAnswered }, failures) =>
   `Usage recording: ${formatInt(usageRows)} rows for ${formatInt(gatewayAnswered)} answered gateway calls` +
   `${usageRows >= gatewayAnswered ? ' (every answered call recorded; calls still under way when a run stopped are recorded too, but not counted as answered).' : ' — **rows missing**.'}`;
 
-const RESULT_COLUMNS = ['clients', 'server', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU µs/call', 'CPU cores: server / ClickHouse / load gen / other', 'ClickHouse selects/s / inserts/s', 'failed'];
-const RESULT_ALIGN = ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'];
-
 function renderPopularStocksUncached(data, ctx) {
   const rows = data.levels.flatMap((level) => [resultRow(level.connections, 'gateway (cache off)', level.gateway), resultRow(level.connections, 'bare SDK', level.bare), ratioRow(level.connections, level)]);
   return [
     workloadText(data) +
       'Gateway: the real app with its market cache off (`MARKET_CACHE_MAX_BYTES=0`), so both servers ask ClickHouse on every call and the difference is what the gateway adds (key check, metering, usage recording). ' +
       roundsText(data, ctx),
-    table(RESULT_COLUMNS, rows, RESULT_ALIGN),
+    resultTable(rows),
     usageText(data, failuresOf(data)),
   ].join('\n\n');
 }
@@ -174,7 +160,7 @@ function renderPopularStocks(data, ctx) {
       'the same tool code with no cache, asking ClickHouse on every call. ' +
       roundsText(data, ctx) +
       'ClickHouse selects/s: its `system.events` SelectQuery over the measured window (the gateway\'s include its change checks and usage writes).',
-    table(RESULT_COLUMNS, rows, RESULT_ALIGN),
+    resultTable(rows),
     `Cache over the whole section: ${formatInt(cache.hits)} hits, ${formatInt(cache.shared)} shared with an identical query under way, ${formatInt(cache.misses)} misses ` +
       `(${formatPercent((cache.hits + cache.shared) / looked)} answered without a query of their own); ${formatInt(cache.entries)} entries, ${formatNumber(cache.bytes / 1048576)} MiB at the end.`,
     usageText(data, failures),

@@ -111,7 +111,7 @@ function combineRounds(rounds) {
 }
 
 /** Rounds in ABBA order (gateway, bare, bare, gateway, ...) so drift over time favours neither server. */
-export async function measureLevel(targets, connections, ctx, workload = ONE_ROW_CALL) {
+async function measureLevel(targets, connections, ctx, workload = ONE_ROW_CALL) {
   const rounds = { gateway: [], bare: [] };
   for (let round = 0; round < ctx.options.rounds; round++) {
     const order = round % 2 === 0 ? ['gateway', 'bare'] : ['bare', 'gateway'];
@@ -129,22 +129,25 @@ export function waitForUsageRows(ctx, userId, expected, timeoutMs = 30_000) {
   return pollUntil(() => usageRowsOf(ctx, userId), (rows) => rows >= expected, { timeoutMs, intervalMs: 250 });
 }
 
-export async function measureMcpThroughput(ctx) {
-  const targets = targetsFor(ctx.gateway, ctx.bare, ctx.users.load.apiKey);
-  const warmups = {};
-  for (const [name, target] of Object.entries(targets)) {
-    await assertAnswersCorrectly(name, target);
-    warmups[name] = await warmUntilSteady(target, ctx.clickhouse.pid);
-  }
+/** Both servers loaded until steady, then measured at each concurrency; with the gateway calls they answered. */
+export async function measureLevels(targets, ctx, workload = ONE_ROW_CALL) {
+  const warmups = { gateway: await warmUntilSteady(targets.gateway, ctx.clickhouse.pid, workload), bare: await warmUntilSteady(targets.bare, ctx.clickhouse.pid, workload) };
   const levels = [];
   let gatewayAnswered = warmups.gateway.answered;
   for (const connections of ctx.options.concurrency) {
-    const level = await measureLevel(targets, connections, ctx);
+    const level = await measureLevel(targets, connections, ctx, workload);
     gatewayAnswered += level.gateway.answered;
     levels.push(level);
   }
-  const usageRows = await waitForUsageRows(ctx, ctx.users.load.id, gatewayAnswered);
-  return { warmups, levels, gatewayAnswered, usageRows };
+  return { warmups, levels, gatewayAnswered };
+}
+
+export async function measureMcpThroughput(ctx) {
+  const targets = targetsFor(ctx.gateway, ctx.bare, ctx.users.load.apiKey);
+  for (const [name, target] of Object.entries(targets)) await assertAnswersCorrectly(name, target);
+  const measured = await measureLevels(targets, ctx);
+  const usageRows = await waitForUsageRows(ctx, ctx.users.load.id, measured.gatewayAnswered);
+  return { ...measured, usageRows };
 }
 
 const cores = (value) => (value === undefined ? '–' : formatNumber(value));
@@ -184,9 +187,18 @@ export function ratioRow(connections, { gateway, bare, roundRatios }) {
   ];
 }
 
+/** A table of resultRow and ratioRow rows. */
+export const resultTable = (rows) =>
+  table(
+    ['clients', 'server', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU µs/call', 'CPU cores: server / ClickHouse / load gen / other', 'ClickHouse selects/s / inserts/s', 'failed'],
+    rows,
+    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  );
+
 const warmupText = ({ seconds, steady }) => `${seconds} s${steady ? '' : ' (**not steady**)'}`;
 
-function failuresOf({ warmups, levels }) {
+/** Failed calls of a section's levels and warm-ups. */
+export function failuresOf({ warmups, levels }) {
   const atLevels = levels.reduce((sum, { gateway, bare }) => sum + failureCount(gateway) + failureCount(bare) + gateway.warmupFailures + bare.warmupFailures, 0);
   return atLevels + warmups.gateway.failures + warmups.bare.failures;
 }
@@ -210,11 +222,7 @@ export function renderMcpThroughput(data, ctx) {
       'in ABBA order (gateway, bare, bare, gateway). ' +
       'calls/s ± is the spread of the per-second rate; CPU is per process over the measured window (`other` = all other processes); ' +
       'ClickHouse query rates come from its `system.events` counters over the same window.',
-    table(
-      ['clients', 'server', 'calls/s', 'p50 ms', 'p99 ms', 'server CPU µs/call', 'CPU cores: server / ClickHouse / load gen / other', 'ClickHouse selects/s / inserts/s', 'failed'],
-      rows,
-      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-    ),
+    resultTable(rows),
     `Failed calls (non-2xx, socket errors, timeouts, wrong bodies; warm-ups included): ${failures === 0 ? 'none' : `**${failures} — these figures are invalid**`}. ` +
       `Usage recording: ${formatInt(usageRows)} rows in \`mcp_tool_usage_log\` for ${formatInt(gatewayAnswered)} answered gateway calls` +
       `${usageOk ? ' (every answered call recorded).' : ' — **rows missing**.'}`,

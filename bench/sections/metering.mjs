@@ -136,6 +136,8 @@ export async function measureMetering(ctx) {
   }
 }
 
+const latencyRow = (label, { p50, p99, mean, n }) => [label, formatNumber(p50), formatNumber(p99), formatNumber(mean), formatInt(n)];
+
 export function renderMetering(data) {
   return [
     'What metering adds to one `tools/call` of a cached key, from the bench\'s build of src/, in a sequential loop in the bench process: ' +
@@ -144,12 +146,12 @@ export function renderMetering(data) {
     table(
       ['case', 'p50 µs', 'p99 µs', 'mean µs', 'calls'],
       [
-        ['policy + quota checks, cached key', formatNumber(data.checked.p50), formatNumber(data.checked.p99), formatNumber(data.checked.mean), formatInt(data.checked.n)],
+        latencyRow('policy + quota checks, cached key', data.checked),
         ...(data.shared
           ? [
-              ['the same with shared counters (METERING_REDIS_URL, a private redis-server on loopback), back to back', formatNumber(data.shared.p50), formatNumber(data.shared.p99), formatNumber(data.shared.mean), formatInt(data.shared.n)],
-              ['… of which the admission, what the call waits for (behind the previous call\'s settlement)', formatNumber(data.sharedAdmission.p50), formatNumber(data.sharedAdmission.p99), formatNumber(data.sharedAdmission.mean), formatInt(data.sharedAdmission.n)],
-              ['the admission of a lone call (Redis idle: each settlement done before the next call)', formatNumber(data.idleAdmission.p50), formatNumber(data.idleAdmission.p99), formatNumber(data.idleAdmission.mean), formatInt(data.idleAdmission.n)],
+              latencyRow('the same with shared counters (METERING_REDIS_URL, a private redis-server on loopback), back to back', data.shared),
+              latencyRow('… of which the admission, what the call waits for (behind the previous call\'s settlement)', data.sharedAdmission),
+              latencyRow('the admission of a lone call (Redis idle: each settlement done before the next call)', data.idleAdmission),
             ]
           : []),
       ],
